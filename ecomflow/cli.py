@@ -1,0 +1,236 @@
+"""The `ecomflow` command: local stack, runs, replay, demo and packaging.
+
+Errors the user can act on are printed as one line (exit code 1), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ecomflow import local_stack, paths
+from ecomflow.local_stack import StackConfig, StackError
+
+
+def _fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+@click.group()
+@click.version_option(package_name="ecomflow")
+def main() -> None:
+    """Real-time e-commerce analytics on Apache Flink, on a laptop as on AWS."""
+
+
+# -- local stack ------------------------------------------------------------------------------
+
+@main.group()
+def local() -> None:
+    """Start, inspect and stop the local stack (kinesis-mock, moto S3, PostgreSQL)."""
+
+
+@local.command("up")
+@click.option("--kinesis-port", type=int, default=4567, show_default=True, help="TLS port.")
+@click.option("--kinesis-plain-port", type=int, default=4568, show_default=True)
+@click.option("--s3-port", type=int, default=4569, show_default=True)
+@click.option("--postgres-port", type=int, default=5433, show_default=True)
+@click.option("--shards", type=int, default=2, show_default=True)
+@click.option("--stream", "stream_name", default="ecomflow-events", show_default=True)
+@click.option("--bucket", default="ecomflow-lake", show_default=True)
+def local_up(kinesis_port: int, kinesis_plain_port: int, s3_port: int, postgres_port: int,
+             shards: int, stream_name: str, bucket: str) -> None:
+    """Start the stack (idempotent): stream, lake bucket and warehouse tables included."""
+    config = StackConfig(
+        home=paths.state_home(), kinesis_port=kinesis_port,
+        kinesis_plain_port=kinesis_plain_port, s3_port=s3_port, postgres_port=postgres_port,
+        shards=shards, stream_name=stream_name, bucket=bucket)
+    try:
+        info = local_stack.up(config)
+    except StackError as exc:
+        _fail(str(exc))
+    _print_endpoints(info)
+
+
+@local.command("down")
+def local_down() -> None:
+    """Stop exactly the processes `up` started (data stays on disk)."""
+    stopped = local_stack.down(paths.state_home())
+    click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@local.command("status")
+def local_status() -> None:
+    """Print every service, its endpoint and the warehouse connection URL."""
+    report = local_stack.status(paths.state_home())
+    for name, service in report["services"].items():
+        state = "running" if service.get("running") else "stopped"
+        click.echo(f"{name:<9} {state:<8} pid={service.get('pid') or '-':<8} "
+                   f"{service.get('endpoint') or ''}")
+    if report.get("info") is not None:
+        _print_endpoints(report["info"])
+
+
+def _print_endpoints(info: local_stack.StackInfo) -> None:
+    click.echo(f"kinesis    {info.kinesis_endpoint}  stream {info.stream_name} "
+               f"({info.shards} shards)  {info.stream_arn}")
+    click.echo(f"s3         {info.s3_endpoint}  lake {info.lake_url}")
+    click.echo(f"warehouse  {info.warehouse_url}?user={info.user}")
+    click.echo(f"psql       {info.psql_command}")
+    click.echo(f"state      {info.home}")
+
+
+def _running_stack() -> local_stack.StackInfo | None:
+    report = local_stack.status(paths.state_home())
+    services = report["services"].values()
+    if report.get("info") is not None and all(s.get("running") for s in services):
+        return report["info"]
+    return None
+
+
+# -- run --------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Bounded run over a JSONL(.gz) file instead of the stream.")
+@click.option("--lake", help="Lake location: s3://bucket[/prefix] or a local folder.")
+@click.option("--warehouse-url", help="JDBC URL, e.g. jdbc:postgresql://host:5433/db?user=me")
+@click.option("--idle-timeout", type=float, help="Stop after this many seconds with no record.")
+@click.option("--parallelism", type=int)
+@click.option("--watermark-delay", type=int, help="Seconds of out-of-orderness tolerated.")
+@click.option("--from", "init_position", type=click.Choice(["TRIM_HORIZON", "LATEST"]),
+              help="Where a stream run starts reading.")
+def run(input_file: Path | None, lake: str | None, warehouse_url: str | None,
+        idle_timeout: float | None, parallelism: int | None, watermark_delay: int | None,
+        init_position: str | None) -> None:
+    """Run the events job on Flink's local mini-cluster."""
+    result = _run(input_file=input_file, lake=lake, warehouse_url=warehouse_url,
+                  idle_timeout=idle_timeout, parallelism=parallelism,
+                  watermark_delay=watermark_delay, init_position=init_position)
+    click.echo(f"job {result.job_id} {result.final_state.lower()} in {result.seconds:.1f} s"
+               + (" (stopped after idle timeout)" if result.stopped_on_idle else ""))
+
+
+def _run(*, input_file: Path | None = None, lake: str | None = None,
+         warehouse_url: str | None = None, idle_timeout: float | None = None,
+         parallelism: int | None = None, watermark_delay: int | None = None,
+         init_position: str | None = None):  # noqa: ANN202
+    from ecomflow import runner
+    from ecomflow.local_run import build_local_settings
+    from flink_jobs.settings import SettingsError
+
+    home = paths.state_home()
+    stack = _running_stack()
+    if input_file is None and stack is None:
+        _fail("the local stack is not running: start it with `ecomflow local up` "
+              "(or pass --input FILE for a bounded run)")
+    if input_file is not None and stack is None and (lake is None or warehouse_url is None):
+        _fail("without a running local stack, --input needs --lake and --warehouse-url")
+    try:
+        jars = runner.require_jars()
+        settings = build_local_settings(
+            home=home, stack=stack, environ=os.environ, input_file=input_file, lake=lake,
+            warehouse_url=warehouse_url, parallelism=parallelism,
+            watermark_delay_seconds=watermark_delay, init_position=init_position,
+            rest_port=None if input_file else runner.free_port())
+    except (runner.RunError, SettingsError) as exc:
+        _fail(str(exc))
+    runner.prepare_jvm(jars, home / "logs" / "flink")
+    click.echo(f"running the events job ({'file ' + str(input_file) if input_file else 'stream'}"
+               f" -> {settings.lake.url} + {settings.warehouse.jdbc_url}); "
+               f"Flink logs in {home / 'logs' / 'flink'}", err=True)
+    return runner.run_job(settings, idle_timeout=idle_timeout,
+                          savepoint_dir=home / "savepoints")
+
+
+# -- replay -----------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--stream", "stream_name", help="Defaults to the local stack's stream.")
+@click.option("--endpoint", help="Kinesis endpoint; defaults to the local stack's.")
+@click.option("--region", default=None)
+def replay(file: Path, stream_name: str | None, endpoint: str | None, region: str | None) -> None:
+    """Put a JSONL(.gz) file's events on the stream, retrying until all are accepted."""
+    summary = _replay(file, stream_name=stream_name, endpoint=endpoint, region=region)
+    if summary.failed_records:
+        sys.exit(1)
+
+
+def _replay(file: Path, *, stream_name: str | None = None, endpoint: str | None = None,
+            region: str | None = None):  # noqa: ANN202
+    from ecomflow.replay import ReplayError, format_summary, kinesis_client
+    from ecomflow.replay import replay as replay_file
+
+    stack = _running_stack()
+    if stack is None and (stream_name is None or endpoint is None):
+        if stream_name is None:
+            _fail("no local stack running: start it with `ecomflow local up` or pass --stream")
+    client = kinesis_client(
+        endpoint or (stack.kinesis_endpoint if stack else None),
+        region or (stack.region if stack else "us-east-1"),
+        stack.access_key if stack and not endpoint else None,
+        stack.secret_key if stack and not endpoint else None)
+    try:
+        summary = replay_file(file, stream_name=stream_name or stack.stream_name,  # type: ignore[union-attr]
+                              client=client, progress=sys.stderr.isatty())
+    except ReplayError as exc:
+        _fail(str(exc))
+    click.echo(format_summary(summary))
+    for line_no, code, message in summary.failed_records[:10]:
+        click.echo(f"  line {line_no}: {code} {message}", err=True)
+    return summary
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--idle-timeout", type=float, default=15.0, show_default=True)
+def demo(idle_timeout: float) -> None:
+    """Stack up, replay the bundled sample events, run the job until idle, print a summary."""
+    from ecomflow import summary
+
+    try:
+        info = local_stack.up(StackConfig(home=paths.state_home()))
+    except StackError as exc:
+        _fail(str(exc))
+    click.echo(f"local stack up (state in {info.home})", err=True)
+    _replay(paths.SAMPLE_EVENTS)
+    result = _run(idle_timeout=idle_timeout, init_position="TRIM_HORIZON")
+    click.echo(f"job {result.job_id} ran {result.seconds:.0f} s and stopped after "
+               f"{idle_timeout:.0f} s without new records")
+    click.echo("\nwarehouse rows:")
+    for table, rows in summary.warehouse_counts(local_stack.warehouse_dsn(info)).items():
+        click.echo(f"  {table:<24} {rows}")
+    click.echo("lake files:")
+    for dataset in summary.LAKE_DATASETS:
+        files = summary.lake_files(info.lake_url, dataset, s3_endpoint=info.s3_endpoint,
+                                   region=info.region, access_key=info.access_key,
+                                   secret_key=info.secret_key)
+        click.echo(f"  {info.lake_url}/{dataset}/  {len(files)} Parquet files")
+    click.echo(f"\nlook further: {info.psql_command} -c "
+               "'SELECT * FROM event_counts_minute ORDER BY window_start, event_type'")
+    click.echo("stop the stack with: ecomflow local down")
+
+
+# -- package ----------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default=paths.REPO_ROOT / "dist" / "ecomflow-msf.zip", show_default=True)
+def package(out: Path) -> None:
+    """Build the zip MSF deploys: job code, SQL and the connector uber-jar."""
+    from ecomflow.package import PackageError, build_zip
+
+    try:
+        built = build_zip(out)
+    except PackageError as exc:
+        _fail(str(exc))
+    click.echo(f"{built} ({built.stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()

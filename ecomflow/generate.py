@@ -1,0 +1,563 @@
+"""Deterministic synthetic e-commerce traffic in the design's event formats.
+
+The stream models shopping sessions: a user lands on the shop, views pages, looks at
+products, sometimes adds them to the cart (and sometimes removes them again) and sometimes
+checks out. Funnel ratios are roughly page_view : product_view : add_to_cart : purchase =
+100 : 60 : 15 : 5. Everything is driven by ``random.Random`` seeded from the arguments, so
+the same arguments always give the same events (and ``write_jsonl`` the same bytes).
+
+Regenerate the bundled sample with::
+
+    python -m ecomflow.generate --out ecomflow/data/sample_events.jsonl.gz -n 5000 --seed 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import heapq
+import io
+import json
+import math
+import random
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+DEFAULT_START = datetime(2025, 7, 16, 10, 0, 0, tzinfo=UTC)
+
+USER_EVENT_TYPES = ("page_view", "product_view", "add_to_cart", "remove_from_cart")
+PRODUCT_EVENT_TYPES = ("product_view", "add_to_cart", "remove_from_cart")
+CATEGORIES = ("electronics", "books", "home", "fashion", "sports")
+
+SHOP_ORIGIN = "https://shop.ecomflow.example"
+
+# Session model. Pages per session are 1 + geometric (mean 1 / (1 - P_NEXT_PAGE)).
+P_NEXT_PAGE = 0.75
+P_PRODUCT_VIEW = 0.60  # a page is a product page that fires product_view
+P_ADD_TO_CART = 0.25  # per product_view -> 15 per 100 page views
+P_REMOVE = 0.25  # per add_to_cart
+P_PURCHASE = 0.70  # per session ending with a non-empty cart -> ~5 per 100 page views
+_MEAN_PAGES = 1 / (1 - P_NEXT_PAGE)
+_P_NET_ADD = P_PRODUCT_VIEW * P_ADD_TO_CART * (1 - P_REMOVE)
+# P(no net add in any page) = E[(1 - p)^N] for N ~ Geometric(1 - P_NEXT_PAGE) on {1, 2, ...}.
+_P_EMPTY_CART = (1 - P_NEXT_PAGE) * (1 - _P_NET_ADD) / (1 - P_NEXT_PAGE * (1 - _P_NET_ADD))
+# Expected events per session; session arrival rate = events_per_second / this, so the
+# long-run event rate matches events_per_second (the first ~minute ramps up).
+MEAN_EVENTS_PER_SESSION = (
+    _MEAN_PAGES * (1 + P_PRODUCT_VIEW * (1 + P_ADD_TO_CART * (1 + P_REMOVE)))
+    + (1 - _P_EMPTY_CART) * P_PURCHASE
+)
+
+# (name, brand, USD price, attributes); product_id = prod_<101 + index>.
+_CATALOG: dict[str, tuple[tuple[str, str, float, dict[str, str]], ...]] = {
+    "electronics": (
+        ("Smartphone Pro Max", "TechBrand", 899.99, {"color": "black", "storage": "256GB"}),
+        ("Wireless Earbuds", "SoundCo", 129.99, {"color": "white", "battery": "24h"}),
+        ("4K Smart TV 55in", "VisionPlus", 549.00, {"screen_size": "55", "hdr": "yes"}),
+        ("Laptop Ultra 14", "TechBrand", 1249.50, {"ram": "16GB", "storage": "512GB"}),
+        ("Smartwatch Series 5", "Pulse", 249.99, {"color": "silver", "gps": "yes"}),
+        ("Bluetooth Speaker", "SoundCo", 59.90, {"color": "blue", "waterproof": "IPX7"}),
+        ("USB-C Charger 65W", "VoltEdge", 34.99, {"ports": "2"}),
+        ("Mechanical Keyboard", "KeyForge", 89.00, {"switch": "brown", "layout": "US"}),
+    ),
+    "books": (
+        ("Designing Data-Intensive Apps", "O'Reilly", 42.50, {"format": "paperback"}),
+        ("Streaming Systems", "O'Reilly", 39.99, {"format": "paperback"}),
+        ("The Pragmatic Programmer", "Addison-Wesley", 34.95, {"format": "hardcover"}),
+        ("Cien anos de soledad", "Catedra", 14.95, {"format": "paperback", "lang": "es"}),
+        ("Atomic Habits", "Avery", 16.99, {"format": "hardcover"}),
+        ("Dune", "Ace", 10.99, {"format": "paperback"}),
+        ("The Art of Cooking", "Phaidon", 29.00, {"format": "hardcover"}),
+        ("Kids Atlas of the World", "Lonely Planet", 19.99, {"format": "hardcover"}),
+    ),
+    "home": (
+        ("Espresso Machine", "Brewista", 329.00, {"color": "steel", "pressure": "15bar"}),
+        ("Robot Vacuum", "CleanBot", 279.99, {"runtime": "120min"}),
+        ("Chef Knife 8in", "Edgecraft", 64.90, {"material": "steel"}),
+        ("Linen Bed Sheets", "Nordhem", 79.00, {"size": "queen", "color": "sand"}),
+        ("Air Purifier", "PureAir", 149.99, {"room_size": "40m2"}),
+        ("Cast Iron Skillet", "Forgeware", 39.95, {"diameter": "26cm"}),
+        ("LED Desk Lamp", "Lumina", 45.50, {"color": "white"}),
+        ("Scented Candle Set", "Nordhem", 24.99, {"pieces": "3"}),
+    ),
+    "fashion": (
+        ("Running Jacket", "Strider", 89.95, {"size": "M", "color": "red"}),
+        ("Leather Sneakers", "Urbano", 119.00, {"size": "42", "color": "white"}),
+        ("Denim Jeans Slim", "Blue Mill", 59.99, {"size": "32/32", "color": "indigo"}),
+        ("Wool Scarf", "Highland", 29.90, {"color": "grey"}),
+        ("Linen Shirt", "Costa", 45.00, {"size": "L", "color": "beige"}),
+        ("Aviator Sunglasses", "Solare", 139.00, {"lens": "polarized"}),
+        ("Canvas Backpack", "Urbano", 74.50, {"volume": "22L"}),
+        ("Summer Dress", "Costa", 54.99, {"size": "S", "color": "green"}),
+    ),
+    "sports": (
+        ("Yoga Mat", "Zenfit", 29.99, {"thickness": "6mm", "color": "purple"}),
+        ("Adjustable Dumbbells", "IronCore", 199.00, {"max_weight": "24kg"}),
+        ("Road Bike Helmet", "Velox", 89.99, {"size": "M"}),
+        ("Tennis Racket", "Acepoint", 149.50, {"weight": "300g"}),
+        ("Football Size 5", "Strider", 24.95, {"size": "5"}),
+        ("Running Shoes", "Strider", 129.95, {"size": "43", "drop": "8mm"}),
+        ("Fitness Tracker Band", "Pulse", 49.99, {"color": "black"}),
+        ("Camping Tent 2P", "Trailhead", 179.00, {"capacity": "2", "weight": "2.1kg"}),
+    ),
+}
+
+_USER_AGENTS: dict[str, tuple[str, ...]] = {
+    "mobile": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/126.0.6478.122 Mobile Safari/537.36",
+        "Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/125.0.6422.165 Mobile Safari/537.36",
+    ),
+    "desktop": (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0",
+    ),
+    "tablet": (
+        "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/126.0.6478.122 Safari/537.36",
+    ),
+}
+_DEVICE_WEIGHTS = (("mobile", 55), ("desktop", 35), ("tablet", 10))
+
+# (country, currency, weight, ((city, postal code prefix), ...)).
+_LOCATIONS = (
+    ("US", "USD", 40, (("New York", "100"), ("Austin", "787"), ("Seattle", "981"))),
+    ("ES", "EUR", 20, (("Madrid", "280"), ("Barcelona", "080"), ("Valencia", "460"))),
+    ("DE", "EUR", 12, (("Berlin", "101"), ("Munich", "803"))),
+    ("FR", "EUR", 10, (("Paris", "750"), ("Lyon", "690"))),
+    ("GB", "GBP", 18, (("London", "SW1"), ("Manchester", "M1"))),
+)
+# Catalog prices are USD; transactions are charged in the shopper's currency at fixed rates.
+FX_FROM_USD = {"USD": 1.0, "EUR": 0.92, "GBP": 0.79}
+_PAYMENT_METHODS = (("credit_card", 50), ("debit_card", 20), ("paypal", 20), ("apple_pay", 10))
+_EXTERNAL_REFERRERS = (
+    ("https://www.google.com/", 45),
+    ("", 20),  # direct traffic: no referrer, kept as "" so the field is always a string
+    ("https://www.facebook.com/", 10),
+    ("https://www.instagram.com/", 10),
+    ("https://www.bing.com/", 5),
+    ("https://newsletter.ecomflow.example/", 10),
+)
+_SEARCH_TERMS = ("headphones", "gift", "running", "coffee", "jacket", "book", "lamp", "sale")
+
+
+def _slug(name: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split())
+
+
+def _catalog_rows() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for category in CATEGORIES:
+        for name, brand, price, attributes in _CATALOG[category]:
+            rows.append(
+                {
+                    "product_id": f"prod_{101 + len(rows)}",
+                    "name": name,
+                    "category": category,
+                    "brand": brand,
+                    "price": price,
+                    "attributes": attributes,
+                    "url": f"/product/{category}/{_slug(name)}",
+                }
+            )
+    return rows
+
+
+PRODUCTS = _catalog_rows()
+
+
+def format_ts(ms: int) -> str:
+    """Epoch milliseconds -> ``2025-07-16T10:30:00.123Z``."""
+    dt = datetime.fromtimestamp(ms // 1000, tz=UTC).replace(microsecond=(ms % 1000) * 1000)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def _epoch_ms(dt: datetime) -> int:
+    if dt.tzinfo is None:
+        raise ValueError("start must be timezone-aware (UTC)")
+    return round(dt.timestamp() * 1000)
+
+
+def generate_products(seed: int = 7, *, now: datetime = DEFAULT_START) -> list[dict[str, Any]]:
+    """The fixed product catalog as the design's product records (stock and dates from seed).
+
+    Product ids, names, categories and prices are the same for every seed, so they always
+    match the ``product_id``/``price`` fields in generated events.
+    """
+    rng = random.Random(f"{seed}:catalog")
+    now_ms = _epoch_ms(now)
+    records = []
+    for p in PRODUCTS:
+        created = now_ms - rng.randint(30, 720) * 86_400_000 - rng.randint(0, 86_399_999)
+        updated = rng.randint(created, now_ms - 60_000)
+        records.append(
+            {
+                "product_id": p["product_id"],
+                "name": p["name"],
+                "category": p["category"],
+                "brand": p["brand"],
+                "price": p["price"],
+                "currency": "USD",
+                "stock_quantity": rng.randint(0, 500),
+                "attributes": dict(p["attributes"]),
+                "created_at": format_ts(created),
+                "updated_at": format_ts(updated),
+            }
+        )
+    return records
+
+
+def _weighted(rng: random.Random, pairs: Iterable[tuple[Any, int]]) -> Any:
+    values, weights = zip(*pairs, strict=True)
+    return rng.choices(values, weights=weights)[0]
+
+
+def _postal_code(rng: random.Random, country: str, prefix: str) -> str:
+    if country == "GB":  # outward code + inward code, e.g. "SW1 4AN"
+        return f"{prefix} {rng.randint(1, 9)}{rng.choice('ABDEFGHJ')}{rng.choice('LNPQRSTU')}"
+    return f"{prefix}{rng.randint(0, 99):02d}"  # 5-digit codes: 28001, 10115, 75008, ...
+
+
+def _make_users(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    users = []
+    for i in range(1, count + 1):
+        device = _weighted(rng, _DEVICE_WEIGHTS)
+        country, currency, _, cities = _weighted(rng, ((loc, loc[2]) for loc in _LOCATIONS))
+        city, postal_prefix = rng.choice(cities)
+        users.append(
+            {
+                "user_id": f"user_{i:05d}",
+                "customer_id": f"cust_{i:05d}",
+                "device_type": device,
+                "user_agent": rng.choice(_USER_AGENTS[device]),
+                "country": country,
+                "currency": currency,
+                "city": city,
+                "postal_code": _postal_code(rng, country, postal_prefix),
+                "payment_method": _weighted(rng, _PAYMENT_METHODS),
+                # A few heavy shoppers, a long tail of occasional ones.
+                "activity": rng.paretovariate(1.5),
+            }
+        )
+    return users
+
+
+class _SessionFactory:
+    """Builds whole sessions (lists of (ms, event)) from one shared content rng."""
+
+    def __init__(self, rng: random.Random, users: list[dict[str, Any]]) -> None:
+        self.rng = rng
+        self.users = users
+        self.activity_weights = [u["activity"] for u in users]
+        self.busy_until: dict[str, int] = {}
+
+    def _event_id(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def _pick_user(self, start_ms: int) -> dict[str, Any]:
+        # Prefer a user who is not mid-session; give up after a few draws (traffic is dense).
+        for _ in range(8):
+            user = self.rng.choices(self.users, weights=self.activity_weights)[0]
+            if self.busy_until.get(user["user_id"], -1) < start_ms:
+                return user
+        return user
+
+    def session(self, start_ms: int) -> list[tuple[int, dict[str, Any]]]:
+        rng = self.rng
+        user = self._pick_user(start_ms)
+        session_id = f"sess_{rng.getrandbits(48):012x}"
+        out: list[tuple[int, dict[str, Any]]] = []
+        t = start_ms
+        referrer = _weighted(rng, _EXTERNAL_REFERRERS)
+        cart: list[tuple[dict[str, Any], int]] = []  # (product, quantity), in add order
+        favourite = rng.choice(CATEGORIES)  # sessions tend to stay in one category
+
+        def user_event(event_type: str, page_url: str, ref: str, **extra: Any) -> None:
+            event = {
+                "event_id": self._event_id(),
+                "event_type": event_type,
+                "timestamp": format_ts(t),
+                "user_id": user["user_id"],
+                "session_id": session_id,
+                "page_url": page_url,
+                "referrer": ref,
+                "user_agent": user["user_agent"],
+                "device_type": user["device_type"],
+            }
+            event.update(extra)
+            out.append((t, event))
+
+        def product_fields(p: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "product_id": p["product_id"],
+                "product_name": p["name"],
+                "category": p["category"],
+                "price": p["price"],
+            }
+
+        page = 0
+        prev_url = ""
+        while True:
+            if page > 0:
+                t += 1_000 + round(rng.expovariate(1 / 7_000))  # dwell before next click
+                referrer = SHOP_ORIGIN + prev_url
+            if rng.random() < P_PRODUCT_VIEW:
+                category = favourite if rng.random() < 0.7 else rng.choice(CATEGORIES)
+                product = rng.choice([p for p in PRODUCTS if p["category"] == category])
+                url = product["url"]
+                user_event("page_view", url, referrer)
+                t += 200 + round(rng.expovariate(1 / 1_500))
+                user_event("product_view", url, referrer, **product_fields(product))
+                if rng.random() < P_ADD_TO_CART:
+                    t += 1_000 + round(rng.expovariate(1 / 9_000))
+                    quantity = _weighted(rng, ((1, 75), (2, 18), (3, 5), (4, 2)))
+                    user_event(
+                        "add_to_cart", url, referrer, **product_fields(product), quantity=quantity
+                    )
+                    cart.append((product, quantity))
+                    if rng.random() < P_REMOVE:
+                        t += 2_000 + round(rng.expovariate(1 / 12_000))
+                        removed, removed_qty = cart.pop(rng.randrange(len(cart)))
+                        user_event(
+                            "remove_from_cart",
+                            "/cart",
+                            SHOP_ORIGIN + url,
+                            **product_fields(removed),
+                            quantity=removed_qty,
+                        )
+                        url = "/cart"
+            else:
+                url = _weighted(
+                    rng,
+                    (
+                        ("/", 40),
+                        (f"/category/{favourite}", 40),
+                        (f"/search?q={rng.choice(_SEARCH_TERMS)}", 20),
+                    ),
+                )
+                user_event("page_view", url, referrer)
+            prev_url = url
+            page += 1
+            if rng.random() >= P_NEXT_PAGE:
+                break
+
+        if cart and rng.random() < P_PURCHASE:
+            t += 15_000 + round(rng.expovariate(1 / 25_000))  # checkout takes a while
+            out.append((t, self._purchase(user, session_id, t, cart)))
+        self.busy_until[user["user_id"]] = t
+        return out
+
+    def _purchase(
+        self,
+        user: dict[str, Any],
+        session_id: str,
+        t: int,
+        cart: list[tuple[dict[str, Any], int]],
+    ) -> dict[str, Any]:
+        rate = FX_FROM_USD[user["currency"]]
+        # Merge repeated adds of one product into one line, keeping first-add order.
+        quantities: dict[str, int] = {}
+        by_id: dict[str, dict[str, Any]] = {}
+        for product, quantity in cart:
+            quantities[product["product_id"]] = quantities.get(product["product_id"], 0) + quantity
+            by_id[product["product_id"]] = product
+        items = [
+            {
+                "product_id": pid,
+                "quantity": qty,
+                "unit_price": round(by_id[pid]["price"] * rate, 2),
+                "category": by_id[pid]["category"],
+            }
+            for pid, qty in quantities.items()
+        ]
+        return {
+            "event_id": self._event_id(),
+            "event_type": "purchase",
+            "timestamp": format_ts(t),
+            "transaction_id": f"txn_{self.rng.getrandbits(40):010x}",
+            "customer_id": user["customer_id"],
+            "user_id": user["user_id"],
+            "session_id": session_id,
+            "items": items,
+            "total_amount": round(sum(i["quantity"] * i["unit_price"] for i in items), 2),
+            "currency": user["currency"],
+            "payment_method": user["payment_method"],
+            "shipping_address": {
+                "country": user["country"],
+                "city": user["city"],
+                "postal_code": user["postal_code"],
+            },
+        }
+
+
+def _timeline(
+    rng: random.Random, users: list[dict[str, Any]], start_ms: int, events_per_second: float
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """All sessions' events merged into timestamp order (ties by creation order), endlessly."""
+    factory = _SessionFactory(rng, users)
+    session_rate_per_ms = events_per_second / MEAN_EVENTS_PER_SESSION / 1000
+    heap: list[tuple[int, int, dict[str, Any]]] = []
+    seq = 0
+    next_start = start_ms
+    while True:
+        # Every later session starts at or after next_start, so anything earlier is final.
+        while heap and heap[0][0] <= next_start:
+            ms, _, event = heapq.heappop(heap)
+            yield ms, event
+        for ms, event in factory.session(next_start):
+            heapq.heappush(heap, (ms, seq, event))
+            seq += 1
+        next_start += max(1, round(rng.expovariate(session_rate_per_ms)))
+
+
+def _bounded_disorder(
+    ordered: Iterable[tuple[int, dict[str, Any]]], rng: random.Random, max_disorder_ms: int
+) -> Iterator[dict[str, Any]]:
+    """Re-order a timestamp-sorted stream by key = ts + jitter, jitter in [0, max_disorder_ms).
+
+    If b is emitted before a then ts_b + j_b <= ts_a + j_a, so ts_b - ts_a <= j_a - j_b
+    <= max_disorder_ms - 1: strictly less than the bound.
+    """
+    max_jitter = max(0, max_disorder_ms - 1)
+    heap: list[tuple[int, int, dict[str, Any]]] = []
+    for seq, (ms, event) in enumerate(ordered):
+        # Keys are >= their ts and inputs are sorted, so keys <= this ts can no longer move.
+        while heap and heap[0][0] <= ms:
+            yield heapq.heappop(heap)[2]
+        heapq.heappush(heap, (ms + rng.randint(0, max_jitter), seq, event))
+    while heap:
+        yield heapq.heappop(heap)[2]
+
+
+def generate_events(
+    n: int,
+    *,
+    seed: int = 7,
+    start: datetime = DEFAULT_START,
+    users: int = 200,
+    max_disorder_seconds: float = 2.0,
+    events_per_second: float = 20.0,
+    include_catalog: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """Yield ``n`` user/purchase events (plus the catalog first if ``include_catalog``).
+
+    Events are the first ``n`` of a session simulation starting at ``start`` (session
+    arrivals are Poisson so the long-run rate is ``events_per_second``), emitted roughly in
+    timestamp order with bounded disorder: no event is emitted after another event whose
+    timestamp is ``max_disorder_seconds`` or more later, i.e. for every event,
+    ``max(timestamps emitted before it) - its timestamp < max_disorder_seconds`` (0 gives a
+    sorted stream). The Flink job's watermark delay (5 s) is larger than the default 2 s, so
+    no event from the sample is late.
+
+    ``include_catalog`` prepends the ``generate_products(seed)`` records (design shape, no
+    ``event_type``); they do not count towards ``n``.
+    """
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    if users < 1:
+        raise ValueError("users must be >= 1")
+    if events_per_second <= 0:
+        raise ValueError("events_per_second must be > 0")
+    if max_disorder_seconds < 0:
+        raise ValueError("max_disorder_seconds must be >= 0")
+    if include_catalog:
+        yield from generate_products(seed, now=start)
+    # Separate streams: the disorder jitter never shifts event content between runs.
+    content_rng = random.Random(seed)
+    jitter_rng = random.Random(f"{seed}:disorder")
+    user_table = _make_users(content_rng, users)
+    timeline = _timeline(content_rng, user_table, _epoch_ms(start), events_per_second)
+    first_n = (item for _, item in zip(range(n), timeline, strict=False))
+    # Timestamps are whole ms: jitter < ceil(bound in ms) keeps lags strictly under the bound.
+    yield from _bounded_disorder(first_n, jitter_rng, math.ceil(max_disorder_seconds * 1000))
+
+
+def dumps(event: dict[str, Any]) -> str:
+    """Compact one-line JSON, the exact producer payload."""
+    return json.dumps(event, separators=(",", ":"))
+
+
+def write_jsonl(events: Iterable[dict[str, Any]], path: str | Path) -> int:
+    """Write one compact JSON object per line; gzip (mtime=0, no name) if path ends in .gz.
+
+    Returns the number of lines written. Output bytes depend only on the events.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with open(path, "wb") as raw:
+        if path.name.endswith(".gz"):
+            # filename="" and mtime=0 keep the gzip header free of path and wall clock.
+            sink: io.BufferedIOBase = gzip.GzipFile(
+                filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0
+            )
+        else:
+            sink = raw
+        try:
+            for event in events:
+                sink.write(dumps(event).encode("utf-8") + b"\n")
+                count += 1
+        finally:
+            if sink is not raw:
+                sink.close()
+    return count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ecomflow.generate", description="Write synthetic e-commerce events."
+    )
+    parser.add_argument("--out", required=True, type=Path, help="output .jsonl or .jsonl.gz")
+    parser.add_argument("-n", type=int, default=5000, help="number of events (default 5000)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--events-per-second", type=float, default=20.0)
+    parser.add_argument("--max-disorder-seconds", type=float, default=2.0)
+    parser.add_argument(
+        "--start",
+        type=lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")),
+        default=DEFAULT_START,
+        help="ISO 8601 with timezone (default 2025-07-16T10:00:00Z)",
+    )
+    parser.add_argument("--include-catalog", action="store_true")
+    args = parser.parse_args(argv)
+    count = write_jsonl(
+        generate_events(
+            args.n,
+            seed=args.seed,
+            start=args.start,
+            users=args.users,
+            max_disorder_seconds=args.max_disorder_seconds,
+            events_per_second=args.events_per_second,
+            include_catalog=args.include_catalog,
+        ),
+        args.out,
+    )
+    print(f"wrote {count} lines to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = [
+    "DEFAULT_START",
+    "PRODUCTS",
+    "dumps",
+    "format_ts",
+    "generate_events",
+    "generate_products",
+    "write_jsonl",
+]

@@ -1,0 +1,142 @@
+"""Run the events job locally on Flink's mini-cluster, bounded (a file) or on the stream.
+
+The job itself (`flink_jobs`) is what MSF runs; this module only adds what a laptop needs: the
+connector jars on the JVM classpath, a checkpoint folder, a loopback REST port, and a way to
+end an unbounded run (stop when idle, or on Ctrl-C) that flushes every window and commits every
+lake file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecomflow import paths
+from flink_jobs.settings import JobSettings
+
+
+class RunError(RuntimeError):
+    """The job could not run; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    job_id: str
+    final_state: str
+    seconds: float
+    stopped_on_idle: bool = False
+    savepoint: str | None = None
+
+
+def require_jars() -> list[Path]:
+    """The uber-jar and the local S3 filesystem jar, or a one-line error saying how to build."""
+    jars = [paths.UBER_JAR, *sorted(paths.LOCAL_LIB_DIR.glob("flink-s3-fs-hadoop-*.jar"))]
+    if not paths.UBER_JAR.is_file() or len(jars) < 2:
+        raise RunError(
+            f"connector jar missing ({paths.UBER_JAR.relative_to(paths.REPO_ROOT)}): "
+            "build it once with `mvn -q -B package` in the repository root (needs Java 17, Maven)")
+    return jars
+
+
+def prepare_jvm(jars: list[Path], log_dir: Path) -> None:
+    """Put the jars on the gateway JVM's classpath before PyFlink starts it.
+
+    Flink discovers filesystems (s3://) through the JVM's own class loader, not through
+    `pipeline.jars`, so the jars go on the classpath; PyFlink adds HADOOP_CLASSPATH to it.
+    """
+    if os.environ.get("_ECOMFLOW_JVM_PREPARED"):
+        return  # the gateway JVM starts once per process; later changes would be ignored
+    existing = os.environ.get("HADOOP_CLASSPATH", "")
+    os.environ["HADOOP_CLASSPATH"] = os.pathsep.join([*(str(j) for j in jars), existing]).strip(
+        os.pathsep)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["FLINK_LOG_DIR"] = str(log_dir)
+    os.environ["_ECOMFLOW_JVM_PREPARED"] = "1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def records_moved(rest_port: int, job_id: str) -> int:
+    """Records read and written by all vertices so far: it grows while the job has work."""
+    url = f"http://127.0.0.1:{rest_port}/jobs/{job_id}"
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback only)
+        job = json.load(response)
+    return sum(
+        int(v.get("metrics", {}).get("read-records", 0))
+        + int(v.get("metrics", {}).get("write-records", 0))
+        for v in job.get("vertices", [])
+    )
+
+
+def run_job(
+    settings: JobSettings,
+    *,
+    idle_timeout: float | None = None,
+    savepoint_dir: Path | None = None,
+    on_submitted: Callable[[str], None] | None = None,
+    poll_seconds: float = 1.0,
+) -> RunResult:
+    """Run the job to completion (bounded) or until idle / interrupted (stream)."""
+    from pyflink.common import JobStatus
+
+    from flink_jobs.environment import create_table_environment
+    from flink_jobs.events_job import build
+
+    started = time.monotonic()
+    t_env = create_table_environment(settings)
+    table_result = build(t_env, settings).execute()
+    job_client = table_result.get_job_client()
+    if job_client is None:
+        raise RunError("Flink returned no job client")
+    job_id = str(job_client.get_job_id())
+    if on_submitted:
+        on_submitted(job_id)
+
+    if settings.bounded:
+        table_result.wait()
+        return RunResult(job_id, "FINISHED", time.monotonic() - started)
+
+    if settings.rest_port is None:
+        raise RunError("an unbounded local run needs Job.rest.port to watch progress")
+    last_total, last_change = -1, time.monotonic()
+    try:
+        while True:
+            status = job_client.get_job_status().result()
+            if status in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.FINISHED):
+                table_result.wait()  # raises with the job's failure cause
+                return RunResult(job_id, str(status), time.monotonic() - started)
+            if idle_timeout is not None and status == JobStatus.RUNNING:
+                try:
+                    total = records_moved(settings.rest_port, job_id)
+                except OSError:
+                    total = last_total
+                if total != last_total:
+                    last_total, last_change = total, time.monotonic()
+                elif time.monotonic() - last_change >= idle_timeout:
+                    savepoint = _stop_draining(job_client, savepoint_dir)
+                    return RunResult(job_id, "FINISHED", time.monotonic() - started,
+                                     stopped_on_idle=True, savepoint=savepoint)
+            time.sleep(poll_seconds)
+    except KeyboardInterrupt:
+        savepoint = _stop_draining(job_client, savepoint_dir)
+        return RunResult(job_id, "FINISHED", time.monotonic() - started, savepoint=savepoint)
+
+
+def _stop_draining(job_client, savepoint_dir: Path | None) -> str | None:  # noqa: ANN001
+    """Stop with a savepoint, advancing to the end of event time.
+
+    Draining emits the final watermark, so every open window fires and the final checkpoint
+    commits every lake file and flushes the warehouse sink before the job ends.
+    """
+    target = savepoint_dir.as_uri() if savepoint_dir else None
+    return str(job_client.stop_with_savepoint(True, target).result())

@@ -1,0 +1,1 @@
+"""PyFlink job entry points and their plumbing. Shipped in the MSF zip."""

@@ -1,0 +1,54 @@
+"""The table environment: streaming mode, UTC, and the settings only local runs need."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyflink.common import Configuration
+from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.table import StreamTableEnvironment
+
+from flink_jobs.settings import JobSettings
+
+
+def flink_configuration(settings: JobSettings) -> Configuration:
+    """Cluster-level settings. On MSF the service owns checkpointing, so only local runs set it."""
+    config = Configuration()
+    if not settings.local:
+        return config
+    # Parquet files are committed on checkpoints only: without checkpointing nothing lands.
+    config.set_string("execution.checkpointing.interval", f"{settings.checkpoint_interval_ms}ms")
+    config.set_string("execution.checkpointing.mode", "EXACTLY_ONCE")
+    config.set_string(
+        "execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+    # Recover from passing failures (a warehouse restart), but give up on a persistent one
+    # instead of restarting forever.
+    config.set_string("restart-strategy.type", "exponential-delay")
+    config.set_string("restart-strategy.exponential-delay.initial-backoff", "1s")
+    config.set_string("restart-strategy.exponential-delay.max-backoff", "30s")
+    config.set_string(
+        "restart-strategy.exponential-delay.attempts-before-reset-backoff",
+        str(settings.restart_attempts))
+    if settings.checkpoint_dir:
+        config.set_string("state.checkpoints.dir", Path(settings.checkpoint_dir).as_uri())
+    # The mini-cluster's REST API (used to watch progress) listens on loopback only.
+    config.set_string("rest.bind-address", "127.0.0.1")
+    config.set_string("rest.address", "127.0.0.1")
+    if settings.rest_port is not None:
+        config.set_string("rest.port", str(settings.rest_port))
+    # The mini-cluster initialises its filesystems from this configuration: S3 endpoint and keys
+    # for the emulator must be here, not only in the table config.
+    for key, value in settings.lake.filesystem_config().items():
+        config.set_string(key, value)
+    return config
+
+
+def create_table_environment(settings: JobSettings) -> StreamTableEnvironment:
+    env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(settings))
+    if settings.parallelism:
+        env.set_parallelism(settings.parallelism)
+    t_env = StreamTableEnvironment.create(env)
+    # Partitions (dt/hr) and warehouse timestamps are UTC whatever the machine's zone.
+    t_env.get_config().set("table.local-time-zone", "UTC")
+    t_env.get_config().set("pipeline.name", "ecomflow-events")
+    return t_env

@@ -1,0 +1,24 @@
+"""Entry point on Amazon Managed Service for Apache Flink (shipped as `main.py` in the zip).
+
+MSF runs this file with the runtime property groups in /etc/flink/application_properties.json,
+configures checkpointing itself, and expects main() to return once the job is submitted.
+"""
+
+from __future__ import annotations
+
+from flink_jobs.environment import create_table_environment
+from flink_jobs.events_job import build
+from flink_jobs.properties import MSF_PROPERTIES_PATH, load_property_groups
+from flink_jobs.settings import JobSettings
+
+
+def main() -> None:
+    settings = JobSettings.from_property_groups(
+        load_property_groups(MSF_PROPERTIES_PATH), local=False)
+    t_env = create_table_environment(settings)
+    # Submit and return: MSF watches the job; waiting here would block the service's deploy.
+    build(t_env, settings).execute()
+
+
+if __name__ == "__main__":
+    main()

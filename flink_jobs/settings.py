@@ -1,0 +1,247 @@
+"""Typed, frozen job settings built from runtime property groups.
+
+One settings object for every way the job runs: on MSF (property groups from the service), and
+locally (the same groups from a file, environment variables and CLI flags). Only this module
+turns strings into typed values; it never imports pyflink, so the CLI and infra can reuse it.
+
+Property groups (see the README's table):
+
+    KinesisSource  stream.name*, aws.region*, aws.endpoint, aws.access.key.id,
+                   aws.secret.access.key, init.position, getrecords.interval.ms,
+                   getrecords.max.records
+    FileSource     path*                      (present instead of KinesisSource: bounded run)
+    Lake           url*, s3.endpoint, s3.access.key, s3.secret.key, s3.path.style.access
+    Warehouse      jdbc.url*, username, password, flush.max.rows, flush.interval.ms,
+                   max.retries
+    Job            watermark.delay.seconds, parallelism; checkpoint.interval.ms,
+                   checkpoint.dir, rest.port, restart.attempts   (local runs only)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from flink_jobs.properties import PropertyGroups
+
+INIT_POSITIONS = ("TRIM_HORIZON", "LATEST")
+
+
+class SettingsError(ValueError):
+    """A property is missing or invalid; the message names the group and the key."""
+
+
+def _require(groups: PropertyGroups, group: str, key: str) -> str:
+    value = groups.get(group, {}).get(key, "").strip()
+    if not value:
+        raise SettingsError(f"missing property {group}.{key}")
+    return value
+
+
+def _optional(groups: PropertyGroups, group: str, key: str) -> str | None:
+    value = groups.get(group, {}).get(key, "").strip()
+    return value or None
+
+
+def _int(groups: PropertyGroups, group: str, key: str, default: int | None, *, minimum: int = 0
+         ) -> int | None:
+    raw = _optional(groups, group, key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{group}.{key} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{group}.{key} must be >= {minimum}, got {value}")
+    return value
+
+
+def _bool(groups: PropertyGroups, group: str, key: str, default: bool) -> bool:
+    raw = _optional(groups, group, key)
+    if raw is None:
+        return default
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise SettingsError(f"{group}.{key} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class KinesisSource:
+    """The event stream. Without keys the AWS default credential chain is used (MSF's role)."""
+
+    stream_name: str
+    region: str
+    endpoint: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+    init_position: str = "TRIM_HORIZON"
+    getrecords_interval_ms: int = 200
+    getrecords_max_records: int = 10000
+
+    def connector_options(self) -> dict[str, str]:
+        options = {
+            "connector": "kinesis",
+            "stream": self.stream_name,
+            "aws.region": self.region,
+            "format": "raw",
+            "scan.stream.initpos": self.init_position,
+            "scan.shard.getrecords.intervalmillis": str(self.getrecords_interval_ms),
+            "scan.shard.getrecords.maxrecordcount": str(self.getrecords_max_records),
+            # One shard per subtask (with parallelism = shard count), so each subtask's
+            # watermark follows one shard and windows wait for the slowest shard.
+            "scan.shard-assigner": "uniform",
+        }
+        if self.endpoint:
+            options["aws.endpoint"] = self.endpoint
+        if self.access_key and self.secret_key:
+            options["aws.credentials.provider"] = "BASIC"
+            options["aws.credentials.basic.accesskeyid"] = self.access_key
+            options["aws.credentials.basic.secretkey"] = self.secret_key
+        return options
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileSource:
+    """A JSONL(.gz) file read once: the bounded path used by tests and recorded traffic."""
+
+    path: str
+
+    def connector_options(self) -> dict[str, str]:
+        return {"connector": "filesystem", "path": self.path, "format": "raw"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class LakeSink:
+    """The Parquet data lake: `s3://bucket[/prefix]` or a local directory (file:// URL)."""
+
+    url: str
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_path_style_access: bool = False
+
+    def connector_options(self) -> dict[str, str]:
+        return {"connector": "filesystem", "format": "parquet"}
+
+    def filesystem_config(self) -> dict[str, str]:
+        """Flink filesystem settings the S3 client needs (only for non-AWS endpoints)."""
+        config: dict[str, str] = {}
+        if self.s3_endpoint:
+            config["s3.endpoint"] = self.s3_endpoint
+            config["s3.path.style.access"] = str(self.s3_path_style_access).lower()
+        if self.s3_access_key and self.s3_secret_key:
+            config["s3.access-key"] = self.s3_access_key
+            config["s3.secret-key"] = self.s3_secret_key
+        return config
+
+
+@dataclass(frozen=True, kw_only=True)
+class WarehouseSink:
+    """The warehouse, reached over JDBC (PostgreSQL locally, Redshift on AWS)."""
+
+    jdbc_url: str
+    username: str | None = None  # None: credentials come from the URL (`?user=...`)
+    password: str | None = field(default=None, repr=False)
+    flush_max_rows: int = 500
+    flush_interval_ms: int = 1000
+    max_retries: int = 5
+
+    def connector_options(self) -> dict[str, str]:
+        options = {
+            "connector": "jdbc",
+            "url": self.jdbc_url,
+            "sink.buffer-flush.max-rows": str(self.flush_max_rows),
+            "sink.buffer-flush.interval": f"{self.flush_interval_ms}ms",
+            "sink.max-retries": str(self.max_retries),
+        }
+        if self.username:
+            # The connector wants both or neither; an empty password suits trust auth.
+            options["username"] = self.username
+            options["password"] = self.password or ""
+        return options
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobSettings:
+    source: KinesisSource | FileSource
+    lake: LakeSink
+    warehouse: WarehouseSink
+    watermark_delay_seconds: int = 5
+    parallelism: int | None = None
+    # Local runs only: on MSF the service owns checkpointing and the REST endpoint.
+    local: bool = False
+    checkpoint_interval_ms: int = 10000
+    checkpoint_dir: str | None = None
+    rest_port: int | None = None
+    restart_attempts: int = 10
+
+    @property
+    def bounded(self) -> bool:
+        return isinstance(self.source, FileSource)
+
+    @classmethod
+    def from_property_groups(cls, groups: PropertyGroups, *, local: bool) -> JobSettings:
+        source: KinesisSource | FileSource
+        if "FileSource" in groups:
+            source = FileSource(path=_require(groups, "FileSource", "path"))
+        else:
+            init_position = (_optional(groups, "KinesisSource", "init.position")
+                             or "TRIM_HORIZON").upper()
+            if init_position not in INIT_POSITIONS:
+                raise SettingsError(
+                    f"KinesisSource.init.position must be one of {', '.join(INIT_POSITIONS)}, "
+                    f"got {init_position!r}")
+            source = KinesisSource(
+                stream_name=_require(groups, "KinesisSource", "stream.name"),
+                region=_require(groups, "KinesisSource", "aws.region"),
+                endpoint=_optional(groups, "KinesisSource", "aws.endpoint"),
+                access_key=_optional(groups, "KinesisSource", "aws.access.key.id"),
+                secret_key=_optional(groups, "KinesisSource", "aws.secret.access.key"),
+                init_position=init_position,
+                getrecords_interval_ms=_int(
+                    groups, "KinesisSource", "getrecords.interval.ms", 200, minimum=1),
+                getrecords_max_records=_int(
+                    groups, "KinesisSource", "getrecords.max.records", 10000, minimum=1),
+            )
+        lake_url = _require(groups, "Lake", "url").rstrip("/")
+        scheme = urlparse(lake_url).scheme
+        if scheme not in ("s3", "s3a", "file"):
+            raise SettingsError(
+                f"Lake.url must be an s3://, s3a:// or file:// URL, got {lake_url!r}")
+        s3_endpoint = _optional(groups, "Lake", "s3.endpoint")
+        lake = LakeSink(
+            url=lake_url,
+            s3_endpoint=s3_endpoint,
+            s3_access_key=_optional(groups, "Lake", "s3.access.key"),
+            s3_secret_key=_optional(groups, "Lake", "s3.secret.key"),
+            # Emulators (moto) need path-style addressing; real S3 does not.
+            s3_path_style_access=_bool(groups, "Lake", "s3.path.style.access",
+                                       s3_endpoint is not None),
+        )
+        jdbc_url = _require(groups, "Warehouse", "jdbc.url")
+        if not jdbc_url.startswith("jdbc:"):
+            raise SettingsError(f"Warehouse.jdbc.url must start with jdbc:, got {jdbc_url!r}")
+        warehouse = WarehouseSink(
+            jdbc_url=jdbc_url,
+            username=_optional(groups, "Warehouse", "username"),
+            password=_optional(groups, "Warehouse", "password"),
+            flush_max_rows=_int(groups, "Warehouse", "flush.max.rows", 500, minimum=1),
+            flush_interval_ms=_int(groups, "Warehouse", "flush.interval.ms", 1000),
+            max_retries=_int(groups, "Warehouse", "max.retries", 5),
+        )
+        return cls(
+            source=source,
+            lake=lake,
+            warehouse=warehouse,
+            watermark_delay_seconds=_int(groups, "Job", "watermark.delay.seconds", 5),
+            parallelism=_int(groups, "Job", "parallelism", None, minimum=1),
+            local=local,
+            checkpoint_interval_ms=_int(
+                groups, "Job", "checkpoint.interval.ms", 10000, minimum=100),
+            checkpoint_dir=_optional(groups, "Job", "checkpoint.dir"),
+            rest_port=_int(groups, "Job", "rest.port", None, minimum=0),
+            restart_attempts=_int(groups, "Job", "restart.attempts", 10),
+        )

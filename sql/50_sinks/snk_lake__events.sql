@@ -1,0 +1,30 @@
+-- snk_lake__events: the lake's `events/` dataset, Parquet, Hive partitions dt=YYYY-MM-DD/hr=HH
+-- by event time (UTC). Files are committed on checkpoints only: exactly once.
+CREATE TABLE snk_lake__events (
+    event_id STRING,
+    event_type STRING,
+    event_time TIMESTAMP(3),
+    user_id STRING,
+    customer_id STRING,
+    session_id STRING,
+    page_url STRING,
+    referrer STRING,
+    user_agent STRING,
+    device_type STRING,
+    product_id STRING,
+    category STRING,
+    price DECIMAL(18, 2),
+    quantity INT,
+    transaction_id STRING,
+    total_amount DECIMAL(18, 2),
+    currency STRING,
+    payment_method STRING,
+    shipping_country STRING,
+    items_json STRING,
+    payload STRING,
+    dt STRING,
+    hr STRING
+) PARTITIONED BY (dt, hr) WITH (
+    'path' = '${LAKE_URL}/events',
+${LAKE_OPTIONS}
+)
