@@ -43,9 +43,7 @@ def _source_files() -> list[tuple[Path, str]]:
 
 def build_zip(out: Path) -> Path:
     if not paths.UBER_JAR.is_file():
-        raise PackageError(
-            f"connector jar missing ({paths.UBER_JAR.relative_to(paths.REPO_ROOT)}): "
-            "build it once with `mvn -q -B package` in the repository root")
+        raise PackageError(paths.missing_jar_message())
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path, name in _source_files():

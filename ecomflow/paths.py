@@ -18,3 +18,16 @@ SAMPLE_EVENTS = Path(__file__).resolve().parent / "data" / "sample_events.jsonl.
 def state_home() -> Path:
     """The one git-ignored folder that holds all local state (override with ECOMFLOW_HOME)."""
     return Path(os.environ.get("ECOMFLOW_HOME", REPO_ROOT / ".ecomflow")).resolve()
+
+
+def shown(path: Path) -> str:
+    """A path as users should read it: relative to the repository when inside it."""
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def missing_jar_message() -> str:
+    return (f"connector jar missing ({shown(UBER_JAR)}): build it once with "
+            "`mvn -q -B package` in the repository root (needs Java 17 and Maven)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import time
 import urllib.request
@@ -19,6 +20,9 @@ from pathlib import Path
 
 from ecomflow import paths
 from flink_jobs.settings import JobSettings
+
+# Per-subtask operator metric, e.g. "0.Source__src_stream__raw_events[1].numRecordsOut".
+SOURCE_RECORDS_OUT = re.compile(r"^\d+\.Source__[^.]+\.numRecordsOut$")
 
 
 class RunError(RuntimeError):
@@ -38,9 +42,7 @@ def require_jars() -> list[Path]:
     """The uber-jar and the local S3 filesystem jar, or a one-line error saying how to build."""
     jars = [paths.UBER_JAR, *sorted(paths.LOCAL_LIB_DIR.glob("flink-s3-fs-hadoop-*.jar"))]
     if not paths.UBER_JAR.is_file() or len(jars) < 2:
-        raise RunError(
-            f"connector jar missing ({paths.UBER_JAR.relative_to(paths.REPO_ROOT)}): "
-            "build it once with `mvn -q -B package` in the repository root (needs Java 17, Maven)")
+        raise RunError(paths.missing_jar_message())
     return jars
 
 
@@ -66,16 +68,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def records_moved(rest_port: int, job_id: str) -> int:
-    """Records read and written by all vertices so far: it grows while the job has work."""
-    url = f"http://127.0.0.1:{rest_port}/jobs/{job_id}"
+def _get_json(rest_port: int, path: str) -> object:
+    url = f"http://127.0.0.1:{rest_port}{path}"
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback only)
-        job = json.load(response)
-    return sum(
-        int(v.get("metrics", {}).get("read-records", 0))
-        + int(v.get("metrics", {}).get("write-records", 0))
-        for v in job.get("vertices", [])
-    )
+        return json.load(response)
+
+
+def records_read(rest_port: int, job_id: str) -> int:
+    """Records the job's sources have emitted so far: it grows while the stream has news.
+
+    Only the source operators' own counters are summed: other vertices also count the
+    file-commit messages sent on every checkpoint, so they never stand still.
+    """
+    total = 0
+    job = _get_json(rest_port, f"/jobs/{job_id}")
+    for vertex in job.get("vertices", []):  # type: ignore[union-attr]
+        if not vertex["name"].startswith("Source:"):
+            continue
+        base = f"/jobs/{job_id}/vertices/{vertex['id']}/metrics"
+        names = [m["id"] for m in _get_json(rest_port, base)  # type: ignore[union-attr]
+                 if SOURCE_RECORDS_OUT.match(m["id"])]
+        if names:
+            values = _get_json(rest_port, f"{base}?get={','.join(names)}")
+            total += sum(int(float(m["value"])) for m in values)  # type: ignore[union-attr]
+    return total
 
 
 def run_job(
@@ -111,13 +127,16 @@ def run_job(
     last_total, last_change = -1, time.monotonic()
     try:
         while True:
-            status = job_client.get_job_status().result()
-            if status in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.FINISHED):
+            try:
+                status = job_client.get_job_status().result()
+            except Exception:  # noqa: BLE001 - the mini-cluster is gone once the job ended
+                status = None
+            if status in (None, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.FINISHED):
                 table_result.wait()  # raises with the job's failure cause
                 return RunResult(job_id, str(status), time.monotonic() - started)
             if idle_timeout is not None and status == JobStatus.RUNNING:
                 try:
-                    total = records_moved(settings.rest_port, job_id)
+                    total = records_read(settings.rest_port, job_id)
                 except OSError:
                     total = last_total
                 if total != last_total:

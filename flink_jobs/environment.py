@@ -43,8 +43,24 @@ def flink_configuration(settings: JobSettings) -> Configuration:
     return config
 
 
+def _initialise_local_filesystems(config: Configuration) -> None:
+    """Configure Flink's filesystems (s3:// endpoint and keys) in the local JVM.
+
+    The mini-cluster does not pass the job's configuration to FileSystem: the planner resolves
+    the lake path first, with defaults, and S3A then signs requests against real AWS with no
+    credentials. Initialising FileSystem explicitly with our configuration fixes both.
+    """
+    from pyflink.java_gateway import get_gateway
+
+    get_gateway().jvm.org.apache.flink.core.fs.FileSystem.initialize(
+        config._j_configuration, None)
+
+
 def create_table_environment(settings: JobSettings) -> StreamTableEnvironment:
-    env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(settings))
+    config = flink_configuration(settings)
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    if settings.local:
+        _initialise_local_filesystems(config)
     if settings.parallelism:
         env.set_parallelism(settings.parallelism)
     t_env = StreamTableEnvironment.create(env)

@@ -1,0 +1,73 @@
+"""CLI behaviour that needs no Flink run: one-line errors and settings assembly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ecomflow import paths, runner
+from ecomflow.cli import main
+from ecomflow.local_run import build_local_settings, lake_url
+from flink_jobs.settings import FileSource, KinesisSource
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ECOMFLOW_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_run_without_stack_says_how_to_start_it(home: Path) -> None:
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 1
+    assert "ecomflow local up" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bounded_run_without_stack_needs_lake_and_warehouse(home: Path, tmp_path: Path) -> None:
+    events = tmp_path / "e.jsonl"
+    events.write_text("{}\n")
+    result = CliRunner().invoke(main, ["run", "--input", str(events)])
+    assert result.exit_code == 1
+    assert "--lake and --warehouse-url" in result.output
+
+
+def test_missing_jar_is_one_line(home: Path, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(paths, "UBER_JAR", tmp_path / "absent.jar")
+    events = tmp_path / "e.jsonl"
+    events.write_text("{}\n")
+    result = CliRunner().invoke(main, ["run", "--input", str(events), "--lake", str(tmp_path),
+                                       "--warehouse-url", "jdbc:postgresql://127.0.0.1/x"])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "mvn -q -B package" in lines[0]
+    with pytest.raises(runner.RunError):
+        runner.require_jars()
+
+
+def test_lake_flag_accepts_paths_and_urls(tmp_path: Path) -> None:
+    assert lake_url("s3://bucket/prefix/") == "s3://bucket/prefix"
+    assert lake_url(str(tmp_path)) == tmp_path.as_uri()
+
+
+def test_local_settings_layers(tmp_path: Path) -> None:
+    events = tmp_path / "e.jsonl"
+    events.write_text("{}\n")
+    settings = build_local_settings(
+        home=tmp_path, stack=None, environ={"ECOMFLOW__Job__watermark.delay.seconds": "9"},
+        input_file=events, lake=str(tmp_path / "lake"),
+        warehouse_url="jdbc:postgresql://127.0.0.1:1/x?user=me", parallelism=3)
+    assert isinstance(settings.source, FileSource)
+    assert settings.source.path == str(events.resolve())
+    assert settings.lake.url == (tmp_path / "lake").as_uri()
+    assert settings.lake.filesystem_config() == {}
+    assert settings.watermark_delay_seconds == 9  # environment over the properties file
+    assert settings.parallelism == 3
+    assert settings.checkpoint_dir == str(tmp_path / "checkpoints")
+    stream = build_local_settings(home=tmp_path, stack=None, environ={},
+                                  init_position="LATEST", rest_port=8099)
+    assert isinstance(stream.source, KinesisSource)
+    assert stream.source.init_position == "LATEST" and stream.rest_port == 8099

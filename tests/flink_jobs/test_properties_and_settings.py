@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flink_jobs.properties import (
+    LOCAL_PROPERTIES_PATH,
+    PropertiesError,
+    env_overrides,
+    load_property_groups,
+    merge,
+    parse_property_groups,
+)
+from flink_jobs.settings import FileSource, JobSettings, KinesisSource, SettingsError
+
+
+def groups(**overrides: dict[str, str]) -> dict[str, dict[str, str]]:
+    base = {
+        "KinesisSource": {"stream.name": "events", "aws.region": "eu-west-1"},
+        "Lake": {"url": "s3://lake/"},
+        "Warehouse": {"jdbc.url": "jdbc:postgresql://h:5439/dw", "username": "flink"},
+    }
+    return merge(base, overrides)
+
+
+def test_parse_msf_document() -> None:
+    document = [
+        {"PropertyGroupId": "A", "PropertyMap": {"x": 1, "y": "two"}},
+        {"PropertyGroupId": "B"},
+    ]
+    assert parse_property_groups(document) == {"A": {"x": "1", "y": "two"}, "B": {}}
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"PropertyGroupId": "A"}, "expected a JSON list"),
+        ([{"PropertyMap": {}}], "entry 0 has no PropertyGroupId"),
+        ([{"PropertyGroupId": "A", "PropertyMap": []}], "is not an object"),
+        ([{"PropertyGroupId": "A"}, {"PropertyGroupId": "A"}], "appears twice"),
+    ],
+)
+def test_parse_rejects_malformed_documents(document: object, message: str) -> None:
+    with pytest.raises(PropertiesError, match=message):
+        parse_property_groups(document)
+
+
+def test_load_reports_missing_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(PropertiesError, match="not found"):
+        load_property_groups(tmp_path / "absent.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    with pytest.raises(PropertiesError, match="not valid JSON"):
+        load_property_groups(bad)
+
+
+def test_local_properties_file_builds_settings() -> None:
+    settings = JobSettings.from_property_groups(
+        load_property_groups(LOCAL_PROPERTIES_PATH), local=True)
+    assert isinstance(settings.source, KinesisSource)
+    assert settings.source.stream_name == "ecomflow-events"
+    assert settings.lake.url == "s3://ecomflow-lake"
+    assert settings.watermark_delay_seconds == 5
+
+
+def test_env_overrides_and_merge_order() -> None:
+    env = {"ECOMFLOW__Job__parallelism": "4", "ECOMFLOW__Lake__url": "file:///x", "PATH": "/bin"}
+    overrides = env_overrides(env)
+    assert overrides == {"Job": {"parallelism": "4"}, "Lake": {"url": "file:///x"}}
+    merged = merge(groups(), overrides)
+    settings = JobSettings.from_property_groups(merged, local=True)
+    assert settings.parallelism == 4
+    assert settings.lake.url == "file:///x"
+    # untouched keys of an overridden group survive
+    assert merged["Warehouse"]["username"] == "flink"
+
+
+def test_env_override_needs_group_and_key() -> None:
+    with pytest.raises(PropertiesError, match="ECOMFLOW__Job"):
+        env_overrides({"ECOMFLOW__Job": "1"})
+
+
+def test_kinesis_connector_options() -> None:
+    settings = JobSettings.from_property_groups(groups(KinesisSource={
+        "aws.endpoint": "http://127.0.0.1:4568", "aws.access.key.id": "k",
+        "aws.secret.access.key": "s", "init.position": "latest"}), local=True)
+    options = settings.source.connector_options()
+    assert options["connector"] == "kinesis"
+    assert options["stream"] == "events"
+    assert options["format"] == "raw"  # never `json`: bad records must reach the dead letter
+    assert options["scan.stream.initpos"] == "LATEST"
+    assert options["aws.credentials.provider"] == "BASIC"
+    assert options["aws.endpoint"] == "http://127.0.0.1:4568"
+    assert settings.lake.url == "s3://lake"  # trailing slash dropped
+
+
+def test_without_keys_the_default_credential_chain_is_used() -> None:
+    settings = JobSettings.from_property_groups(groups(), local=False)
+    assert "aws.credentials.provider" not in settings.source.connector_options()
+    assert settings.lake.filesystem_config() == {}
+
+
+def test_file_source_makes_a_bounded_run() -> None:
+    settings = JobSettings.from_property_groups(
+        groups(FileSource={"path": "/data/in.jsonl"}), local=True)
+    assert isinstance(settings.source, FileSource)
+    assert settings.bounded
+    assert settings.source.connector_options() == {
+        "connector": "filesystem", "path": "/data/in.jsonl", "format": "raw"}
+
+
+def test_emulator_lake_uses_path_style_and_keys() -> None:
+    settings = JobSettings.from_property_groups(groups(Lake={
+        "s3.endpoint": "http://127.0.0.1:4569", "s3.access.key": "a", "s3.secret.key": "b"}),
+        local=True)
+    assert settings.lake.filesystem_config() == {
+        "s3.endpoint": "http://127.0.0.1:4569", "s3.path.style.access": "true",
+        "s3.access-key": "a", "s3.secret-key": "b"}
+
+
+def test_warehouse_options_hide_nothing_and_pair_credentials() -> None:
+    options = JobSettings.from_property_groups(groups(), local=True).warehouse.connector_options()
+    assert options["username"] == "flink" and options["password"] == ""
+    no_user = groups()
+    del no_user["Warehouse"]["username"]
+    options = JobSettings.from_property_groups(no_user, local=True).warehouse.connector_options()
+    assert "username" not in options and "password" not in options
+
+
+def test_password_is_not_in_repr() -> None:
+    settings = JobSettings.from_property_groups(
+        groups(Warehouse={"password": "s3cret"}), local=False)
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"KinesisSource": {"stream.name": " "}}, "missing property KinesisSource.stream.name"),
+        ({"Lake": {"url": "hdfs://x"}}, "Lake.url must be"),
+        ({"Warehouse": {"jdbc.url": "postgresql://x"}}, "must start with jdbc:"),
+        ({"Job": {"parallelism": "two"}}, "Job.parallelism must be an integer"),
+        ({"Job": {"parallelism": "0"}}, "Job.parallelism must be >= 1"),
+        ({"KinesisSource": {"init.position": "AT_TIMESTAMP"}}, "init.position must be one of"),
+        ({"Lake": {"s3.path.style.access": "maybe"}}, "must be true or false"),
+    ],
+)
+def test_invalid_properties_name_group_and_key(override: dict, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        JobSettings.from_property_groups(groups(**override), local=True)
+
+
+def test_missing_group_is_reported() -> None:
+    incomplete = groups()
+    del incomplete["Warehouse"]
+    with pytest.raises(SettingsError, match="missing property Warehouse.jdbc.url"):
+        JobSettings.from_property_groups(incomplete, local=True)
+
+
+def test_local_properties_file_has_msf_shape() -> None:
+    document = json.loads(LOCAL_PROPERTIES_PATH.read_text())
+    assert all(set(entry) == {"PropertyGroupId", "PropertyMap"} for entry in document)

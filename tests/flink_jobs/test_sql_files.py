@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from flink_jobs.events_job import DDL, INSERTS, rendered_statements
+from flink_jobs.settings import JobSettings
+from flink_jobs.sql_files import SQL_DIR, SqlFileError, SqlTemplate, load_sql, render_options
+
+
+def settings() -> JobSettings:
+    return JobSettings.from_property_groups({
+        "KinesisSource": {"stream.name": "events", "aws.region": "us-east-1"},
+        "Lake": {"url": "s3://lake"},
+        "Warehouse": {"jdbc.url": "jdbc:postgresql://h/db", "username": "u",
+                      "password": "it's"},
+    }, local=False)
+
+
+def test_only_braced_names_are_placeholders() -> None:
+    text = "SELECT JSON_VALUE(p, '$.a'), '$$' FROM t WHERE x = ${X}"
+    assert SqlTemplate(text).substitute(X="1") == (
+        "SELECT JSON_VALUE(p, '$.a'), '$$' FROM t WHERE x = 1")
+
+
+def test_missing_placeholder_value_names_file_and_key() -> None:
+    with pytest.raises(SqlFileError, match=r"src_stream__raw_events.sql needs a value for \$\{"):
+        load_sql("src_stream__raw_events")
+
+
+def test_unknown_statement_is_reported() -> None:
+    with pytest.raises(SqlFileError, match="found none"):
+        load_sql("no_such_statement")
+
+
+def test_render_options_escapes_quotes() -> None:
+    assert render_options({"a": "it's", "b": "2"}, indent="") == "'a' = 'it''s',\n'b' = '2'"
+
+
+def test_every_statement_renders_completely() -> None:
+    statements = rendered_statements(settings())
+    assert [name for name, _ in statements] == [*DDL, *INSERTS]
+    for name, sql in statements:
+        assert "${" not in sql, name
+    source = dict(statements)["src_stream__raw_events"]
+    assert "'connector' = 'kinesis'" in source
+    assert "INTERVAL '5' SECOND" in source
+    assert "'password' = 'it''s'" in dict(statements)["snk_warehouse__event_counts_minute"]
+
+
+def test_one_statement_per_file_and_file_name_is_object_name() -> None:
+    for path in SQL_DIR.glob("[0-9][0-9]_*/*.sql"):
+        body = "\n".join(
+            line for line in path.read_text().splitlines() if not line.startswith("--"))
+        assert body.count(";") == 0, f"{path.name}: one statement, no trailing ';'"
+        match = re.search(r"(?:TABLE|VIEW|FUNCTION(?: IF NOT EXISTS)?|INSERT INTO)\s+(\w+)", body)
+        assert match, path
+        expected = path.stem if not path.stem.startswith(("ins_", "fn_")) else None
+        if expected:
+            assert match.group(1) == expected, path.name
+        if path.stem.startswith("ins_"):
+            assert match.group(1) == "snk_" + path.stem[len("ins_"):], path.name
+
+
+def test_analytics_do_not_differ_between_environments() -> None:
+    local = JobSettings.from_property_groups({
+        "FileSource": {"path": "/tmp/x.jsonl"},
+        "Lake": {"url": "file:///tmp/lake"},
+        "Warehouse": {"jdbc.url": "jdbc:postgresql://127.0.0.1/db"},
+    }, local=True)
+    aws = dict(rendered_statements(settings()))
+    here = dict(rendered_statements(local))
+    for name in ("stg_stream__events", "agg_event_counts_1m", "ins_lake__events",
+                 "ins_warehouse__event_counts_minute"):
+        assert aws[name] == here[name], name

@@ -1,0 +1,47 @@
+"""Read the lake back as plain rows: from a folder, or from S3 through the S3 API."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+import pyarrow.parquet as pq
+
+from ecomflow.local_stack import StackInfo
+from ecomflow.summary import lake_files
+
+PARTITION = re.compile(r"/(\w+)=([^/]+)")
+
+
+def _s3(stack: StackInfo) -> Any:
+    return boto3.client("s3", endpoint_url=stack.s3_endpoint, region_name=stack.region,
+                        aws_access_key_id=stack.access_key,
+                        aws_secret_access_key=stack.secret_key)
+
+
+def read_dataset(lake_url: str, dataset: str, stack: StackInfo | None = None
+                 ) -> list[dict[str, Any]]:
+    """Every row of every committed file, with the Hive partition values from its path."""
+    files = lake_files(lake_url, dataset, **({
+        "s3_endpoint": stack.s3_endpoint, "region": stack.region,
+        "access_key": stack.access_key, "secret_key": stack.secret_key} if stack else {}))
+    rows: list[dict[str, Any]] = []
+    for name in files:
+        if name.startswith("s3://"):
+            assert stack is not None
+            parsed = urlparse(name)
+            body = _s3(stack).get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))
+            table = pq.read_table(io.BytesIO(body["Body"].read()))
+        else:
+            table = pq.read_table(name)
+        partitions = dict(PARTITION.findall("/" + name.split(f"/{dataset}/", 1)[1]))
+        for row in table.to_pylist():
+            for key, value in row.items():
+                if isinstance(value, datetime):  # INT96 -> ns timestamps; compare at ms
+                    row[key] = value.replace(tzinfo=None)
+            rows.append({**row, **partitions})
+    return rows

@@ -1,0 +1,95 @@
+"""Expected job output computed in plain Python from the input file, independently of Flink.
+
+The rules restate the job's contract, not its SQL: a record is an event when it is a JSON
+object with an `event_type` and a timestamp with a zone; everything else is a dead letter.
+Events land in the lake once each, partitioned by the UTC hour of their timestamp, and are
+counted per UTC minute and event type.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+LAKE_COLUMNS = ("event_id", "event_type", "event_time", "user_id", "customer_id",
+                "session_id", "product_id", "quantity", "total_amount", "currency",
+                "shipping_country", "payload", "dt", "hr")
+
+
+def read_lines(path: Path) -> list[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return [line.rstrip("\n") for line in handle if line.strip()]
+
+
+def _event_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or "T" not in value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC).replace(tzinfo=None)
+
+
+def _amount(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def parse(line: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(lake row, None) for an event, (None, dead-letter reason) otherwise."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None, "missing_event_type"
+    if not isinstance(record, dict) or not isinstance(record.get("event_type"), str):
+        return None, "missing_event_type"
+    event_time = _event_time(record.get("timestamp"))
+    if event_time is None:
+        return None, "bad_timestamp"
+    # Flink stores TIMESTAMP(3): millisecond precision.
+    event_time = event_time.replace(microsecond=event_time.microsecond // 1000 * 1000)
+    address = record.get("shipping_address") or {}
+    return {
+        "event_id": record.get("event_id"),
+        "event_type": record["event_type"],
+        "event_time": event_time,
+        "user_id": record.get("user_id") or record.get("customer_id"),
+        "customer_id": record.get("customer_id"),
+        "session_id": record.get("session_id"),
+        "product_id": record.get("product_id"),
+        "quantity": record.get("quantity"),
+        "total_amount": _amount(record.get("total_amount")),
+        "currency": record.get("currency"),
+        "shipping_country": address.get("country"),
+        "payload": line,
+        "dt": event_time.strftime("%Y-%m-%d"),
+        "hr": event_time.strftime("%H"),
+    }, None
+
+
+def expected(path: Path) -> tuple[list[dict[str, Any]], list[tuple[str, str]],
+                                  list[tuple[datetime, datetime, str, int]]]:
+    """(lake rows sorted by payload, dead letters sorted, per-minute counts sorted)."""
+    events, dead = [], []
+    for line in read_lines(path):
+        row, reason = parse(line)
+        if row is None:
+            dead.append((line, reason))
+        else:
+            events.append(row)
+    counts = Counter(
+        (e["event_time"].replace(second=0, microsecond=0), e["event_type"]) for e in events)
+    per_minute = sorted(
+        (start, start + timedelta(minutes=1), event_type, n)
+        for (start, event_type), n in counts.items())
+    return sorted(events, key=lambda e: e["payload"]), sorted(dead), per_minute

@@ -1,0 +1,117 @@
+"""The events job, run for real (Flink mini-cluster, real local servers), against an oracle.
+
+Each test runs `ecomflow run` in a subprocess, as a user would, then reads the lake back with
+pyarrow and the warehouse with psycopg2 and compares exact rows with `oracle.expected()`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+
+from ecomflow import paths
+from ecomflow.local_stack import StackInfo, warehouse_dsn
+from ecomflow.replay import kinesis_client, replay
+from tests.jobs import oracle
+from tests.jobs.lake_reader import read_dataset
+
+pytestmark = [pytest.mark.flink, pytest.mark.stack]
+
+# Records a producer might send that are not events: each must reach the dead letter.
+BAD_LINES = [
+    "this is not json",
+    '{"timestamp": "2025-07-16T10:01:00Z", "user_id": "u1"}',
+    '{"event_type": "page_view", "timestamp": "2025-07-16T10:01:00", "user_id": "u1"}',
+    '{"event_type": "page_view", "timestamp": "yesterday", "user_id": "u1"}',
+]
+
+
+@pytest.fixture(scope="module")
+def input_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample traffic with bad records mixed in."""
+    lines = oracle.read_lines(paths.SAMPLE_EVENTS)
+    for offset, bad in enumerate(BAD_LINES):
+        lines.insert(500 + offset * 1000, bad)
+    path = tmp_path_factory.mktemp("input") / "events.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def warehouse(stack: StackInfo) -> str:
+    dsn = warehouse_dsn(stack)
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("TRUNCATE event_counts_minute_log")
+    return dsn
+
+
+def run_cli(stack: StackInfo, *args: str, timeout: float = 600) -> str:
+    env = {**os.environ, "ECOMFLOW_HOME": str(stack.home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "ecomflow.cli", *args], env=env, cwd=paths.REPO_ROOT,
+        capture_output=True, text=True, timeout=timeout, check=False)
+    assert done.returncode == 0, f"ecomflow {' '.join(args)} failed:\n{done.stderr[-4000:]}"
+    return done.stdout
+
+
+def warehouse_rows(dsn: str) -> list[tuple[Any, ...]]:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT window_start, window_end, event_type, event_count "
+                    "FROM event_counts_minute ORDER BY window_start, event_type")
+        return [tuple(row) for row in cur.fetchall()]
+
+
+def assert_matches_oracle(input_path: Path, lake_url: str, dsn: str,
+                          stack: StackInfo | None) -> None:
+    events, dead, per_minute = oracle.expected(input_path)
+    assert len(events) == 5000 and len(dead) == len(BAD_LINES)  # the oracle sees the input
+
+    lake = read_dataset(lake_url, "events", stack)
+    got = sorted(({k: row[k] for k in oracle.LAKE_COLUMNS} for row in lake),
+                 key=lambda r: r["payload"])
+    assert len(got) == len(events), "every event exactly once in the lake"
+    for actual, wanted in zip(got, events, strict=True):
+        assert actual == wanted
+
+    dead_rows = read_dataset(lake_url, "dead_letter", stack)
+    assert sorted((r["payload"], r["reason"]) for r in dead_rows) == dead
+    assert all(r["dt"] == r["received_at"].strftime("%Y-%m-%d") for r in dead_rows)
+
+    assert warehouse_rows(dsn) == per_minute
+
+
+def test_bounded_run_to_a_local_lake(stack: StackInfo, warehouse: str, input_file: Path,
+                                     tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    url = f"{stack.warehouse_url}?user={stack.user}"
+    run_cli(stack, "run", "--input", str(input_file), "--lake", str(lake),
+            "--warehouse-url", url)
+    assert_matches_oracle(input_file, lake.as_uri(), warehouse, None)
+
+
+def test_bounded_run_to_the_s3_lake(stack: StackInfo, warehouse: str, input_file: Path) -> None:
+    lake_url = f"{stack.lake_url}/bounded"
+    run_cli(stack, "run", "--input", str(input_file), "--lake", lake_url)
+    assert_matches_oracle(input_file, lake_url, warehouse, stack)
+
+
+def test_replay_to_kinesis_then_stream_run(stack: StackInfo, warehouse: str,
+                                           input_file: Path) -> None:
+    client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
+                            stack.secret_key)
+    summary = replay(input_file, stream_name=stack.stream_name, client=client)
+    assert summary.records == 5000 + len(BAD_LINES) and not summary.failed_records
+
+    lake_url = f"{stack.lake_url}/stream"
+    out = run_cli(stack, "run", "--lake", lake_url, "--idle-timeout", "10",
+                  "--from", "TRIM_HORIZON")
+    assert "stopped after idle timeout" in out
+    assert_matches_oracle(input_file, lake_url, warehouse, stack)
