@@ -14,6 +14,7 @@ import re
 import socket
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ def prepare_jvm(jars: list[Path], log_dir: Path) -> None:
         os.pathsep)
     log_dir.mkdir(parents=True, exist_ok=True)
     os.environ["FLINK_LOG_DIR"] = str(log_dir)
+    os.environ["LOG4J_PROPERTIES"] = str(Path(__file__).with_name("log4j-local.properties"))
     os.environ["_ECOMFLOW_JVM_PREPARED"] = "1"
 
 
@@ -103,6 +105,8 @@ def run_job(
     poll_seconds: float = 1.0,
 ) -> RunResult:
     """Run the job to completion (bounded) or until idle / interrupted (stream)."""
+    # apache-beam (a PyFlink dependency) warns about pkg_resources on import: not ours to fix.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     from pyflink.common import JobStatus
 
     from flink_jobs.environment import create_table_environment
