@@ -679,6 +679,15 @@ def _prepare_pg_dirs(home: Path, data: Path, log: Path) -> None:
             os.chown(path, user.pw_uid, user.pw_gid)
 
 
+def _run_logged(cmd: list[str], log: Path, cwd: Path, *, start_new_session: bool = False
+                ) -> subprocess.CompletedProcess[bytes]:
+    """Run a setup command to completion, its output appended to the service's log."""
+    with open(log, "ab") as out:
+        return subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                              stderr=subprocess.STDOUT, cwd=cwd, check=False,
+                              start_new_session=start_new_session)
+
+
 def _start_postgres(config: StackConfig, home: Path) -> int:
     bindir = _find_postgres_bin_dir()
     if bindir is None:
@@ -707,15 +716,7 @@ def _start_postgres(config: StackConfig, home: Path) -> int:
             "UTF8",
             "--locale=C",
         ]
-        with open(log, "ab") as out:
-            result = subprocess.run(
-                _as_pg_user(initdb),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=cwd,
-                check=False,
-            )
+        result = _run_logged(_as_pg_user(initdb), log, cwd)
         if result.returncode != 0:
             raise StackError(f"initdb failed (exit {result.returncode}): see {log}")
     server_options = (
@@ -734,16 +735,8 @@ def _start_postgres(config: StackConfig, home: Path) -> int:
         str(int(_START_TIMEOUT[POSTGRES])),
         "start",
     ]
-    with open(log, "ab") as out:
-        result = subprocess.run(
-            _as_pg_user(pg_ctl),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=cwd,
-            check=False,
-            start_new_session=True,
-        )
+    # Own session: the postmaster pg_ctl leaves behind must not die with our terminal.
+    result = _run_logged(_as_pg_user(pg_ctl), log, cwd, start_new_session=True)
     if result.returncode != 0:
         raise StackError(f"PostgreSQL failed to start (pg_ctl exit {result.returncode}): see {log}")
     # pg_ctl daemonizes the postmaster; its pid is only in postmaster.pid.
