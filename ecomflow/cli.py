@@ -166,17 +166,19 @@ def _replay(file: Path, *, stream_name: str | None = None, endpoint: str | None 
     from ecomflow.replay import replay as replay_file
 
     stack = _running_stack()
-    if stack is None and (stream_name is None or endpoint is None):
-        if stream_name is None:
-            _fail("no local stack running: start it with `ecomflow local up` or pass --stream")
-    client = kinesis_client(
-        endpoint or (stack.kinesis_endpoint if stack else None),
-        region or (stack.region if stack else "us-east-1"),
-        stack.access_key if stack and not endpoint else None,
-        stack.secret_key if stack and not endpoint else None)
+    if stack is None and stream_name is None:
+        _fail("no local stack running: start it with `ecomflow local up` or pass --stream")
+    if stack is not None and endpoint is None:
+        # The local stack's stream, endpoint and dummy keys, unless told otherwise.
+        client = kinesis_client(stack.kinesis_endpoint, region or stack.region,
+                                stack.access_key, stack.secret_key)
+        stream_name = stream_name or stack.stream_name
+    else:
+        client = kinesis_client(endpoint, region or "us-east-1")
+    assert stream_name is not None
     try:
-        summary = replay_file(file, stream_name=stream_name or stack.stream_name,  # type: ignore[union-attr]
-                              client=client, progress=sys.stderr.isatty())
+        summary = replay_file(file, stream_name=stream_name, client=client,
+                              progress=sys.stderr.isatty())
     except ReplayError as exc:
         _fail(str(exc))
     click.echo(format_summary(summary))
