@@ -30,27 +30,45 @@ INSERTS = (
 )
 
 
-def sql_parameters(settings: JobSettings) -> dict[str, str]:
-    """Everything that differs between environments: connector options, never analytics."""
-    return {
+# Sinks whose connector options are bound per environment: placeholder -> (kind, target).
+SINK_TARGETS = {
+    "LAKE_EVENTS_OPTIONS": ("lake", "events"),
+    "LAKE_DEAD_LETTER_OPTIONS": ("lake", "dead_letter"),
+    "WAREHOUSE_EVENT_COUNTS_OPTIONS": ("warehouse", "event_counts_minute_log"),
+}
+BLACKHOLE = {"connector": "blackhole"}
+
+
+def sql_parameters(settings: JobSettings, *, blackhole_sinks: bool = False) -> dict[str, str]:
+    """Everything that differs between environments: connector options, never analytics.
+
+    `blackhole_sinks` discards every sink's output (benchmarks measuring the job alone).
+    """
+    params = {
         "SOURCE_OPTIONS": render_options(settings.source.connector_options()),
         "WATERMARK_DELAY_SECONDS": str(settings.watermark_delay_seconds),
-        "LAKE_URL": settings.lake.url,
-        "LAKE_OPTIONS": render_options(settings.lake.connector_options()),
-        "WAREHOUSE_OPTIONS": render_options(settings.warehouse.connector_options()),
     }
+    for placeholder, (kind, target) in SINK_TARGETS.items():
+        sink = settings.lake if kind == "lake" else settings.warehouse
+        params[placeholder] = render_options(
+            BLACKHOLE if blackhole_sinks else sink.connector_options(target))
+    return params
 
 
-def rendered_statements(settings: JobSettings) -> list[tuple[str, str]]:
+def rendered_statements(settings: JobSettings, *, inserts: tuple[str, ...] = INSERTS,
+                        blackhole_sinks: bool = False) -> list[tuple[str, str]]:
     """(name, SQL) for every statement, in execution order; usable without a Flink cluster."""
-    params = sql_parameters(settings)
-    return [(name, load_sql(name, **params)) for name in (*DDL, *INSERTS)]
+    params = sql_parameters(settings, blackhole_sinks=blackhole_sinks)
+    return [(name, load_sql(name, **params)) for name in (*DDL, *inserts)]
 
 
-def build(t_env: StreamTableEnvironment, settings: JobSettings) -> StatementSet:
+def build(t_env: StreamTableEnvironment, settings: JobSettings, *,
+          inserts: tuple[str, ...] = INSERTS, blackhole_sinks: bool = False) -> StatementSet:
+    """Declare the job; `inserts` picks which sinks are filled (all of them by default)."""
     statement_set = t_env.create_statement_set()
-    for name, sql in rendered_statements(settings):
-        if name in INSERTS:
+    for name, sql in rendered_statements(settings, inserts=inserts,
+                                         blackhole_sinks=blackhole_sinks):
+        if name in inserts:
             statement_set.add_insert_sql(sql)
         else:
             t_env.execute_sql(sql)

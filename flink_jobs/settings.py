@@ -123,8 +123,9 @@ class LakeSink:
     s3_secret_key: str | None = None
     s3_path_style_access: bool = False
 
-    def connector_options(self) -> dict[str, str]:
-        return {"connector": "filesystem", "format": "parquet"}
+    def connector_options(self, dataset: str) -> dict[str, str]:
+        """One lake dataset (`events`, `dead_letter`): a folder of Parquet under the lake URL."""
+        return {"connector": "filesystem", "path": f"{self.url}/{dataset}", "format": "parquet"}
 
     def filesystem_config(self) -> dict[str, str]:
         """Flink filesystem settings the S3 client needs (only for non-AWS endpoints)."""
@@ -149,10 +150,11 @@ class WarehouseSink:
     flush_interval_ms: int = 1000
     max_retries: int = 5
 
-    def connector_options(self) -> dict[str, str]:
+    def connector_options(self, table: str) -> dict[str, str]:
         options = {
             "connector": "jdbc",
             "url": self.jdbc_url,
+            "table-name": table,
             "sink.buffer-flush.max-rows": str(self.flush_max_rows),
             "sink.buffer-flush.interval": f"{self.flush_interval_ms}ms",
             "sink.max-retries": str(self.max_retries),

@@ -6,6 +6,5 @@ CREATE TABLE snk_lake__dead_letter (
     received_at TIMESTAMP(3),
     dt STRING
 ) PARTITIONED BY (dt) WITH (
-    'path' = '${LAKE_URL}/dead_letter',
-${LAKE_OPTIONS}
+${LAKE_DEAD_LETTER_OPTIONS}
 )

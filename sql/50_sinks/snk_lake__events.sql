@@ -25,6 +25,5 @@ CREATE TABLE snk_lake__events (
     dt STRING,
     hr STRING
 ) PARTITIONED BY (dt, hr) WITH (
-    'path' = '${LAKE_URL}/events',
-${LAKE_OPTIONS}
+${LAKE_EVENTS_OPTIONS}
 )

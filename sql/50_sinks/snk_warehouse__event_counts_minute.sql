@@ -1,4 +1,4 @@
--- snk_warehouse__event_counts_minute: append-only landing table in the warehouse.
+-- snk_warehouse__event_counts_minute: the warehouse's append-only `event_counts_minute_log`.
 -- Replays after a failure may append a window twice; the warehouse view `event_counts_minute`
 -- keeps the newest row per (window_start, event_type), so nothing is double counted. This works
 -- the same on PostgreSQL and Redshift (which has no INSERT .. ON CONFLICT).
@@ -9,6 +9,5 @@ CREATE TABLE snk_warehouse__event_counts_minute (
     event_count BIGINT,
     loaded_at TIMESTAMP(3)
 ) WITH (
-    'table-name' = 'event_counts_minute_log',
-${WAREHOUSE_OPTIONS}
+${WAREHOUSE_EVENT_COUNTS_OPTIONS}
 )

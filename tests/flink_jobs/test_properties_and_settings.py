@@ -121,11 +121,13 @@ def test_emulator_lake_uses_path_style_and_keys() -> None:
 
 
 def test_warehouse_options_hide_nothing_and_pair_credentials() -> None:
-    options = JobSettings.from_property_groups(groups(), local=True).warehouse.connector_options()
+    warehouse = JobSettings.from_property_groups(groups(), local=True).warehouse
+    options = warehouse.connector_options("t")
     assert options["username"] == "flink" and options["password"] == ""
+    assert options["table-name"] == "t"
     no_user = groups()
     del no_user["Warehouse"]["username"]
-    options = JobSettings.from_property_groups(no_user, local=True).warehouse.connector_options()
+    options = JobSettings.from_property_groups(no_user, local=True).warehouse.connector_options("t")
     assert "username" not in options and "password" not in options
 
 

@@ -46,7 +46,18 @@ def test_every_statement_renders_completely() -> None:
     source = dict(statements)["src_stream__raw_events"]
     assert "'connector' = 'kinesis'" in source
     assert "INTERVAL '5' SECOND" in source
-    assert "'password' = 'it''s'" in dict(statements)["snk_warehouse__event_counts_minute"]
+    warehouse_sink = dict(statements)["snk_warehouse__event_counts_minute"]
+    assert "'password' = 'it''s'" in warehouse_sink
+    assert "'table-name' = 'event_counts_minute_log'" in warehouse_sink
+    assert "'path' = 's3://lake/events'" in dict(statements)["snk_lake__events"]
+
+
+def test_blackhole_sinks_replace_every_sink_connector() -> None:
+    statements = dict(rendered_statements(settings(), blackhole_sinks=True))
+    for name in ("snk_lake__events", "snk_lake__dead_letter", "snk_warehouse__event_counts_minute"):
+        assert "'connector' = 'blackhole'" in statements[name]
+        assert "jdbc" not in statements[name] and "s3://" not in statements[name]
+    assert "'connector' = 'kinesis'" in statements["src_stream__raw_events"]
 
 
 def test_one_statement_per_file_and_file_name_is_object_name() -> None:
