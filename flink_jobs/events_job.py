@@ -14,8 +14,10 @@ from flink_jobs.sql_files import load_sql, render_options
 
 # Declared in this order: functions, sources, views that read them, then sinks.
 DDL = (
-    "fn_parse_event_time",
+    "fn_event_time_of",
+    "fn_parse_event",
     "src_stream__raw_events",
+    "stg_stream__records",
     "stg_stream__events",
     "stg_stream__unparsed_events",
     "agg_event_counts_1m",

@@ -1,1 +1,1 @@
-"""Python UDFs (none yet: the job's only function, parse_event_time, is Java)."""
+"""Python UDFs (none yet: the job's functions are Java, in src/main/java, for speed)."""

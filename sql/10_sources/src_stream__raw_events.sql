@@ -8,9 +8,7 @@
 -- Only the connector options differ per environment.
 CREATE TABLE src_stream__raw_events (
     payload STRING,
-    event_time AS COALESCE(
-        parse_event_time(JSON_VALUE(payload, '$.timestamp')), TO_TIMESTAMP_LTZ(0, 3)
-    ),
+    event_time AS COALESCE(event_time_of(payload), TO_TIMESTAMP_LTZ(0, 3)),
     WATERMARK FOR event_time AS event_time - INTERVAL '${WATERMARK_DELAY_SECONDS}' SECOND
 ) WITH (
 ${SOURCE_OPTIONS}

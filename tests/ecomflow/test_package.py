@@ -49,7 +49,9 @@ def test_uber_jar_keeps_every_connector_factory(built_zip: zipfile.ZipFile) -> N
     ):
         assert factory in factories
     names = set(jar.namelist())
-    assert "dev/ecomflow/udf/ParseEventTime.class" in names
+    assert {"dev/ecomflow/udf/EventTimeOf.class", "dev/ecomflow/udf/ParseEvent.class"} <= names
+    # our Jackson is relocated, so it cannot clash with a connector's or the runtime's
+    assert "dev/ecomflow/shaded/jackson/core/JsonParser.class" in names
     assert "org/postgresql/Driver.class" in names
     assert "org/apache/hadoop/conf/Configuration.class" in names  # Parquet needs it
     # MSF brings its own S3 filesystem; the KPL native producer is never used

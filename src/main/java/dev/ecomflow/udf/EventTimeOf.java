@@ -1,0 +1,60 @@
+package dev.ecomflow.udf;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+
+import org.apache.flink.table.annotation.DataTypeHint;
+import org.apache.flink.table.functions.ScalarFunction;
+
+/**
+ * EVENT_TIME_OF(payload): the top-level `timestamp` of a JSON payload, an ISO 8601 timestamp
+ * WITH a zone ("2025-07-16T10:30:00Z", "2025-07-16T12:30:00.5+02:00"), as a TIMESTAMP_LTZ(3);
+ * NULL when the payload is not a JSON object or the timestamp is missing, has no zone or does
+ * not parse.
+ *
+ * <p>Java because Flink SQL 1.20 has no zone-aware string-to-instant function (TO_TIMESTAMP
+ * ignores offsets, CAST throws on bad input), and because this runs in the source's computed
+ * column for every record: it scans only the top level and stops at the field. It never throws,
+ * so a bad record cannot fail the job.
+ */
+public class EventTimeOf extends ScalarFunction {
+
+    private static final JsonFactory FACTORY = new JsonFactory();
+
+    public @DataTypeHint("TIMESTAMP_LTZ(3)") Instant eval(String payload) {
+        if (payload == null) {
+            return null;
+        }
+        try (JsonParser parser = FACTORY.createParser(payload)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.getCurrentName();
+                JsonToken value = parser.nextToken();
+                if ("timestamp".equals(name)) {
+                    return value == JsonToken.VALUE_STRING ? parse(parser.getText()) : null;
+                }
+                parser.skipChildren();
+            }
+        } catch (IOException e) {
+            return null;
+        }
+        return null;
+    }
+
+    static Instant parse(String value) {
+        try {
+            return OffsetDateTime.parse(value, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
+        } catch (DateTimeParseException e) {
+            return null;
+        }
+    }
+}
