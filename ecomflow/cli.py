@@ -149,20 +149,26 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
 # -- replay -----------------------------------------------------------------------------------
 
 @main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--stream", "stream_name", help="Defaults to the local stack's stream.")
 @click.option("--endpoint", help="Kinesis endpoint; defaults to the local stack's.")
 @click.option("--region", default=None)
-def replay(file: Path, stream_name: str | None, endpoint: str | None, region: str | None) -> None:
-    """Put a JSONL(.gz) file's events on the stream, retrying until all are accepted."""
-    summary = _replay(file, stream_name=stream_name, endpoint=endpoint, region=region)
+@click.option("--rate", type=float, help="Records per second (default: as fast as allowed).")
+@click.option("--speedup", type=float,
+              help="Pace by the events' timestamps, this many times faster than real time.")
+def replay(source: Path, stream_name: str | None, endpoint: str | None, region: str | None,
+           rate: float | None, speedup: float | None) -> None:
+    """Put a JSONL(.gz) file's (or a folder's) records on the stream, retrying until accepted."""
+    summary = _replay(source, stream_name=stream_name, endpoint=endpoint, region=region,
+                      rate=rate, speedup=speedup)
     if summary.failed_records:
         sys.exit(1)
 
 
-def _replay(file: Path, *, stream_name: str | None = None, endpoint: str | None = None,
-            region: str | None = None):  # noqa: ANN202
-    from ecomflow.replay import ReplayError, format_summary, kinesis_client
+def _replay(source: Path, *, stream_name: str | None = None, endpoint: str | None = None,
+            region: str | None = None, rate: float | None = None,
+            speedup: float | None = None):  # noqa: ANN202
+    from ecomflow.replay import ReplayError, ReplayInterrupted, format_summary, kinesis_client
     from ecomflow.replay import replay as replay_file
 
     stack = _running_stack()
@@ -177,12 +183,16 @@ def _replay(file: Path, *, stream_name: str | None = None, endpoint: str | None 
         client = kinesis_client(endpoint, region or "us-east-1")
     assert stream_name is not None
     try:
-        summary = replay_file(file, stream_name=stream_name, client=client,
-                              progress=sys.stderr.isatty())
-    except ReplayError as exc:
+        summary = replay_file(source, stream_name=stream_name, client=client, rate=rate,
+                              speedup=speedup, progress=sys.stderr.isatty())
+    except ReplayInterrupted as exc:
+        click.echo(format_summary(exc.summary))
+        sys.exit(130)
+    except (ReplayError, ValueError) as exc:
         _fail(str(exc))
     click.echo(format_summary(summary))
-    for line_no, code, message in summary.failed_records[:10]:
+    for failed in summary.failed_records[:10]:
+        line_no, code, message = failed
         click.echo(f"  line {line_no}: {code} {message}", err=True)
     return summary
 
@@ -216,6 +226,25 @@ def demo(idle_timeout: float) -> None:
     click.echo(f"\nlook further: {info.psql_command} -c "
                "'SELECT * FROM event_counts_minute ORDER BY window_start, event_type'")
     click.echo("stop the stack with: ecomflow local down")
+
+
+# -- bench ------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--quick", is_flag=True, help="Small sizes: a smoke run of every stage.")
+@click.option("--events", type=int, help="Events for the throughput runs (default 1,000,000).")
+@click.option("--blackhole-sinks", is_flag=True, help="Discard output instead of writing it.")
+@click.option("--skip-latency", is_flag=True)
+def bench(quick: bool, events: int | None, blackhole_sinks: bool, skip_latency: bool) -> None:
+    """Measure throughput, scaling, latency and cost; results in benchmarks/results/."""
+    from benchmarks.bench import BenchPlan, run
+
+    overrides: dict[str, object] = {"blackhole_sinks": blackhole_sinks,
+                                    "skip_latency": skip_latency}
+    if events:
+        overrides["events"] = events
+    plan = BenchPlan.quick(**overrides) if quick else BenchPlan(**overrides)  # type: ignore[arg-type]
+    run(plan, report=click.echo)
 
 
 # -- package ----------------------------------------------------------------------------------

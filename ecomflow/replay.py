@@ -2,8 +2,20 @@
 
 Each non-blank line is sent unchanged as one record's Data (the line ending is not part of
 the payload), so the Flink job sees exactly what the producer wrote, malformed lines
-included. Batches respect the PutRecords limits; throttled records are retried with
-full-jitter exponential backoff, in order, before the next batch is sent.
+included: replay never validates or re-serialises. The input is a file, a folder (every
+``*.jsonl`` and ``*.jsonl.gz`` in it, in name order) or an iterable of lines.
+
+Pace: as fast as possible (default), ``rate`` records per second, or event time scaled by
+``speedup`` (the gaps between the events' ``timestamp`` values divided by X). Either way the
+per-shard write limits (1,000 records/s and 1 MiB/s per shard, shards from ListShards) are
+kept by waiting before a request (``ecomflow.producer.ShardRateGuard``), and throttling that
+still happens is retried with backoff. The PutRecords loop itself (batches within the
+limits, failed records re-sent with full-jitter exponential backoff, in order, before the
+next batch) is ``ecomflow.producer.PutRecordsSender``: one implementation for replay and
+the Producer SDK.
+
+Ctrl-C: a request already in flight is finished (its results are counted), nothing further
+is sent, and ``ReplayInterrupted`` (a KeyboardInterrupt) carries the summary of what was.
 
 Ordering caveat: Kinesis applies a batch's successful records even when others in the same
 request fail, so a retried record lands on its shard after records that followed it in the
@@ -13,51 +25,71 @@ batch. Retries therefore add out-of-orderness of up to one batch's span of event
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
-import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    EndpointConnectionError,
-    ReadTimeoutError,
+from ecomflow.producer import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_RECORDS,
+    MAX_RECORD_BYTES,
+    RETRYABLE_CALL_ERRORS,
+    BatchOutcome,
+    PutRecordsError,
+    PutRecordsSender,
+    Record,
+    SendInterrupted,
+    ShardRateGuard,
+    SigintDeferral,
+    key_for_bytes,
+    kinesis_client,
 )
 
-MAX_BATCH_RECORDS = 500
-MAX_BATCH_BYTES = 5 * 1024 * 1024  # per request, data + partition keys
-MAX_RECORD_BYTES = 1024 * 1024  # per record; we count data + partition key (conservative)
-MAX_PARTITION_KEY_CHARS = 256
-
-# Whole-call errors worth retrying; anything else (missing stream, bad credentials, ...)
-# is a configuration problem and is raised.
-RETRYABLE_CALL_ERRORS = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "LimitExceededException",
-        "KMSThrottlingException",
-        "InternalFailure",
-        "InternalFailureException",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "RequestTimeout",
-        "RequestTimeoutException",
-    }
-)
-# No response or a dropped connection: the request may or may not have been applied, so a
-# retry can duplicate records (Kinesis is at-least-once anyway).
-_RETRYABLE_TRANSPORT_ERRORS = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError)
-
-# Module-level indirection so tests can replace the sleep without touching time.sleep.
+# Module-level indirection so tests can replace the sleep and the clock without touching
+# the time module.
 _sleep = time.sleep
+_clock = time.monotonic
+
+# A paced record may leave up to this much before it is due, to share a request with the
+# records before it (the schedule is absolute, so the average rate is unaffected).
+_PACING_SLACK = 0.05
+
+
+class FailedLine(tuple):
+    """(line_no, error_code, message) of a line Kinesis never accepted, a plain 3-tuple for
+    comparison and unpacking; ``file`` names its file when the input was a folder."""
+
+    def __new__(
+        cls, line_no: int, error_code: str, message: str, file: str | None = None
+    ) -> FailedLine:
+        self = super().__new__(cls, (line_no, error_code, message))
+        self.file = file
+        return self
+
+    @property
+    def line_no(self) -> int:
+        return self[0]
+
+    @property
+    def error_code(self) -> str:
+        return self[1]
+
+    @property
+    def message(self) -> str:
+        return self[2]
+
+    def where(self) -> str:
+        return f"{self.file}:{self.line_no}" if self.file else f"line {self.line_no}"
+
+    def __repr__(self) -> str:
+        return (
+            f"FailedLine({self.line_no!r}, {self.error_code!r}, {self.message!r}, "
+            f"file={self.file!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -66,7 +98,11 @@ class ReplaySummary:
 
     records/bytes count records Kinesis accepted (bytes = Data only); batches counts
     PutRecords requests including retries; retried_records counts record re-sends;
-    failed_records lists (line_no, error_code, message) for lines never accepted.
+    failed_records lists FailedLine (line_no, error_code, message) for lines never accepted.
+    interrupted: stopped by Ctrl-C (lines after the last request were not sent);
+    in_doubt: records of a request cut off in flight (second Ctrl-C), which may or may not
+    have landed; shard_wait_seconds: time spent keeping within the per-shard limits;
+    shards: the open shards the guard paced for (None: no guard).
     """
 
     records: int
@@ -76,6 +112,10 @@ class ReplaySummary:
     failed_records: list[tuple[int, str, str]] = field(default_factory=list)
     seconds: float = 0.0
     records_per_second: float = 0.0
+    interrupted: bool = False
+    in_doubt: int = 0
+    shard_wait_seconds: float = 0.0
+    shards: int | None = None
 
 
 class ReplayError(RuntimeError):
@@ -86,54 +126,79 @@ class ReplayError(RuntimeError):
         self.summary = summary
 
 
-@dataclass
-class _Entry:
-    line_no: int
-    data: bytes
-    partition_key: str
+class ReplayInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the replay; ``summary`` covers what was sent (``interrupted=True``).
+    A KeyboardInterrupt, so callers that do not catch it still stop as on any Ctrl-C."""
 
-    @property
-    def size(self) -> int:
-        return len(self.data) + len(self.partition_key.encode("utf-8"))
-
-
-def _hash_key(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:32]
+    def __init__(self, summary: ReplaySummary) -> None:
+        super().__init__(format_summary(summary))
+        self.summary = summary
 
 
 def partition_key(data: bytes) -> str:
     """``user_id``, else ``customer_id``, else "anonymous"; a hash of the line if not JSON.
 
     Keying by user keeps a user's events on one shard (per-shard order), which the
-    session-level logic downstream relies on.
+    session-level logic downstream relies on. The Producer SDK keys events the same way.
     """
-    try:
-        obj = json.loads(data)
-    except ValueError:  # includes UnicodeDecodeError
-        return _hash_key(data)
-    if not isinstance(obj, dict):
-        return _hash_key(data)
-    for name in ("user_id", "customer_id"):
-        value = obj.get(name)
-        if value is None or value == "":
-            continue
-        key = value if isinstance(value, str) else json.dumps(value)
-        # Kinesis limits keys to 1..256 Unicode chars; a hash still groups equal ids.
-        return key if len(key) <= MAX_PARTITION_KEY_CHARS else _hash_key(key.encode("utf-8"))
-    return "anonymous"
+    return key_for_bytes(data)
 
 
-def _iter_lines(path_or_lines: str | Path | Iterable[str | bytes]) -> Iterator[tuple[int, bytes]]:
-    """(1-based physical line number, line without its line ending), blank lines skipped."""
-    if isinstance(path_or_lines, str | Path):
-        path = Path(path_or_lines)
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rb") as fh:
-            yield from _numbered(fh)
-    else:
-        yield from _numbered(
-            line.encode("utf-8") if isinstance(line, str) else line for line in path_or_lines
-        )
+# --- input ------------------------------------------------------------------------------------
+
+
+def _is_jsonl(path: Path) -> bool:
+    return path.name.endswith(".jsonl") or path.name.endswith(".jsonl.gz")
+
+
+def input_files(path: str | Path) -> list[Path]:
+    """The files a replay of ``path`` reads: the file itself, or a folder's ``*.jsonl`` and
+    ``*.jsonl.gz`` files (not recursive) in name order."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted((p for p in path.iterdir() if p.is_file() and _is_jsonl(p)), key=str)
+        if not files:
+            raise FileNotFoundError(f"no *.jsonl or *.jsonl.gz files in {path}")
+        return files
+    if not path.exists():
+        raise FileNotFoundError(f"no such file or folder: {path}")
+    return [path]
+
+
+class _Lines:
+    """(file index, file label, 1-based physical line number, line without its ending);
+    blank lines skipped. ``position``/``total`` are bytes on disk (compressed for .gz), for
+    progress and ETA; ``total`` is None for an iterable of lines."""
+
+    def __init__(self, source: str | Path | Iterable[str | bytes]) -> None:
+        self.position = 0
+        if isinstance(source, str | Path):
+            self.files: list[Path] | None = input_files(source)
+            self.folder = Path(source).is_dir()
+            self.total: int | None = sum(p.stat().st_size for p in self.files)
+            self._lines: Iterable[str | bytes] | None = None
+        else:
+            self.files, self.folder, self.total = None, False, None
+            self._lines = source
+
+    def __iter__(self) -> Iterator[tuple[int, str | None, int, bytes]]:
+        if self.files is None:
+            assert self._lines is not None
+            lines = (ln.encode("utf-8") if isinstance(ln, str) else ln for ln in self._lines)
+            for line_no, line in _numbered(lines):
+                yield 0, None, line_no, line
+            return
+        done = 0
+        for index, path in enumerate(self.files):
+            label = path.name if self.folder else None
+            with open(path, "rb") as raw:
+                fh = gzip.GzipFile(fileobj=raw, mode="rb") if path.name.endswith(".gz") else raw
+                with fh:
+                    for line_no, line in _numbered(fh):
+                        self.position = done + raw.tell()
+                        yield index, label, line_no, line
+            done += path.stat().st_size
+            self.position = done
 
 
 def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -146,28 +211,110 @@ def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
             yield line_no, line
 
 
-def _batches(entries: Iterable[_Entry], max_records: int, max_bytes: int) -> Iterator[list[_Entry]]:
-    batch: list[_Entry] = []
-    size = 0
-    for entry in entries:
-        if batch and (len(batch) >= max_records or size + entry.size > max_bytes):
-            yield batch
-            batch, size = [], 0
-        batch.append(entry)
-        size += entry.size
-    if batch:
-        yield batch
+# --- pacing -----------------------------------------------------------------------------------
 
 
-def _error_code(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
-    return type(exc).__name__
+def event_time(data: bytes) -> float | None:
+    """The line's ``timestamp`` as epoch seconds: ISO 8601 (no zone = UTC) or epoch seconds
+    (milliseconds if > 1e11); None if the line has none that parses."""
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        return None
+    value = obj.get("timestamp") if isinstance(obj, dict) else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value / 1000.0 if value > 1e11 else float(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp()
+    return None
 
 
-def _backoff(attempt: int, base: float, cap: float, rng: random.Random) -> float:
-    """Full jitter: uniform(0, min(cap, base * 2**(attempt - 1)))."""
-    return rng.uniform(0, min(cap, base * (2 ** (attempt - 1))))
+class _Pacer:
+    """When each record is due (a ``clock()`` time), or None for "now"."""
+
+    def __init__(self, rate: float | None, speedup: float | None, clock: Callable[[], float]):
+        self.rate = rate
+        self.speedup = speedup
+        self._clock = clock
+        self._start: float | None = None
+        self._first_event: float | None = None
+        self._count = 0
+
+    def due(self, data: bytes) -> float | None:
+        if self.rate is not None:
+            if self._start is None:
+                self._start = self._clock()
+            due = self._start + self._count / self.rate
+            self._count += 1
+            return due
+        assert self.speedup is not None
+        ts = event_time(data)
+        if ts is None:
+            return None
+        if self._first_event is None:
+            self._first_event, self._start = ts, self._clock()
+        assert self._start is not None
+        return self._start + (ts - self._first_event) / self.speedup
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+class _Progress:
+    """A rich progress bar on stderr: records, rate, and an ETA from the bytes read."""
+
+    def __init__(self, description: str, total: int | None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]replay[/] {task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[records]:,} records"),
+            TextColumn("{task.fields[rate]:,.0f} rec/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self.task = self.bar.add_task(description, total=total, records=0, rate=0.0)
+
+    def __enter__(self) -> _Progress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def update(self, position: int, records: int, elapsed: float) -> None:
+        self.bar.update(
+            self.task,
+            completed=position,
+            records=records,
+            rate=records / elapsed if elapsed > 0 else 0.0,
+        )
+
+
+# --- replay -----------------------------------------------------------------------------------
 
 
 def replay(
@@ -180,126 +327,154 @@ def replay(
     max_backoff: float = 5.0,
     progress: bool = False,
     max_batch_records: int = MAX_BATCH_RECORDS,
+    rate: float | None = None,
+    speedup: float | None = None,
+    shard_limits: bool = True,
 ) -> ReplaySummary:
-    """Put every non-blank line of a JSONL(.gz) file (or an iterable of lines) on a stream.
+    """Put every non-blank line of a JSONL(.gz) file, a folder of them, or an iterable of
+    lines on a stream, byte for byte.
 
     Lines are read lazily. Records over 1 MiB are not sent and are reported as
     "RecordTooLarge". Failed records (per-record ErrorCode or a throttled whole call) are
     re-sent in their original relative order, up to ``max_attempts`` sends per record;
     what still fails is reported in ``failed_records``. Non-retryable call errors raise
-    ``ReplayError``. ``max_batch_records`` (<= 500) caps records per request.
+    ``ReplayError``; Ctrl-C raises ``ReplayInterrupted``; both carry the summary.
+    ``max_batch_records`` (<= 500) caps records per request.
+
+    Pace: ``rate`` records per second, or ``speedup`` X: each event is sent when the replay
+    has run (its timestamp - the first timestamp) / X seconds (lines without a parseable
+    timestamp go at once); neither means as fast as possible. ``shard_limits`` keeps each
+    shard within 1,000 records/s and 1 MiB/s (shards from ListShards; without permission
+    to list them, throttling is handled by backoff alone). ``progress`` draws a bar with
+    rate and ETA on stderr.
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be >= 1")
     if not 1 <= max_batch_records <= MAX_BATCH_RECORDS:
         raise ValueError(f"max_batch_records must be in 1..{MAX_BATCH_RECORDS}")
-    rng = random.Random()  # jitter only; determinism is not wanted here
-    started = time.monotonic()
-    records = sent_bytes = batches = retried = 0
-    failed: list[tuple[int, str, str]] = []
+    if rate is not None and speedup is not None:
+        raise ValueError("choose one of rate and speedup")
+    if rate is not None and not rate > 0:
+        raise ValueError("rate must be > 0 records/s")
+    if speedup is not None and not speedup > 0:
+        raise ValueError("speedup must be > 0")
+
+    def clock() -> float:
+        return _clock()
+
+    def sleep(seconds: float) -> None:
+        _sleep(seconds)
+
+    lines = _Lines(path_or_lines)
+    started = clock()
+    records = sent_bytes = requests = retried = in_doubt = 0
+    failed: list[tuple[tuple[int, int], FailedLine]] = []
+    interrupted = False
+
+    guard = (
+        ShardRateGuard.for_stream(client, stream_name, clock=clock, sleep=sleep)
+        if shard_limits
+        else None
+    )
+    interrupts = SigintDeferral()
+    sender = PutRecordsSender(
+        client,
+        stream_name,
+        max_attempts=max_attempts,
+        base_backoff=base_backoff,
+        max_backoff=max_backoff,
+        guard=guard,
+        interrupts=interrupts,
+        sleep=sleep,
+    )
+    pacer = _Pacer(rate, speedup, clock) if rate is not None or speedup is not None else None
 
     def summary() -> ReplaySummary:
-        seconds = time.monotonic() - started
+        seconds = clock() - started
         return ReplaySummary(
             records=records,
             bytes=sent_bytes,
-            batches=batches,
+            batches=requests,
             retried_records=retried,
-            failed_records=list(failed),
+            failed_records=[line for _, line in sorted(failed, key=lambda f: f[0])],
             seconds=seconds,
             records_per_second=records / seconds if seconds > 0 else 0.0,
+            interrupted=interrupted,
+            in_doubt=in_doubt,
+            shard_wait_seconds=guard.waited if guard is not None else 0.0,
+            shards=guard.shards if guard is not None else None,
         )
 
-    def entries() -> Iterator[_Entry]:
-        for line_no, data in _iter_lines(path_or_lines):
-            entry = _Entry(line_no, data, partition_key(data))
-            if entry.size > MAX_RECORD_BYTES:
-                failed.append(
-                    (
-                        line_no,
-                        "RecordTooLarge",
-                        f"{entry.size} bytes (data + partition key) > {MAX_RECORD_BYTES}",
-                    )
-                )
-                continue
-            yield entry
+    def fail(ref: tuple[int, str | None, int], code: str, message: str) -> None:
+        index, label, line_no = ref
+        failed.append(((index, line_no), FailedLine(line_no, code, message, label)))
 
-    bar = None
-    if progress:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+    def account(outcome: BatchOutcome) -> None:
+        nonlocal records, sent_bytes, requests, retried, in_doubt
+        records += len(outcome.accepted)
+        sent_bytes += outcome.accepted_bytes
+        requests += outcome.requests
+        retried += outcome.retried
+        in_doubt += len(outcome.in_doubt)
+        for failure in outcome.failed:
+            fail(failure.ref, failure.error_code, failure.message)
 
-        bar = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]replay[/] {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:.0f} rec/s"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        bar.start()
-        task = bar.add_task(stream_name, total=None, rate=0.0)
+    bar = _Progress(stream_name, lines.total) if progress else None
+
+    def send(batch: list[Record]) -> None:
+        try:
+            account(sender.put(batch))
+        except (PutRecordsError, SendInterrupted) as exc:
+            account(exc.outcome)
+            raise
+        if bar is not None:
+            bar.update(lines.position, records, clock() - started)
 
     try:
-        for batch in _batches(entries(), max_batch_records, MAX_BATCH_BYTES):
-            pending = batch
-            attempt = 0
-            while pending:
-                attempt += 1
-                if attempt > 1:
-                    retried += len(pending)
-                    _sleep(_backoff(attempt - 1, base_backoff, max_backoff, rng))
-                batches += 1
-                try:
-                    response = client.put_records(
-                        StreamName=stream_name,
-                        Records=[
-                            {"Data": e.data, "PartitionKey": e.partition_key} for e in pending
-                        ],
-                    )
-                except (ClientError, *_RETRYABLE_TRANSPORT_ERRORS) as exc:
-                    code = _error_code(exc)
-                    retryable = not isinstance(exc, ClientError) or code in RETRYABLE_CALL_ERRORS
-                    if not retryable:
-                        raise ReplayError(
-                            f"PutRecords to {stream_name!r} failed: {exc}", summary()
-                        ) from exc
-                    if attempt >= max_attempts:
-                        failed.extend((e.line_no, code, str(exc)) for e in pending)
-                        pending = []
-                    continue
-                still: list[_Entry] = []
-                # Results are positional: result i belongs to pending[i].
-                for entry, result in zip(pending, response["Records"], strict=True):
-                    code = result.get("ErrorCode")
-                    if not code:
-                        records += 1
-                        sent_bytes += len(entry.data)
-                    elif attempt >= max_attempts:
-                        failed.append((entry.line_no, code, result.get("ErrorMessage", "")))
-                    else:
-                        still.append(entry)
-                pending = still
+        with interrupts:
             if bar is not None:
-                elapsed = time.monotonic() - started
-                bar.update(
-                    task,
-                    completed=records,
-                    rate=records / elapsed if elapsed > 0 else 0.0,
-                )
-    finally:
-        if bar is not None:
-            bar.stop()
-    failed.sort(key=lambda f: f[0])  # RecordTooLarge entries are found ahead of sends
+                bar.__enter__()
+            try:
+                batch: list[Record] = []
+                size = 0
+                for index, label, line_no, data in lines:
+                    if interrupts.requested:  # Ctrl-C deferred during the last request
+                        raise KeyboardInterrupt
+                    record = Record(data, partition_key(data), (index, label, line_no))
+                    if record.size > MAX_RECORD_BYTES:
+                        fail(
+                            record.ref,
+                            "RecordTooLarge",
+                            f"{record.size} bytes (data + partition key) > {MAX_RECORD_BYTES}",
+                        )
+                        continue
+                    if pacer is not None:
+                        due = pacer.due(data)
+                        if due is not None and due - clock() > _PACING_SLACK:
+                            if batch:
+                                send(batch)
+                                batch, size = [], 0
+                            wait = due - clock()
+                            if wait > 0:
+                                sleep(wait)
+                    if batch and (
+                        len(batch) >= max_batch_records or size + record.size > MAX_BATCH_BYTES
+                    ):
+                        send(batch)
+                        batch, size = [], 0
+                    batch.append(record)
+                    size += record.size
+                if batch:
+                    send(batch)
+            finally:
+                if bar is not None:
+                    bar.update(lines.position, records, clock() - started)
+                    bar.__exit__()
+    except PutRecordsError as exc:
+        raise ReplayError(str(exc), summary()) from exc
+    except KeyboardInterrupt as exc:  # SendInterrupted included: already accounted
+        interrupted = True
+        raise ReplayInterrupted(summary()) from exc
     return summary()
 
 
@@ -311,44 +486,38 @@ def format_summary(summary: ReplaySummary) -> str:
         f"{len(summary.failed_records):,} failed; {summary.seconds:.1f} s "
         f"({summary.records_per_second:,.0f} records/s)."
     )
+    if summary.shard_wait_seconds >= 0.05:
+        text += (
+            f" Waited {summary.shard_wait_seconds:.1f} s to stay within the per-shard limits"
+            f" ({summary.shards} shards)."
+        )
+    if summary.interrupted:
+        text += " Interrupted (Ctrl-C): later lines were not sent."
+        if summary.in_doubt:
+            text += f" {summary.in_doubt:,} records of the last request may or may not have landed."
     if summary.failed_records:
-        shown = ", ".join(f"line {n} {code}" for n, code, _ in summary.failed_records[:3])
+        shown = ", ".join(_where(f) + f" {f[1]}" for f in summary.failed_records[:3])
         more = len(summary.failed_records) - 3
         text += f" Failed: {shown}" + (f" and {more} more." if more > 0 else ".")
     return text
 
 
-def kinesis_client(
-    endpoint_url: str | None,
-    region: str,
-    access_key: str | None = None,
-    secret_key: str | None = None,
-) -> Any:
-    """A boto3 Kinesis client whose own retries are off, so ``replay``'s loop handles
-    throttling (and counts it); timeouts are short enough to notice a dead endpoint."""
-    config = Config(
-        region_name=region,
-        retries={"max_attempts": 0, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=30,
-    )
-    return boto3.client(
-        "kinesis",
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        config=config,
-    )
+def _where(failure: tuple[int, str, str]) -> str:
+    return failure.where() if isinstance(failure, FailedLine) else f"line {failure[0]}"
 
 
 __all__ = [
     "MAX_BATCH_BYTES",
     "MAX_BATCH_RECORDS",
     "MAX_RECORD_BYTES",
+    "RETRYABLE_CALL_ERRORS",
+    "FailedLine",
     "ReplayError",
+    "ReplayInterrupted",
     "ReplaySummary",
+    "event_time",
     "format_summary",
+    "input_files",
     "kinesis_client",
     "partition_key",
     "replay",

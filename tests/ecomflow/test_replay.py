@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +17,10 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from ecomflow import paths
 from ecomflow import replay as replay_mod
 from ecomflow.generate import dumps, generate_events, write_jsonl
+from ecomflow.local_stack import StackInfo
 from ecomflow.replay import (
     MAX_BATCH_BYTES,
     MAX_RECORD_BYTES,
@@ -23,6 +30,7 @@ from ecomflow.replay import (
     partition_key,
     replay,
 )
+from tests.ecomflow.test_producer import FaultProxy
 
 THROTTLED = "ProvisionedThroughputExceededException"
 
@@ -243,3 +251,327 @@ def test_progress_bar_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None
     replay(_lines(10), stream_name="s", client=FakeKinesis(), progress=True)
     captured = capsys.readouterr()
     assert captured.out == ""
+
+
+# --- folders, pacing, shard limits, Ctrl-C, progress -------------------------------------------
+
+
+class FakeClock:
+    """A monotonic clock that only moves when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(replay_mod, "_clock", fake)
+    monkeypatch.setattr(replay_mod, "_sleep", fake.sleep)
+    return fake
+
+
+class TimedKinesis(FakeKinesis):
+    """FakeKinesis that notes the (fake) time of each PutRecords call."""
+
+    def __init__(self, clock: FakeClock, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.clock = clock
+        self.sent_at: dict[bytes, float] = {}
+
+    def put_records(self, *, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
+        for r in Records:
+            self.sent_at.setdefault(r["Data"], self.clock())
+        return super().put_records(StreamName=StreamName, Records=Records)
+
+
+def _write(path: Path, lines: list[bytes]) -> None:
+    data = b"".join(line + b"\n" for line in lines)
+    path.write_bytes(gzip.compress(data, mtime=0) if path.name.endswith(".gz") else data)
+
+
+def test_folder_input_in_name_order_with_file_names_in_failures(tmp_path: Path) -> None:
+    lines = _lines(9)
+    _write(tmp_path / "b.jsonl.gz", lines[3:6])
+    _write(tmp_path / "a.jsonl", lines[:3])
+    _write(tmp_path / "c.jsonl", lines[6:])
+    _write(tmp_path / "notes.txt", [b"not an event"])
+    (tmp_path / "sub").mkdir()
+    _write(tmp_path / "sub" / "d.jsonl", [b'{"nested": true}'])
+    fake = FakeKinesis(fail_times={lines[4]: 1_000})
+
+    summary = replay(tmp_path, stream_name="s", client=fake, max_attempts=2, base_backoff=0.0)
+
+    assert fake.accepted == [ln for ln in lines if ln != lines[4]]
+    assert summary.records == 8
+    [failure] = summary.failed_records
+    assert failure == (2, THROTTLED, "Rate exceeded for shard")
+    assert isinstance(failure, replay_mod.FailedLine) and failure.file == "b.jsonl.gz"
+    assert "b.jsonl.gz:2" in format_summary(summary)
+    assert replay_mod.input_files(tmp_path) == [
+        tmp_path / "a.jsonl",
+        tmp_path / "b.jsonl.gz",
+        tmp_path / "c.jsonl",
+    ]
+
+
+def test_folder_without_jsonl_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("a,b\n")
+    with pytest.raises(FileNotFoundError, match="no \\*.jsonl"):
+        replay(tmp_path, stream_name="s", client=FakeKinesis())
+
+
+def test_fixed_rate(clock: FakeClock) -> None:
+    lines = _lines(200)
+    fake = TimedKinesis(clock)
+    summary = replay(lines, stream_name="s", client=fake, rate=50.0)
+    assert summary.records == 200
+    assert summary.seconds == pytest.approx(199 / 50, abs=0.06)
+    start = fake.sent_at[lines[0]]
+    for i, line in enumerate(lines):
+        due = start + i / 50
+        # never later than due (the fake clock has no latency), at most the slack early
+        assert due - replay_mod._PACING_SLACK - 1e-9 <= fake.sent_at[line] <= due + 1e-9
+    # Records due within the slack share a request: 50 rec/s, 50 ms -> about 3 per request.
+    assert 40 < len(fake.calls) < 120
+
+
+def test_speedup_follows_event_time(clock: FakeClock) -> None:
+    def at(second: float, n: int) -> bytes:
+        ts = f"2025-07-16T10:00:{second:06.3f}Z"
+        return json.dumps({"user_id": f"u{n}", "timestamp": ts}).encode()
+
+    lines = [
+        at(0, 0),
+        at(10, 1),
+        b'{"user_id":"u2","timestamp":"not a time"}',  # goes at once
+        at(10, 3),
+        at(5, 4),  # out of order: already due
+        at(30, 5),
+        b"garbage",
+    ]
+    fake = TimedKinesis(clock)
+    summary = replay(lines, stream_name="s", client=fake, speedup=10.0)
+    assert summary.records == 7
+    start = fake.sent_at[lines[0]]
+    offsets = [round(fake.sent_at[line] - start, 3) for line in lines]
+    assert offsets == [0.0, 1.0, 1.0, 1.0, 1.0, 3.0, 3.0]
+    assert [len(c) for c in fake.calls] == [1, 4, 2]
+
+
+def test_event_time_parsing() -> None:
+    assert replay_mod.event_time(b'{"timestamp":"2025-07-16T10:00:00Z"}') == 1752660000.0
+    assert replay_mod.event_time(b'{"timestamp":"2025-07-16T12:00:00+02:00"}') == 1752660000.0
+    assert replay_mod.event_time(b'{"timestamp":"2025-07-16T10:00:00"}') == 1752660000.0
+    assert replay_mod.event_time(b'{"timestamp":1752660000}') == 1752660000.0
+    assert replay_mod.event_time(b'{"timestamp":1752660000500}') == 1752660000.5
+    for bad in (b'{"timestamp":"soon"}', b'{"timestamp":true}', b"[1]", b"{", b"{}"):
+        assert replay_mod.event_time(bad) is None
+
+
+def test_pace_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="one of"):
+        replay([], stream_name="s", client=FakeKinesis(), rate=1, speedup=2)
+    with pytest.raises(ValueError, match="rate"):
+        replay([], stream_name="s", client=FakeKinesis(), rate=0)
+    with pytest.raises(ValueError, match="speedup"):
+        replay([], stream_name="s", client=FakeKinesis(), speedup=-1)
+
+
+@mock_aws
+def test_per_shard_limits_kept_against_moto(clock: FakeClock) -> None:
+    client = boto3.client("kinesis", region_name="us-east-1")
+    client.create_stream(StreamName="one", ShardCount=1)
+    lines = [json.dumps({"user_id": f"u{i % 50}", "n": i}).encode() for i in range(2500)]
+
+    summary = replay(lines, stream_name="one", client=client)
+
+    # 1,000 records/s on one shard: the 5 requests of 500 go at 0, 0.5, 1.0, 1.5, 2.0 s.
+    assert summary.records == 2500 and summary.shards == 1
+    assert summary.shard_wait_seconds == pytest.approx(2.0)
+    assert summary.seconds == pytest.approx(2.0)
+    assert "per-shard limits (1 shards)" in format_summary(summary)
+    unguarded = replay(lines, stream_name="one", client=client, shard_limits=False)
+    assert unguarded.shard_wait_seconds == 0.0 and unguarded.shards is None
+
+
+@mock_aws
+def test_per_shard_limits_count_bytes(clock: FakeClock) -> None:
+    client = boto3.client("kinesis", region_name="us-east-1")
+    client.create_stream(StreamName="two", ShardCount=2)
+    # 12 records of ~512 KiB for one user, so one shard at 1 MiB/s: the first request takes
+    # 10 (5 MiB), the second must wait until those 10 are paid for.
+    lines = [
+        json.dumps({"user_id": "u1", "pad": "x" * 524_000, "n": i}).encode() for i in range(12)
+    ]
+    summary = replay(lines, stream_name="two", client=client)
+    assert summary.records == 12 and summary.shards == 2 and summary.batches == 2
+    first_request = sum(len(line) + len("u1") for line in lines[:10])
+    assert summary.shard_wait_seconds == pytest.approx(first_request / 1024**2)
+
+
+class InterruptingKinesis(FakeKinesis):
+    """Sends SIGINT to this process during the chosen PutRecords calls (1-based)."""
+
+    def __init__(self, interrupt_calls: set[int], times: int = 1) -> None:
+        super().__init__()
+        self.interrupt_calls = interrupt_calls
+        self.times = times
+
+    def put_records(self, *, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
+        if len(self.calls) + 1 in self.interrupt_calls:
+            for _ in range(self.times):
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # let the handler run, as during a slow request
+        return super().put_records(StreamName=StreamName, Records=Records)
+
+
+def test_ctrl_c_during_a_request_finishes_it_then_stops() -> None:
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    fake = InterruptingKinesis({2})
+    with pytest.raises(replay_mod.ReplayInterrupted) as info:
+        replay(_lines(2000), stream_name="s", client=fake)
+    summary = info.value.summary
+    assert isinstance(info.value, KeyboardInterrupt)
+    assert summary.interrupted and summary.in_doubt == 0
+    assert summary.records == len(fake.accepted) == 1000  # the request in flight counted
+    assert len(fake.calls) == 2  # nothing further
+    assert "Interrupted" in format_summary(summary)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_second_ctrl_c_abandons_the_request_in_doubt() -> None:
+    fake = InterruptingKinesis({2}, times=2)
+    with pytest.raises(replay_mod.ReplayInterrupted) as info:
+        replay(_lines(1500), stream_name="s", client=fake)
+    summary = info.value.summary
+    assert summary.records == 500 and summary.in_doubt == 500
+    assert "may or may not have landed" in format_summary(summary)
+
+
+def test_ctrl_c_while_pacing_sends_nothing_further(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits = 0
+
+    def sleep(seconds: float) -> None:
+        nonlocal waits
+        waits += 1
+        if waits == 5:
+            raise KeyboardInterrupt
+        clock.sleep(seconds)
+
+    monkeypatch.setattr(replay_mod, "_sleep", sleep)
+    fake = FakeKinesis()
+    with pytest.raises(replay_mod.ReplayInterrupted) as info:
+        replay(_lines(100), stream_name="s", client=fake, rate=10.0)
+    # Records 0..4 went out, each when due (before the wait for the next); Ctrl-C during the
+    # fifth wait: nothing after it is sent.
+    summary = info.value.summary
+    assert summary.interrupted and summary.records == len(fake.accepted) == 5
+    assert len(fake.calls) == 5 and summary.failed_records == []
+
+
+def test_progress_bar_shows_records_rate_and_eta(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "events.jsonl.gz"
+    write_jsonl(generate_events(50), path)
+    replay(path, stream_name="s", client=FakeKinesis(), progress=True)
+    err = capsys.readouterr().err
+    assert "50 records" in err and "rec/s" in err and "ETA" in err and "100%" in err
+
+
+# --- kinesis-mock -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_shard_stream(stack: StackInfo) -> Iterator[str]:
+    name = f"replay-{uuid.uuid4().hex[:8]}"
+    client = kinesis_client(
+        stack.kinesis_endpoint, stack.region, stack.access_key, stack.secret_key
+    )
+    try:
+        client.create_stream(StreamName=name, ShardCount=2)
+        deadline = time.monotonic() + 30
+        while (
+            client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"][
+                "StreamStatus"
+            ]
+            != "ACTIVE"
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        yield name
+    finally:
+        client.close()
+
+
+def _stack_client(stack: StackInfo, endpoint: str | None = None) -> Any:
+    return kinesis_client(
+        endpoint or stack.kinesis_endpoint, stack.region, stack.access_key, stack.secret_key
+    )
+
+
+@pytest.mark.stack
+def test_kinesis_mock_sample_replay(stack: StackInfo, two_shard_stream: str) -> None:
+    client = _stack_client(stack)
+    try:
+        summary = replay(paths.SAMPLE_EVENTS, stream_name=two_shard_stream, client=client)
+        got = _read_all(client, two_shard_stream)
+    finally:
+        client.close()
+    sent = gzip.decompress(paths.SAMPLE_EVENTS.read_bytes()).splitlines()
+    assert summary.records == 5000 and summary.failed_records == [] and summary.shards == 2
+    assert sorted(r["Data"] for r in got) == sorted(sent)
+    print(format_summary(summary))
+
+
+@pytest.mark.stack
+def test_kinesis_mock_injected_failures(stack: StackInfo, two_shard_stream: str) -> None:
+    lines = _lines(1200)
+    with FaultProxy(stack.kinesis_endpoint) as proxy:
+        proxy.fail_times = {lines[3]: 2, lines[600]: 1, lines[1199]: 1, lines[42]: -1}
+        proxy.throttle_calls = 1
+        client = _stack_client(stack, proxy.url)
+        try:
+            summary = replay(
+                lines,
+                stream_name=two_shard_stream,
+                client=client,
+                base_backoff=0.0,
+                max_attempts=5,
+            )
+        finally:
+            client.close()
+    assert summary.records == 1199
+    assert summary.failed_records == [(43, THROTTLED, "Rate exceeded for shard (injected)")]
+    reader = _stack_client(stack)
+    try:
+        got = [r["Data"] for r in _read_all(reader, two_shard_stream)]
+    finally:
+        reader.close()
+    assert lines[42] not in got
+    assert sorted(got) == sorted(ln for i, ln in enumerate(lines) if i != 42)  # once each
+
+
+def _read_all(client: Any, stream: str) -> list[dict[str, Any]]:
+    out = []
+    for shard in client.list_shards(StreamName=stream)["Shards"]:
+        it = client.get_shard_iterator(
+            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while it:
+            resp = client.get_records(ShardIterator=it, Limit=10_000)
+            out.extend(resp["Records"])
+            if not resp["Records"] and not resp.get("MillisBehindLatest"):
+                break
+            it = resp.get("NextShardIterator")
+    return out

@@ -1,0 +1,159 @@
+"""Latency on the local stack: from an event's put to (a) its per-minute aggregate row being
+visible in the warehouse and (b) its lake file being committed.
+
+Events are put through kinesis-mock at a steady, modest rate with event time = put time, while
+the job runs on the stream. The warehouse and the lake are polled; an event's latency is the
+first poll that sees its window's row (its committed file) minus the moment its put returned.
+The last window is closed only by the final drain, so events in it are left out.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import psycopg2
+import pyarrow.parquet as pq
+
+from ecomflow.local_stack import StackInfo, warehouse_dsn
+from ecomflow.replay import kinesis_client
+
+LAKE_PREFIX = "latency"
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"count": 0}
+    ordered = sorted(values)
+    return {"count": len(ordered), "p50_s": round(statistics.median(ordered), 3),
+            "p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 3),
+            "max_s": round(ordered[-1], 3)}
+
+
+def _event(now: datetime, user: int) -> dict[str, Any]:
+    return {"event_id": str(uuid.uuid4()), "event_type": "page_view",
+            "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "user_id": f"user_{user:05d}", "page_url": "/bench"}
+
+
+class Poller(threading.Thread):
+    """Records when each warehouse window and each committed lake file first appears."""
+
+    def __init__(self, stack: StackInfo) -> None:
+        super().__init__(daemon=True)
+        self.stack, self.stopped = stack, threading.Event()
+        self.window_seen: dict[datetime, float] = {}
+        self.event_committed: dict[str, float] = {}
+        self._files: set[str] = set()
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        try:
+            self._poll()
+        except Exception as exc:  # noqa: BLE001 - reported with the results, not lost
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+
+    def _poll(self) -> None:
+        s3 = boto3.client("s3", endpoint_url=self.stack.s3_endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+        with psycopg2.connect(warehouse_dsn(self.stack)) as conn:
+            conn.autocommit = True
+            while not self.stopped.wait(0.5):
+                now = time.time()
+                with conn.cursor() as cur:
+                    cur.execute("SELECT DISTINCT window_start FROM event_counts_minute")
+                    for (start,) in cur.fetchall():
+                        self.window_seen.setdefault(start, now)
+                listing = s3.list_objects_v2(Bucket=self.stack.bucket,
+                                             Prefix=f"{LAKE_PREFIX}/events/")
+                for item in listing.get("Contents", []):
+                    key = item["Key"]
+                    if key in self._files or key.rsplit("/", 1)[-1].startswith((".", "_")):
+                        continue
+                    self._files.add(key)
+                    body = s3.get_object(Bucket=self.stack.bucket, Key=key)["Body"].read()
+                    for event_id in pq.read_table(io.BytesIO(body),
+                                                  columns=["event_id"]).column(0).to_pylist():
+                        self.event_committed.setdefault(event_id, now)
+
+
+def latency(stack: StackInfo, *, rate: float = 50.0, seconds: float = 150.0,
+            checkpoint_ms: int = 5000, report=print) -> dict:  # noqa: ANN001
+    env = {**os.environ, "ECOMFLOW_HOME": str(stack.home),
+           "ECOMFLOW__Job__checkpoint.interval.ms": str(checkpoint_ms)}
+    log = open(stack.home / "latency-run.log", "w")  # noqa: SIM115 (closed below)
+    job = subprocess.Popen(
+        [sys.executable, "-m", "ecomflow.cli", "run", "--lake",
+         f"{stack.lake_url}/{LAKE_PREFIX}", "--idle-timeout", "10", "--from", "TRIM_HORIZON"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(20)  # JVM start, planning, first shard discovery
+        poller = Poller(stack)
+        poller.start()
+        client = kinesis_client(stack.kinesis_endpoint, stack.region, "test", "test")
+        put_at: dict[str, tuple[float, datetime]] = {}
+        interval, started, sent = 0.1, time.time(), 0
+        while time.time() - started < seconds:
+            batch = []
+            while sent < (time.time() - started) * rate:
+                now = datetime.now(UTC)
+                event = _event(now, sent % 97)
+                batch.append(event)
+                sent += 1
+            if batch:
+                response = client.put_records(StreamName=stack.stream_name, Records=[
+                    {"Data": json.dumps(e).encode(), "PartitionKey": e["user_id"]}
+                    for e in batch])
+                accepted = time.time()
+                for event, result in zip(batch, response["Records"], strict=True):
+                    if "ErrorCode" not in result:
+                        put_at[event["event_id"]] = (accepted, datetime.fromisoformat(
+                            event["timestamp"].replace("Z", "+00:00")))
+            time.sleep(interval)
+        time.sleep(20)  # let the last checkpoints commit
+        poller.stopped.set()
+        poller.join()
+        if job.wait(timeout=300) != 0:
+            raise RuntimeError(f"the streaming job failed: see {stack.home / 'latency-run.log'}")
+    finally:
+        if job.poll() is None:
+            job.terminate()
+            job.wait(timeout=60)
+        log.close()
+
+    last_window = max(ts.replace(second=0, microsecond=0, tzinfo=None)
+                      for _, ts in put_at.values())
+    to_warehouse, to_lake = [], []
+    for event_id, (put, ts) in put_at.items():
+        window = ts.replace(second=0, microsecond=0, tzinfo=None)
+        if window < last_window and window in poller.window_seen:
+            to_warehouse.append(poller.window_seen[window] - put)
+        if event_id in poller.event_committed:
+            to_lake.append(poller.event_committed[event_id] - put)
+    result = {
+        "rate_events_per_s": rate, "seconds": seconds, "events_put": len(put_at),
+        "settings": {"window_s": 60, "watermark_delay_s": 5, "checkpoint_interval_ms":
+                     checkpoint_ms, "kinesis_poll_ms": 200, "jdbc_flush_ms": 1000},
+        "to_warehouse_row": _percentiles(to_warehouse),
+        "to_lake_commit": _percentiles(to_lake),
+        "events_not_in_lake": len(put_at) - len(to_lake),
+        "poller_errors": poller.errors,
+    }
+    if not to_lake or not to_warehouse:
+        # Keep the evidence: the run log goes away with the benchmark's temporary stack.
+        result["job_log_tail"] = (stack.home / "latency-run.log").read_text()[-2000:]
+        result["flink_log_tail"] = "".join(
+            p.read_text()[-4000:] for p in (stack.home / "logs" / "flink").glob("*.log"))
+    report(f"  put -> warehouse row: {result['to_warehouse_row']}")
+    report(f"  put -> lake commit:   {result['to_lake_commit']}")
+    return result

@@ -1,0 +1,117 @@
+"""One measured run of the job on a bounded file, in its own process (a fresh JVM).
+
+    python -m benchmarks.measured_run --input F --pipeline full --parallelism 2 \
+        --lake DIR --warehouse-url JDBC [--blackhole-sinks]
+
+Prints one JSON object: events, Flink's net runtime, events/s, CPU seconds of this process and
+its JVM, and the largest checkpoint seen. Used by `benchmarks.throughput`; one run at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from ecomflow import paths, runner
+from ecomflow.local_run import build_local_settings
+from flink_jobs.events_job import INSERTS
+
+# "read, parse, discard": the lake projection of the parsed events into a blackhole sink.
+PIPELINES = {"passthrough": ("ins_lake__events",), "full": INSERTS}
+
+
+def _cpu_seconds_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_with_children() -> float:
+    """This process plus its live children (PyFlink's gateway JVM is one)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    total = own.ru_utime + own.ru_stime
+    me = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[1] == me:
+                total += _cpu_seconds_of(int(stat.parent.name))
+        except (OSError, IndexError):
+            continue
+    return total
+
+
+class CheckpointWatcher(threading.Thread):
+    """Polls the mini-cluster's REST API for the largest completed checkpoint."""
+
+    def __init__(self, rest_port: int) -> None:
+        super().__init__(daemon=True)
+        self.rest_port, self.job_id = rest_port, ""
+        self.max_state_bytes = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(1.0):
+            if not self.job_id:
+                continue
+            try:
+                url = f"http://127.0.0.1:{self.rest_port}/jobs/{self.job_id}/checkpoints"
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                    latest = (json.load(response).get("latest") or {}).get("completed") or {}
+                self.max_state_bytes = max(self.max_state_bytes,
+                                           int(latest.get("state_size", 0)))
+            except (OSError, ValueError):
+                continue
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--input", type=Path, required=True)
+    parser.add_argument("--events", type=int, required=True, help="records in the input")
+    parser.add_argument("--pipeline", choices=sorted(PIPELINES), required=True)
+    parser.add_argument("--parallelism", type=int, required=True)
+    parser.add_argument("--lake", required=True)
+    parser.add_argument("--warehouse-url", required=True)
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--blackhole-sinks", action="store_true")
+    args = parser.parse_args()
+
+    rest_port = runner.free_port()
+    settings = build_local_settings(
+        home=args.home, stack=None, environ={}, input_file=args.input, lake=args.lake,
+        warehouse_url=args.warehouse_url, parallelism=args.parallelism, rest_port=rest_port)
+    runner.prepare_jvm(runner.require_jars(), args.home / "logs" / "flink")
+
+    from flink_jobs.environment import create_table_environment
+    from flink_jobs.events_job import build
+
+    watcher = CheckpointWatcher(rest_port)
+    watcher.start()
+    started = time.monotonic()
+    t_env = create_table_environment(settings)
+    blackhole = args.blackhole_sinks or args.pipeline == "passthrough"
+    result = build(t_env, settings, inserts=PIPELINES[args.pipeline],
+                   blackhole_sinks=blackhole).execute()
+    client = result.get_job_client()
+    watcher.job_id = str(client.get_job_id())
+    net_ms = client.get_job_execution_result().result().get_net_runtime()
+    wall = time.monotonic() - started
+    cpu = cpu_seconds_with_children()
+    watcher.stopped.set()
+    print(json.dumps({
+        "pipeline": args.pipeline, "parallelism": args.parallelism, "events": args.events,
+        "sinks": "blackhole" if blackhole else "real",
+        "net_runtime_s": net_ms / 1000, "wall_s": wall,
+        "events_per_s": args.events / (net_ms / 1000),
+        "cpu_s": cpu, "cpu_s_per_million": cpu / (args.events / 1e6),
+        "max_checkpoint_bytes": watcher.max_state_bytes,
+        "uber_jar": str(paths.UBER_JAR.name),
+    }))
+
+
+if __name__ == "__main__":
+    main()

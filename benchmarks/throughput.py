@@ -1,0 +1,95 @@
+"""Throughput and scaling: events/s of the pass-through and the full pipeline, side by side.
+
+Every measurement is a separate process (`benchmarks.measured_run`, a fresh JVM), run one
+after the other, on the same generated input. Speeds are reported as ratios to the
+pass-through measured in the same run, because machines are noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecomflow.generate import generate_events, write_jsonl
+
+PIPELINES = ("passthrough", "full")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where a benchmark run keeps its inputs and outputs, and the warehouse it writes to."""
+
+    root: Path
+    warehouse_url: str
+
+
+def input_file(workspace: Workspace, events: int, seed: int = 11) -> Path:
+    """N deterministic events as plain JSONL (splittable, no decompression in the figure)."""
+    path = workspace.root / f"events-{events}-seed{seed}.jsonl"
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        write_jsonl(generate_events(events, seed=seed, users=max(200, events // 500)), partial)
+        partial.rename(path)
+    return path
+
+
+def measure(workspace: Workspace, path: Path, events: int, pipeline: str, parallelism: int,
+            *, blackhole_sinks: bool = False) -> dict:
+    lake = workspace.root / f"lake-{pipeline}-p{parallelism}-{events}-{time.time_ns()}"
+    command = [
+        sys.executable, "-m", "benchmarks.measured_run", "--input", str(path),
+        "--events", str(events), "--pipeline", pipeline, "--parallelism", str(parallelism),
+        "--lake", str(lake), "--warehouse-url", workspace.warehouse_url,
+        "--home", str(workspace.root / "home"),
+    ]
+    if blackhole_sinks:
+        command.append("--blackhole-sinks")
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"{pipeline} p={parallelism} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["lake_files"] = sum(1 for p in lake.rglob("*") if p.is_file()
+                               and not p.name.startswith((".", "_")))
+    return result
+
+
+def throughput(workspace: Workspace, events: int, *, parallelisms: tuple[int, ...] = (1, 2),
+               blackhole_sinks: bool = False,
+               report: Callable[[str], None] = print) -> list[dict]:
+    path = input_file(workspace, events)
+    rows = []
+    for parallelism in parallelisms:
+        baseline = None
+        for pipeline in PIPELINES:
+            row = measure(workspace, path, events, pipeline, parallelism,
+                          blackhole_sinks=blackhole_sinks)
+            baseline = baseline or row["events_per_s"]
+            row["ratio_to_passthrough"] = row["events_per_s"] / baseline
+            row["events_per_s_per_core"] = row["events_per_s"] / parallelism
+            rows.append(row)
+            report(format_row(row))
+    return rows
+
+
+def scaling(workspace: Workspace, sizes: tuple[int, ...], parallelism: int = 2, *,
+            report: Callable[[str], None] = print) -> list[dict]:
+    rows = []
+    for events in sizes:
+        row = measure(workspace, input_file(workspace, events), events, "full", parallelism)
+        rows.append(row)
+        report(format_row(row))
+    return rows
+
+
+def format_row(row: dict) -> str:
+    ratio = row.get("ratio_to_passthrough")
+    return (f"  {row['pipeline']:<12} p={row['parallelism']}  {row['events']:>9,} events  "
+            f"{row['events_per_s']:>9,.0f} ev/s"
+            + (f"  x{ratio:.2f} of pass-through" if ratio is not None else "")
+            + f"  {row['cpu_s_per_million']:>6.1f} CPU s/M events"
+            + f"  state {row['max_checkpoint_bytes'] / 1024:,.0f} KiB")
