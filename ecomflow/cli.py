@@ -228,6 +228,22 @@ def demo(idle_timeout: float) -> None:
     click.echo("stop the stack with: ecomflow local down")
 
 
+# -- traffic and collection ------------------------------------------------------------------
+
+def _register_tool_commands() -> None:
+    from ecomflow.traffic import generate_command
+
+    main.add_command(generate_command)
+    try:
+        from ecomflow.collect import collect_command
+    except ImportError:  # pragma: no cover - the collector is optional tooling
+        return
+    main.add_command(collect_command)
+
+
+_register_tool_commands()
+
+
 # -- bench ------------------------------------------------------------------------------------
 
 @main.command()

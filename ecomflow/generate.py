@@ -9,6 +9,10 @@ the same arguments always give the same events (and ``write_jsonl`` the same byt
 Regenerate the bundled sample with::
 
     python -m ecomflow.generate --out ecomflow/data/sample_events.jsonl.gz -n 5000 --seed 7
+
+Faults (duplicates, late and malformed records), anomalies and a ground-truth manifest are
+``ecomflow.traffic`` (``ecomflow generate`` / ``python -m ecomflow.traffic``), built on the
+simulation here; with all of them off it writes exactly these events.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ import io
 import json
 import math
 import random
-import uuid
-from collections.abc import Iterable, Iterator
+from bisect import bisect
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -177,10 +182,33 @@ def _catalog_rows() -> list[dict[str, Any]]:
 PRODUCTS = _catalog_rows()
 
 
+PRODUCTS_BY_CATEGORY = {c: tuple(p for p in PRODUCTS if p["category"] == c) for c in CATEGORIES}
+
+# format_ts is on the hot path: the "YYYY-MM-DDTHH:MM:SS." prefix is cached per second.
+_TS_PREFIXES: dict[int, str] = {}
+
+
 def format_ts(ms: int) -> str:
     """Epoch milliseconds -> ``2025-07-16T10:30:00.123Z``."""
-    dt = datetime.fromtimestamp(ms // 1000, tz=UTC).replace(microsecond=(ms % 1000) * 1000)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    seconds, millis = divmod(ms, 1000)
+    prefix = _TS_PREFIXES.get(seconds)
+    if prefix is None:
+        if len(_TS_PREFIXES) >= 100_000:
+            _TS_PREFIXES.clear()
+        prefix = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        _TS_PREFIXES[seconds] = prefix
+    return f"{prefix}{millis:03d}Z"
+
+
+# uuid.UUID(int=bits, version=4) without the object: clear then set the version/variant bits.
+_UUID4_KEEP = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+
+
+def uuid4_str(bits: int) -> str:
+    """``str(uuid.UUID(int=bits, version=4))`` for 128 random bits, about 4x faster."""
+    h = f"{(bits & _UUID4_KEEP) | _UUID4_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _epoch_ms(dt: datetime) -> int:
@@ -223,6 +251,35 @@ def _weighted(rng: random.Random, pairs: Iterable[tuple[Any, int]]) -> Any:
     return rng.choices(values, weights=weights)[0]
 
 
+class _Weighted:
+    """``_weighted`` with the cumulative weights computed once.
+
+    ``pick`` draws exactly what ``rng.choices(values, weights=weights)[0]`` draws (one
+    ``rng.random()``, the same bisect), so swapping one for the other never changes output.
+    """
+
+    __slots__ = ("values", "cum", "total", "hi")
+
+    def __init__(self, values: Sequence[Any], weights: Iterable[float]) -> None:
+        self.values = tuple(values)
+        self.cum = list(accumulate(weights))
+        self.total = self.cum[-1] + 0.0
+        self.hi = len(self.values) - 1
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[Any, float]]) -> _Weighted:
+        values, weights = zip(*pairs, strict=True)
+        return cls(values, weights)
+
+    def pick(self, rng: random.Random) -> Any:
+        return self.values[bisect(self.cum, rng.random() * self.total, 0, self.hi)]
+
+
+_REFERRER_CHOICE = _Weighted.of(_EXTERNAL_REFERRERS)
+_QUANTITY_CHOICE = _Weighted.of(((1, 75), (2, 18), (3, 5), (4, 2)))
+_PAGE_CHOICE_INDEX = _Weighted.of(((0, 40), (1, 40), (2, 20)))  # home, category, search
+
+
 def _postal_code(rng: random.Random, country: str, prefix: str) -> str:
     if country == "GB":  # outward code + inward code, e.g. "SW1 4AN"
         return f"{prefix} {rng.randint(1, 9)}{rng.choice('ABDEFGHJ')}{rng.choice('LNPQRSTU')}"
@@ -259,16 +316,17 @@ class _SessionFactory:
     def __init__(self, rng: random.Random, users: list[dict[str, Any]]) -> None:
         self.rng = rng
         self.users = users
-        self.activity_weights = [u["activity"] for u in users]
+        self.user_choice = _Weighted(users, (u["activity"] for u in users))
         self.busy_until: dict[str, int] = {}
 
     def _event_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return uuid4_str(self.rng.getrandbits(128))
 
     def _pick_user(self, start_ms: int) -> dict[str, Any]:
         # Prefer a user who is not mid-session; give up after a few draws (traffic is dense).
+        pick = self.user_choice.pick
         for _ in range(8):
-            user = self.rng.choices(self.users, weights=self.activity_weights)[0]
+            user = pick(self.rng)
             if self.busy_until.get(user["user_id"], -1) < start_ms:
                 return user
         return user
@@ -279,7 +337,7 @@ class _SessionFactory:
         session_id = f"sess_{rng.getrandbits(48):012x}"
         out: list[tuple[int, dict[str, Any]]] = []
         t = start_ms
-        referrer = _weighted(rng, _EXTERNAL_REFERRERS)
+        referrer = _REFERRER_CHOICE.pick(rng)
         cart: list[tuple[dict[str, Any], int]] = []  # (product, quantity), in add order
         favourite = rng.choice(CATEGORIES)  # sessions tend to stay in one category
 
@@ -314,14 +372,14 @@ class _SessionFactory:
                 referrer = SHOP_ORIGIN + prev_url
             if rng.random() < P_PRODUCT_VIEW:
                 category = favourite if rng.random() < 0.7 else rng.choice(CATEGORIES)
-                product = rng.choice([p for p in PRODUCTS if p["category"] == category])
+                product = rng.choice(PRODUCTS_BY_CATEGORY[category])
                 url = product["url"]
                 user_event("page_view", url, referrer)
                 t += 200 + round(rng.expovariate(1 / 1_500))
                 user_event("product_view", url, referrer, **product_fields(product))
                 if rng.random() < P_ADD_TO_CART:
                     t += 1_000 + round(rng.expovariate(1 / 9_000))
-                    quantity = _weighted(rng, ((1, 75), (2, 18), (3, 5), (4, 2)))
+                    quantity = _QUANTITY_CHOICE.pick(rng)
                     user_event(
                         "add_to_cart", url, referrer, **product_fields(product), quantity=quantity
                     )
@@ -338,14 +396,12 @@ class _SessionFactory:
                         )
                         url = "/cart"
             else:
-                url = _weighted(
-                    rng,
-                    (
-                        ("/", 40),
-                        (f"/category/{favourite}", 40),
-                        (f"/search?q={rng.choice(_SEARCH_TERMS)}", 20),
-                    ),
-                )
+                term = rng.choice(_SEARCH_TERMS)  # drawn before the page, as it always was
+                url = (
+                    "/",
+                    f"/category/{favourite}",
+                    f"/search?q={term}",
+                )[_PAGE_CHOICE_INDEX.pick(rng)]
                 user_event("page_view", url, referrer)
             prev_url = url
             page += 1
@@ -401,10 +457,22 @@ class _SessionFactory:
         }
 
 
+# session_filter(session start ms, its (ms, event)s) -> the events that actually happen.
+SessionFilter = Callable[[int, list[tuple[int, dict[str, Any]]]], list[tuple[int, dict[str, Any]]]]
+
+
 def _timeline(
-    rng: random.Random, users: list[dict[str, Any]], start_ms: int, events_per_second: float
+    rng: random.Random,
+    users: list[dict[str, Any]],
+    start_ms: int,
+    events_per_second: float,
+    session_filter: SessionFilter | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """All sessions' events merged into timestamp order (ties by creation order), endlessly."""
+    """All sessions' events merged into timestamp order (ties by creation order), endlessly.
+
+    ``session_filter`` can leave events out. Sessions are generated as without it, so every
+    event it keeps is exactly what it would have been without the filter.
+    """
     factory = _SessionFactory(rng, users)
     session_rate_per_ms = events_per_second / MEAN_EVENTS_PER_SESSION / 1000
     heap: list[tuple[int, int, dict[str, Any]]] = []
@@ -415,7 +483,10 @@ def _timeline(
         while heap and heap[0][0] <= next_start:
             ms, _, event = heapq.heappop(heap)
             yield ms, event
-        for ms, event in factory.session(next_start):
+        session = factory.session(next_start)
+        if session_filter is not None:
+            session = session_filter(next_start, session)
+        for ms, event in session:
             heapq.heappush(heap, (ms, seq, event))
             seq += 1
         next_start += max(1, round(rng.expovariate(session_rate_per_ms)))
@@ -423,21 +494,31 @@ def _timeline(
 
 def _bounded_disorder(
     ordered: Iterable[tuple[int, dict[str, Any]]], rng: random.Random, max_disorder_ms: int
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Re-order a timestamp-sorted stream by key = ts + jitter, jitter in [0, max_disorder_ms).
 
     If b is emitted before a then ts_b + j_b <= ts_a + j_a, so ts_b - ts_a <= j_a - j_b
     <= max_disorder_ms - 1: strictly less than the bound.
     """
-    max_jitter = max(0, max_disorder_ms - 1)
-    heap: list[tuple[int, int, dict[str, Any]]] = []
+    # rng.randint(0, max_jitter), inlined (this is per event): randint draws getrandbits(k)
+    # until the value is below the range's width.
+    width = max(0, max_disorder_ms - 1) + 1
+    bits = width.bit_length()
+    getrandbits = rng.getrandbits
+    heap: list[tuple[int, int, int, dict[str, Any]]] = []
+    push, pop = heapq.heappush, heapq.heappop
     for seq, (ms, event) in enumerate(ordered):
         # Keys are >= their ts and inputs are sorted, so keys <= this ts can no longer move.
         while heap and heap[0][0] <= ms:
-            yield heapq.heappop(heap)[2]
-        heapq.heappush(heap, (ms + rng.randint(0, max_jitter), seq, event))
+            _, _, t, e = pop(heap)
+            yield t, e
+        jitter = getrandbits(bits)
+        while jitter >= width:
+            jitter = getrandbits(bits)
+        push(heap, (ms + jitter, seq, ms, event))
     while heap:
-        yield heapq.heappop(heap)[2]
+        _, _, t, e = pop(heap)
+        yield t, e
 
 
 def generate_events(
@@ -480,12 +561,34 @@ def generate_events(
     timeline = _timeline(content_rng, user_table, _epoch_ms(start), events_per_second)
     first_n = (item for _, item in zip(range(n), timeline, strict=False))
     # Timestamps are whole ms: jitter < ceil(bound in ms) keeps lags strictly under the bound.
-    yield from _bounded_disorder(first_n, jitter_rng, math.ceil(max_disorder_seconds * 1000))
+    for _, event in _bounded_disorder(first_n, jitter_rng, disorder_ms(max_disorder_seconds)):
+        yield event
 
 
-def dumps(event: dict[str, Any]) -> str:
-    """Compact one-line JSON, the exact producer payload."""
-    return json.dumps(event, separators=(",", ":"))
+def disorder_ms(max_disorder_seconds: float) -> int:
+    return math.ceil(max_disorder_seconds * 1000)
+
+
+def _not_serializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# json.dumps(event, separators=(",", ":")) builds an encoder on every call; on the hot path
+# the C encoder is built once (no circular-reference check: events are plain trees).
+if json.encoder.c_make_encoder is not None:
+    _C_ENCODE = json.encoder.c_make_encoder(
+        None, _not_serializable, json.encoder.encode_basestring_ascii, None, ":", ",",
+        False, False, True)
+
+    def dumps(event: dict[str, Any]) -> str:
+        """Compact one-line JSON, the exact producer payload (== json.dumps(separators=...))."""
+        return "".join(_C_ENCODE(event, 0))
+else:  # pragma: no cover - CPython always has the C encoder
+    _ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+    def dumps(event: dict[str, Any]) -> str:
+        """Compact one-line JSON, the exact producer payload (== json.dumps(separators=...))."""
+        return _ENCODE(event)
 
 
 def write_jsonl(events: Iterable[dict[str, Any]], path: str | Path) -> int:
@@ -552,6 +655,22 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
+# The traffic generator (faults, anomalies, manifest, the `generate` command) lives in
+# ecomflow.traffic, which imports this module; these names are re-exported lazily.
+_TRAFFIC_NAMES = frozenset({
+    "BotUser", "Manifest", "RevenueSpike", "TrafficDrop", "TrafficSpec", "generate_command",
+    "generate_traffic", "iter_traffic", "write_traffic",
+})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TRAFFIC_NAMES:
+        from ecomflow import traffic
+
+        return getattr(traffic, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "DEFAULT_START",
     "PRODUCTS",
@@ -559,5 +678,6 @@ __all__ = [
     "format_ts",
     "generate_events",
     "generate_products",
+    "uuid4_str",
     "write_jsonl",
 ]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
+import uuid
 from collections import Counter
 from datetime import UTC, datetime
+from itertools import takewhile
 from pathlib import Path
 
 import pytest
@@ -13,9 +16,15 @@ import pytest
 from ecomflow.generate import (
     CATEGORIES,
     PRODUCTS,
+    _make_users,
+    _timeline,
+    _Weighted,
+    dumps,
+    format_ts,
     generate_events,
     generate_products,
     main,
+    uuid4_str,
     write_jsonl,
 )
 from ecomflow.paths import SAMPLE_EVENTS
@@ -199,3 +208,60 @@ def test_committed_sample_matches_fresh_generation(tmp_path: Path) -> None:
     assert gzip.decompress(SAMPLE_EVENTS.read_bytes()) == fresh.read_bytes(), (
         "sample drifted: python -m ecomflow.generate --out ecomflow/data/sample_events.jsonl.gz"
     )
+
+
+# -- the hot path's shortcuts must be exactly what they replace (the sample depends on it) ------
+
+
+def test_uuid4_str_is_uuid_uuid4_formatting() -> None:
+    rng = random.Random(1)
+    for bits in [0, (1 << 128) - 1, *(rng.getrandbits(128) for _ in range(20_000))]:
+        assert uuid4_str(bits) == str(uuid.UUID(int=bits, version=4))
+
+
+def test_format_ts_matches_datetime_formatting() -> None:
+    rng = random.Random(2)
+    stamps = [0, 999, 1000, -1, -1001, 1752660000123]
+    stamps += [rng.randrange(-10**12, 10**13) for _ in range(20_000)]
+    for ms in stamps:
+        dt = datetime.fromtimestamp(ms // 1000, tz=UTC)
+        assert format_ts(ms) == dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def test_dumps_is_compact_json_dumps(events: list[dict]) -> None:
+    for record in [*events, *generate_products(7), {"x": [1.5, None, True, "\u00e9\n"], "y": {}}]:
+        assert dumps(record) == json.dumps(record, separators=(",", ":"))
+    with pytest.raises(TypeError):
+        dumps({"when": datetime(2025, 1, 1)})
+
+
+def test_weighted_pick_draws_like_random_choices() -> None:
+    pairs = [("a", 0.5), ("b", 3), ("c", 1.25), ("d", 7)]
+    picker = _Weighted.of(pairs)
+    fast, slow = random.Random(3), random.Random(3)
+    for _ in range(5000):
+        assert picker.pick(fast) == slow.choices("abcd", weights=[w for _, w in pairs])[0]
+    assert fast.random() == slow.random()
+
+
+def test_session_filter_only_removes_events() -> None:
+    def run(session_filter=None) -> list:
+        rng = random.Random(5)
+        users = _make_users(rng, 50)
+        return list(takewhile(lambda item: item[0] < 120_000,
+                              _timeline(rng, users, 0, 20.0, session_filter)))
+
+    every = run()
+    halved = run(lambda start, session: session if (start // 1000) % 2 else [])
+    kept = {e["event_id"] for _, e in halved}
+    assert 0.3 * len(every) < len(halved) < 0.7 * len(every)
+    assert [item for item in every if item[1]["event_id"] in kept] == halved
+
+
+def test_traffic_generator_names_are_importable_from_here() -> None:
+    from ecomflow import generate, traffic
+
+    assert generate.generate_command is traffic.generate_command
+    assert generate.TrafficSpec is traffic.TrafficSpec
+    with pytest.raises(AttributeError):
+        generate.no_such_name  # noqa: B018
