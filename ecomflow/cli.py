@@ -231,13 +231,11 @@ def demo(idle_timeout: float) -> None:
 # -- traffic and collection ------------------------------------------------------------------
 
 def _register_tool_commands() -> None:
+    # Defined beside their libraries (traffic.py, collect.py); registered here, in one place.
+    from ecomflow.collect import collect_command
     from ecomflow.traffic import generate_command
 
     main.add_command(generate_command)
-    try:
-        from ecomflow.collect import collect_command
-    except ImportError:  # pragma: no cover - the collector is optional tooling
-        return
     main.add_command(collect_command)
 
 
