@@ -94,7 +94,7 @@ def latency(stack: StackInfo, *, rate: float = 50.0, seconds: float = 150.0,
     log = open(stack.home / "latency-run.log", "w")  # noqa: SIM115 (closed below)
     job = subprocess.Popen(
         [sys.executable, "-m", "ecomflow.cli", "run", "--lake",
-         f"{stack.lake_url}/{LAKE_PREFIX}", "--idle-timeout", "10", "--from", "TRIM_HORIZON"],
+         f"{stack.lake_url}/{LAKE_PREFIX}", "--idle-timeout", "15", "--from", "TRIM_HORIZON"],
         env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         time.sleep(20)  # JVM start, planning, first shard discovery

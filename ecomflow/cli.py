@@ -98,7 +98,9 @@ def _running_stack() -> local_stack.StackInfo | None:
               path_type=Path), help="Bounded run over a JSONL(.gz) file instead of the stream.")
 @click.option("--lake", help="Lake location: s3://bucket[/prefix] or a local folder.")
 @click.option("--warehouse-url", help="JDBC URL, e.g. jdbc:postgresql://host:5433/db?user=me")
-@click.option("--idle-timeout", type=float, help="Stop after this many seconds with no record.")
+@click.option("--idle-timeout", type=float,
+              help="Stop after this many seconds with no new record (at least 60 s while "
+                   "no record has arrived yet).")
 @click.option("--parallelism", type=int)
 @click.option("--watermark-delay", type=int, help="Seconds of out-of-orderness tolerated.")
 @click.option("--from", "init_position", type=click.Choice(["TRIM_HORIZON", "LATEST"]),

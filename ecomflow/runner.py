@@ -96,6 +96,17 @@ def records_read(rest_port: int, job_id: str) -> int:
     return total
 
 
+# Before the first record, a stream run waits at least this long: producers started after the
+# job (a replay, a benchmark's load) must not find it already stopped.
+FIRST_RECORD_GRACE_SECONDS = 60.0
+
+
+def idle_for_long_enough(records_so_far: int, quiet_seconds: float, idle_timeout: float) -> bool:
+    """Whether a stream run has gone `idle_timeout` seconds without a new record."""
+    needed = idle_timeout if records_so_far > 0 else max(idle_timeout, FIRST_RECORD_GRACE_SECONDS)
+    return quiet_seconds >= needed
+
+
 def run_job(
     settings: JobSettings,
     *,
@@ -145,7 +156,7 @@ def run_job(
                     total = last_total
                 if total != last_total:
                     last_total, last_change = total, time.monotonic()
-                elif time.monotonic() - last_change >= idle_timeout:
+                elif idle_for_long_enough(total, time.monotonic() - last_change, idle_timeout):
                     savepoint = _stop_draining(job_client, savepoint_dir)
                     return RunResult(job_id, "FINISHED", time.monotonic() - started,
                                      stopped_on_idle=True, savepoint=savepoint)

@@ -71,3 +71,11 @@ def test_local_settings_layers(tmp_path: Path) -> None:
                                   init_position="LATEST", rest_port=8099)
     assert isinstance(stream.source, KinesisSource)
     assert stream.source.init_position == "LATEST" and stream.rest_port == 8099
+
+
+def test_idle_timeout_waits_for_a_first_record() -> None:
+    assert not runner.idle_for_long_enough(0, quiet_seconds=30, idle_timeout=10)
+    assert runner.idle_for_long_enough(0, quiet_seconds=60, idle_timeout=10)
+    assert runner.idle_for_long_enough(5, quiet_seconds=10, idle_timeout=10)
+    assert not runner.idle_for_long_enough(5, quiet_seconds=9.9, idle_timeout=10)
+    assert not runner.idle_for_long_enough(0, quiet_seconds=90, idle_timeout=120)
