@@ -40,6 +40,7 @@ from ecomflow.generate import generate_events
 from ecomflow.local_stack import StackInfo, free_port
 from ecomflow.producer import Producer, kinesis_client
 from flink_jobs.contract import derive_event_id
+from tests.kinesis_reader import read_stream
 
 KEY = "test-key-1"
 OTHER_KEY = "test-key-2"
@@ -112,20 +113,6 @@ def connection(url: str) -> http.client.HTTPConnection:
 # --- the stream ---------------------------------------------------------------------------------
 
 
-def read_stream(client: Any, stream: str) -> list[dict[str, Any]]:
-    """Every record of every shard (each shard in sequence order)."""
-    out = []
-    for shard in client.list_shards(StreamName=stream)["Shards"]:
-        iterator = client.get_shard_iterator(
-            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            response = client.get_records(ShardIterator=iterator, Limit=10_000)
-            out.extend(response["Records"])
-            if not response["Records"] and not response.get("MillisBehindLatest"):
-                break
-            iterator = response.get("NextShardIterator")
-    return out
 
 
 def payloads(client: Any, stream: str) -> dict[str, dict[str, Any]]:

@@ -46,6 +46,7 @@ from ecomflow.producer import (
 )
 from ecomflow.replay import partition_key
 from flink_jobs.contract import EventValidationError, derive_event_id
+from tests.kinesis_reader import read_stream
 
 THROTTLED = "ProvisionedThroughputExceededException"
 
@@ -120,20 +121,6 @@ class FakeKinesis:
         return [_eid(r["Data"]) for r in self.accepted]
 
 
-def _read_stream(client: Any, stream: str) -> list[dict[str, Any]]:
-    """Every record of every shard, each shard in sequence order."""
-    out = []
-    for shard in client.list_shards(StreamName=stream)["Shards"]:
-        it = client.get_shard_iterator(
-            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while it:
-            resp = client.get_records(ShardIterator=it, Limit=10_000)
-            out.extend(resp["Records"])
-            if not resp["Records"] and not resp.get("MillisBehindLatest"):
-                break
-            it = resp.get("NextShardIterator")
-    return out
 
 
 def _assert_key_order(got: list[dict[str, Any]], sent: list[dict[str, Any]]) -> None:
@@ -162,7 +149,7 @@ def test_moto_round_trip_exactly_once_compact_json_keyed_by_user() -> None:
         result = producer.flush()
     assert result.accepted == 1200 and result.failed == () and result.pending == 0
     assert ids == [e["event_id"] for e in events]
-    got = _read_stream(client, "events")
+    got = read_stream(client, "events")
     assert sorted(r["Data"] for r in got) == sorted(
         json.dumps(e, separators=(",", ":")).encode() for e in events
     )
@@ -737,7 +724,7 @@ def test_kinesis_mock_round_trip(stack: StackInfo, fresh_stream: str) -> None:
         producer.send_batch(events)
         result = producer.flush()
     assert result.accepted == 1000 and result.failed == ()
-    got = _with_client(stack, lambda c: _read_stream(c, fresh_stream))
+    got = _with_client(stack, lambda c: read_stream(c, fresh_stream))
     assert sorted(_eid(r["Data"]) for r in got) == sorted(e["event_id"] for e in events)
     _assert_key_order(got, events)
 
@@ -771,7 +758,7 @@ def test_kinesis_mock_injected_failures(stack: StackInfo, fresh_stream: str) -> 
     assert failures == list(result.failed)
     assert result.retried >= sum(transient.values())
 
-    got = _with_client(stack, lambda c: _read_stream(c, fresh_stream))
+    got = _with_client(stack, lambda c: read_stream(c, fresh_stream))
     ids = [_eid(r["Data"]) for r in got]
     assert doomed not in ids
     assert sorted(ids) == sorted(e["event_id"] for e in events if e["event_id"] != doomed)

@@ -31,6 +31,7 @@ from ecomflow.replay import (
     replay,
 )
 from tests.ecomflow.test_producer import FaultProxy
+from tests.kinesis_reader import read_stream
 
 THROTTLED = "ProvisionedThroughputExceededException"
 
@@ -525,7 +526,7 @@ def test_kinesis_mock_sample_replay(stack: StackInfo, two_shard_stream: str) -> 
     client = _stack_client(stack)
     try:
         summary = replay(paths.SAMPLE_EVENTS, stream_name=two_shard_stream, client=client)
-        got = _read_all(client, two_shard_stream)
+        got = read_stream(client, two_shard_stream)
     finally:
         client.close()
     sent = gzip.decompress(paths.SAMPLE_EVENTS.read_bytes()).splitlines()
@@ -555,23 +556,10 @@ def test_kinesis_mock_injected_failures(stack: StackInfo, two_shard_stream: str)
     assert summary.failed_records == [(43, THROTTLED, "Rate exceeded for shard (injected)")]
     reader = _stack_client(stack)
     try:
-        got = [r["Data"] for r in _read_all(reader, two_shard_stream)]
+        got = [r["Data"] for r in read_stream(reader, two_shard_stream)]
     finally:
         reader.close()
     assert lines[42] not in got
     assert sorted(got) == sorted(ln for i, ln in enumerate(lines) if i != 42)  # once each
 
 
-def _read_all(client: Any, stream: str) -> list[dict[str, Any]]:
-    out = []
-    for shard in client.list_shards(StreamName=stream)["Shards"]:
-        it = client.get_shard_iterator(
-            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while it:
-            resp = client.get_records(ShardIterator=it, Limit=10_000)
-            out.extend(resp["Records"])
-            if not resp["Records"] and not resp.get("MillisBehindLatest"):
-                break
-            it = resp.get("NextShardIterator")
-    return out

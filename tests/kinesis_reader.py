@@ -1,0 +1,20 @@
+"""Reading a stream back in tests: every record of every shard, each shard in sequence order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def read_stream(client: Any, stream: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for shard in client.list_shards(StreamName=stream)["Shards"]:
+        iterator = client.get_shard_iterator(
+            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            response = client.get_records(ShardIterator=iterator, Limit=10_000)
+            out.extend(response["Records"])
+            if not response["Records"] and not response.get("MillisBehindLatest"):
+                break
+            iterator = response.get("NextShardIterator")
+    return out
