@@ -286,7 +286,8 @@ def _missing(requirement: str) -> bool:
     raise ValueError(requirement)
 
 
-def _require(*requirements: str) -> None:
+def require(*requirements: str) -> None:
+    """Raise StackError with the install hint of the first missing tool."""
     for requirement in requirements:
         if _missing(requirement):
             raise StackError(_INSTALL_HINTS[requirement])
@@ -303,7 +304,7 @@ def _require(*requirements: str) -> None:
 
 def check_prerequisites() -> None:
     """Raise StackError naming the first missing tool (runs need java and mvn too)."""
-    _require("java", "node", "mvn", "postgres", "kinesis-mock")
+    require("java", "node", "mvn", "postgres", "kinesis-mock")
 
 
 def _proc_stat_state(pid: int) -> str | None:
@@ -858,7 +859,7 @@ def up(config: StackConfig) -> StackInfo:
 
     Idempotent: services recorded in stack.json that are still alive are reused.
     """
-    _require("node", "postgres", "kinesis-mock")
+    require("node", "postgres", "kinesis-mock")
     home = Path(config.home).expanduser().resolve()
     with _locked(home):
         (home / "logs").mkdir(parents=True, exist_ok=True)

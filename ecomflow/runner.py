@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecomflow import paths
+from ecomflow.local_stack import StackError, require
 from flink_jobs.settings import JobSettings
 
 # Per-subtask operator metric, e.g. "0.Source__src_stream__raw_events[1].numRecordsOut".
@@ -40,7 +41,11 @@ class RunResult:
 
 
 def require_jars() -> list[Path]:
-    """The uber-jar and the local S3 filesystem jar, or a one-line error saying how to build."""
+    """Java, the uber-jar and the local S3 filesystem jar, or a one-line error saying what to do."""
+    try:
+        require("java")
+    except StackError as exc:
+        raise RunError(str(exc)) from None
     jars = [paths.UBER_JAR, *sorted(paths.LOCAL_LIB_DIR.glob("flink-s3-fs-hadoop-*.jar"))]
     if not paths.UBER_JAR.is_file() or len(jars) < 2:
         raise RunError(paths.missing_jar_message())

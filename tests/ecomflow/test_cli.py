@@ -79,3 +79,11 @@ def test_idle_timeout_waits_for_a_first_record() -> None:
     assert runner.idle_for_long_enough(5, quiet_seconds=10, idle_timeout=10)
     assert not runner.idle_for_long_enough(5, quiet_seconds=9.9, idle_timeout=10)
     assert not runner.idle_for_long_enough(0, quiet_seconds=90, idle_timeout=120)
+
+
+def test_missing_java_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    hint = r"^java not found on PATH: apt-get install -y openjdk-17-jdk-headless$"
+    with pytest.raises(runner.RunError, match=hint) as caught:
+        runner.require_jars()
+    assert "\n" not in str(caught.value)
