@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
+import threading
 import time
 import urllib.request
 import warnings
@@ -145,6 +147,7 @@ def run_job(
     if settings.rest_port is None:
         raise RunError("an unbounded local run needs Job.rest.port to watch progress")
     last_total, last_change = -1, time.monotonic()
+    _stop_gracefully_on_sigterm()
     try:
         while True:
             try:
@@ -169,6 +172,20 @@ def run_job(
     except KeyboardInterrupt:
         savepoint = _stop_draining(job_client, savepoint_dir)
         return RunResult(job_id, "FINISHED", time.monotonic() - started, savepoint=savepoint)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_gracefully_on_sigterm() -> None:
+    """`kill PID` ends a stream run like Ctrl-C: drained, committed, with a savepoint.
+
+    (The gateway JVM ignores SIGINT, so Ctrl-C reaches only us; SIGTERM needs this handler,
+    or Python would die at once and take the JVM, and the uncommitted files, with it.)
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def _stop_draining(job_client, savepoint_dir: Path | None) -> str | None:  # noqa: ANN001

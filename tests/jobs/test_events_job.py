@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -114,4 +116,38 @@ def test_replay_to_kinesis_then_stream_run(stack: StackInfo, warehouse: str,
     out = run_cli(stack, "run", "--lake", lake_url, "--idle-timeout", "10",
                   "--from", "TRIM_HORIZON")
     assert "stopped after idle timeout" in out
+    assert_matches_oracle(input_file, lake_url, warehouse, stack)
+
+
+def test_sigterm_stops_a_stream_run_with_everything_flushed(
+        stack: StackInfo, warehouse: str, input_file: Path) -> None:
+    """`kill PID` drains the job: open windows fire and the last lake files are committed."""
+    client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
+                            stack.secret_key)
+    stream = "sigterm-test"
+    client.create_stream(StreamName=stream, ShardCount=2)
+    client.get_waiter("stream_exists").wait(StreamName=stream)
+    replay(input_file, stream_name=stream, client=client)
+
+    lake_url = f"{stack.lake_url}/sigterm"
+    env = {**os.environ, "ECOMFLOW_HOME": str(stack.home),
+           "ECOMFLOW__KinesisSource__stream.name": stream}
+    job = subprocess.Popen(
+        [sys.executable, "-m", "ecomflow.cli", "run", "--lake", lake_url, "--from",
+         "TRIM_HORIZON"], env=env, cwd=paths.REPO_ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        # Windows only close when the job ends, so wait for the lake to hold every event.
+        deadline = time.monotonic() + 300
+        while len(read_dataset(lake_url, "events", stack)) < 5000:
+            assert job.poll() is None, job.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "the job did not read the stream in time"
+            time.sleep(2)
+        job.send_signal(signal.SIGTERM)
+        out, err = job.communicate(timeout=180)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    assert job.returncode == 0, err[-3000:]
+    assert "finished" in out
     assert_matches_oracle(input_file, lake_url, warehouse, stack)
