@@ -18,7 +18,6 @@ import json
 import shutil
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -32,7 +31,7 @@ from ecomflow.collect import CollectorConfig, running_collector
 from ecomflow.local_stack import StackInfo
 from ecomflow.producer import Producer, kinesis_client
 from flink_jobs import contract
-from tests.kinesis_reader import read_stream
+from tests.kinesis_reader import create_active_stream, read_stream
 
 JS = Path(__file__).resolve().parents[2] / "clients" / "js"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -88,14 +87,7 @@ def stream(stack: StackInfo) -> Iterator[tuple[Any, str]]:
         stack.kinesis_endpoint, stack.region, stack.access_key, stack.secret_key
     )
     name = f"browser-{uuid.uuid4().hex[:8]}"
-    client.create_stream(StreamName=name, ShardCount=2)
-    deadline = time.monotonic() + 30
-    while (
-        client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"]
-        != "ACTIVE"
-    ):
-        assert time.monotonic() < deadline, "stream did not become ACTIVE"
-        time.sleep(0.1)
+    create_active_stream(client, name)
     yield client, name
     client.close()
 

@@ -40,7 +40,7 @@ from ecomflow.generate import generate_events
 from ecomflow.local_stack import StackInfo, free_port
 from ecomflow.producer import Producer, kinesis_client
 from flink_jobs.contract import derive_event_id
-from tests.kinesis_reader import read_stream
+from tests.kinesis_reader import create_active_stream, read_stream
 
 KEY = "test-key-1"
 OTHER_KEY = "test-key-2"
@@ -136,14 +136,7 @@ def kinesis(stack: StackInfo) -> Iterator[Any]:
 def stream(kinesis: Any) -> str:
     """A new 2-shard stream on the session's kinesis-mock."""
     name = f"collect-{uuid.uuid4().hex[:8]}"
-    kinesis.create_stream(StreamName=name, ShardCount=2)
-    deadline = time.monotonic() + 30
-    while (
-        kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"]
-        != "ACTIVE"
-    ):
-        assert time.monotonic() < deadline, "stream did not become ACTIVE"
-        time.sleep(0.1)
+    create_active_stream(kinesis, name)
     return name
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from ecomflow.ingester import EcommerceDataIngester
 from ecomflow.local_stack import StackInfo
 from ecomflow.producer import DeliveryError, FailedRecord, kinesis_client
 from flink_jobs.contract import EventValidationError, validate
-from tests.kinesis_reader import read_stream
+from tests.kinesis_reader import create_active_stream, read_stream
 
 DESIGN_STREAM = "ecommerce-data-platform-prod-ecommerce-events"
 DESIGN_REGION = "us-east-1"  # the design's default region
@@ -218,18 +217,6 @@ def _stack_client(stack: StackInfo) -> Any:
     return kinesis_client(stack.kinesis_endpoint, DESIGN_REGION, stack.access_key, stack.secret_key)
 
 
-def _create_stream(client: Any, name: str, shards: int = 2) -> None:
-    try:
-        client.create_stream(StreamName=name, ShardCount=shards)
-    except client.exceptions.ResourceInUseException:
-        pass
-    deadline = time.monotonic() + 30
-    while (
-        client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"]
-        != "ACTIVE"
-    ):
-        assert time.monotonic() < deadline, "stream did not become ACTIVE"
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -250,7 +237,7 @@ def stack_env(stack: StackInfo, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
 
 @pytest.mark.stack
 def test_design_example_runs_as_written(stack_env: Any, capsys: pytest.CaptureFixture) -> None:
-    _create_stream(stack_env, DESIGN_STREAM)
+    create_active_stream(stack_env, DESIGN_STREAM)
     namespace: dict[str, Any] = {"EcommerceDataIngester": EcommerceDataIngester}
     try:
         exec(compile(DESIGN_EXAMPLE, "design_example.py", "exec"), namespace)
@@ -280,7 +267,7 @@ def test_design_example_runs_as_written(stack_env: Any, capsys: pytest.CaptureFi
 @pytest.mark.stack
 def test_stack_anonymous_user_event_and_missing_stream(stack_env: Any) -> None:
     name = f"ingester-{uuid.uuid4().hex[:8]}"
-    _create_stream(stack_env, name, shards=1)
+    create_active_stream(stack_env, name, shards=1)
     with EcommerceDataIngester(name) as ingester:
         sequence = ingester.send_user_event(_page_view(user_id=None))
     (record,) = read_stream(stack_env, name)

@@ -23,6 +23,7 @@ from ecomflow.local_stack import StackInfo, warehouse_dsn
 from ecomflow.replay import kinesis_client, replay
 from tests.jobs import oracle
 from tests.jobs.lake_reader import read_dataset
+from tests.kinesis_reader import create_active_stream
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
@@ -125,8 +126,7 @@ def test_sigterm_stops_a_stream_run_with_everything_flushed(
     client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
                             stack.secret_key)
     stream = "sigterm-test"
-    client.create_stream(StreamName=stream, ShardCount=2)
-    client.get_waiter("stream_exists").wait(StreamName=stream)
+    create_active_stream(client, stream)
     replay(input_file, stream_name=stream, client=client)
 
     lake_url = f"{stack.lake_url}/sigterm"
