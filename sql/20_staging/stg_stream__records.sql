@@ -14,8 +14,17 @@ SELECT
     v.field AS verdict_field,
     v.detail AS verdict_detail,
     v.event_id AS verdict_event_id,
-    CURRENT_WATERMARK(r.event_time) AS arrival_watermark,
-    CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS received_at
-FROM src_stream__raw_events AS r,
+    r.arrival_watermark,
+    r.received_at
+FROM (
+    -- Read the watermark before the Python step: a Python operator holds watermarks back until
+    -- its bundle ends, so records after a watermark would otherwise still meet the older one.
+    SELECT
+        payload,
+        event_time,
+        CURRENT_WATERMARK(event_time) AS arrival_watermark,
+        CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS received_at
+    FROM src_stream__raw_events
+) AS r,
     LATERAL TABLE(check_event(r.payload, ${MAX_PAYLOAD_BYTES}, ${MAX_FUTURE_SECONDS}))
         AS v(reason, field, detail, event_id)

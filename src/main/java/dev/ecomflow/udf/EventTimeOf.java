@@ -29,6 +29,20 @@ public class EventTimeOf extends ScalarFunction {
 
     private static final JsonFactory FACTORY = new JsonFactory();
 
+    /**
+     * As {@link #eval(String)}, but NULL for a timestamp more than `maxFutureSeconds` after now:
+     * such a record is a dead letter (future_timestamp), and must not drag the watermark, and
+     * with it every later record, into the future.
+     */
+    public @DataTypeHint("TIMESTAMP_LTZ(3)") Instant eval(String payload, Integer maxFutureSeconds) {
+        Instant time = eval(payload);
+        if (time == null || maxFutureSeconds == null) {
+            return time;
+        }
+        long limit = System.currentTimeMillis() + maxFutureSeconds * 1000L;
+        return time.toEpochMilli() > limit ? null : time;
+    }
+
     public @DataTypeHint("TIMESTAMP_LTZ(3)") Instant eval(String payload) {
         if (payload == null) {
             return null;
