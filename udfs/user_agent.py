@@ -65,4 +65,5 @@ def _parse_user_agent(user_agent: str | None) -> Row | None:
     return None if device is None else Row(*device)
 
 
-parse_user_agent = udf(_parse_user_agent, result_type=RESULT_TYPE)
+# Non-deterministic only so that the planner calls it once per row, not once per field read.
+parse_user_agent = udf(_parse_user_agent, result_type=RESULT_TYPE, deterministic=False)

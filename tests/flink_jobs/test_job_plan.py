@@ -15,8 +15,8 @@ pytestmark = pytest.mark.flink
 EXECUTION_PLAN = "== Optimized Execution Plan =="
 
 
-def _explain(home: Path, environ: dict[str, str]) -> tuple[str, str]:
-    """(plan of the classified stream up to retime(), plan of every insert after it)."""
+def _explain(home: Path, environ: dict[str, str]) -> dict[str, str]:
+    """Optimised plans: of every insert, and of each view a barrier materialises."""
     events = home / "events.jsonl"
     events.write_text("{}\n")
     settings = build_local_settings(
@@ -27,59 +27,67 @@ def _explain(home: Path, environ: dict[str, str]) -> tuple[str, str]:
     from flink_jobs.events_job import build
 
     t_env = create_table_environment(settings)
-    inserts = build(t_env, settings).explain().split(EXECUTION_PLAN, 1)[1]
-    classified = t_env.from_path("stg_stream__classified").explain().split(EXECUTION_PLAN, 1)[1]
-    return classified, inserts
+    plans = {"inserts": build(t_env, settings).explain()}
+    for view in ("stg_stream__classified", "int_events__deduplicated", "int_events__catalog"):
+        plans[view] = t_env.from_path(view).explain()
+    return {name: plan.split(EXECUTION_PLAN, 1)[1] for name, plan in plans.items()}
 
 
 @pytest.fixture(scope="module")
-def plans(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return _explain(tmp_path_factory.mktemp("plan"), {})
 
 
 @pytest.fixture(scope="module")
-def plans_without_enrichment(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+def plans_without_enrichment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     switches = ("user-agent", "country", "fx", "catalog")
     return _explain(tmp_path_factory.mktemp("plan-off"),
                     {f"ECOMFLOW__CleanStream__enrich.{s}": "false" for s in switches})
 
 
-def test_the_stream_is_read_once(plans: tuple[str, str]) -> None:
-    classified, inserts = plans
+def test_the_stream_is_read_once(plans: dict[str, str]) -> None:
     assert len(re.findall(r"TableSourceScan\(table=\[\[[^\]]*src_stream__raw_events",
-                          classified)) == 1
-    # Every insert reads the one re-timed stream (the planner reuses its scan).
-    assert len(re.findall(r"TableSourceScan\(table=\[\[\*anonymous_datastream_source",
-                          inserts)) == 1
-    assert "src_stream__raw_events" not in inserts
+                          plans["stg_stream__classified"])) == 1
+    # The inserts read the three barriers' streams, each scanned once and shared (reused).
+    scans = re.findall(r"TableSourceScan\(table=\[\[\*(anonymous_datastream_source\$\d+)",
+                       plans["inserts"])
+    assert len(scans) == 3 and len(set(scans)) == 3
+    assert "src_stream__raw_events" not in plans["inserts"]
 
 
-def test_each_payload_is_parsed_and_checked_once(plans: tuple[str, str]) -> None:
-    classified, _ = plans
+def test_each_payload_is_parsed_and_checked_once(plans: dict[str, str]) -> None:
+    classified = plans["stg_stream__classified"]
     assert classified.count("parse_event(payload)") == 1
-    assert classified.count("event_time_of(payload)") == 1
-    assert classified.count("check_event(payload") == 1
+    assert classified.count("event_time_of(payload") == 1
+    assert classified.count("PythonCorrelate(invocation=[check_event(") == 1
+    # The watermark a record met is read before the Python step, which holds watermarks back.
+    assert classified.index("CURRENT_WATERMARK") > classified.index("PythonCorrelate")
 
 
-def test_every_sink_is_filled(plans: tuple[str, str]) -> None:
-    _, inserts = plans
+def test_every_sink_is_filled(plans: dict[str, str]) -> None:
     for sink in ("snk_lake__events", "snk_lake__dead_letter", "snk_lake__late_events",
                  "snk_warehouse__event_counts_minute", "snk_warehouse__pipeline_health",
                  "snk_warehouse__dead_letter_counts_minute"):
-        assert f"Sink(table=[default_catalog.default_database.{sink}]" in inserts
+        assert f"Sink(table=[default_catalog.default_database.{sink}]" in plans["inserts"]
 
 
-def test_enrichment_steps_are_in_the_plan(plans: tuple[str, str]) -> None:
-    _, inserts = plans
-    assert "parse_user_agent(" in inserts
-    assert inserts.count("TemporalJoin(") == 2  # FX rates and the product catalog
-    assert "src_reference__fx_rates" in inserts
-    assert "Deduplicate(keep=[FirstRow], key=[event_id], order=[PROCTIME])" in inserts
+def test_stateful_steps_run_once(plans: dict[str, str]) -> None:
+    assert plans["int_events__deduplicated"].count(
+        "Deduplicate(keep=[FirstRow], key=[event_id], order=[PROCTIME])") == 1
+    assert "Deduplicate(" not in plans["inserts"]
+    assert "TemporalJoin(" not in plans["inserts"]
+
+
+def test_enrichment_steps_are_in_the_plan(plans: dict[str, str]) -> None:
+    catalog = plans["int_events__catalog"]
+    assert catalog.count("parse_user_agent(") == 1
+    assert catalog.count("TemporalJoin(") == 2  # FX rates and the product catalog
+    assert "src_reference__fx_rates" in catalog
 
 
 def test_switched_off_enrichment_leaves_no_trace(
-        plans_without_enrichment: tuple[str, str]) -> None:
-    _, inserts = plans_without_enrichment
-    assert "parse_user_agent(" not in inserts
-    assert "TemporalJoin(" not in inserts
-    assert "src_reference__fx_rates" not in inserts
+        plans_without_enrichment: dict[str, str]) -> None:
+    catalog = plans_without_enrichment["int_events__catalog"]
+    assert "parse_user_agent(" not in catalog
+    assert "TemporalJoin(" not in catalog
+    assert "src_reference__fx_rates" not in catalog

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,16 @@ from tests.kinesis_reader import create_active_stream
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
-# Records a producer might send that are not events: each must reach the dead letter.
-BAD_LINES = [
-    "this is not json",
-    '{"timestamp": "2025-07-16T10:01:00Z", "user_id": "u1"}',
-    '{"event_type": "page_view", "timestamp": "2025-07-16T10:01:00", "user_id": "u1"}',
-    '{"event_type": "page_view", "timestamp": "yesterday", "user_id": "u1"}',
-]
+# Records a producer might send that are not events, with the reason each must be dead-lettered
+# for (the contract reports a record's first issue). tests/jobs/test_clean_stream.py covers
+# every reason; these check that bad records mixed into real traffic leave it untouched.
+BAD_LINES = {
+    "this is not json": "not_json",
+    '{"timestamp": "2025-07-16T10:01:00Z", "user_id": "u1"}': "missing_field",
+    '{"event_type": "page_view", "timestamp": "2025-07-16T10:01:00", "user_id": "u1"}':
+        "bad_timestamp",
+    '{"event_type": "page_view", "timestamp": "yesterday", "user_id": "u1"}': "bad_timestamp",
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,8 @@ def input_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def warehouse(stack: StackInfo) -> str:
     dsn = warehouse_dsn(stack)
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("TRUNCATE event_counts_minute_log")
+        cur.execute("TRUNCATE event_counts_minute_log, pipeline_health_log, "
+                    "dead_letter_counts_minute_log")
     return dsn
 
 
@@ -74,7 +79,7 @@ def warehouse_rows(dsn: str) -> list[tuple[Any, ...]]:
 
 def assert_matches_oracle(input_path: Path, lake_url: str, dsn: str,
                           stack: StackInfo | None) -> None:
-    events, dead, per_minute = oracle.expected(input_path)
+    events, dead, per_minute = oracle.expected(input_path, BAD_LINES)
     assert len(events) == 5000 and len(dead) == len(BAD_LINES)  # the oracle sees the input
 
     lake = read_dataset(lake_url, "events", stack)
@@ -137,9 +142,14 @@ def test_sigterm_stops_a_stream_run_with_everything_flushed(
          "TRIM_HORIZON"], env=env, cwd=paths.REPO_ROOT, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     try:
-        # Windows only close when the job ends, so wait for the lake to hold every event.
+        # Enrichment holds each event until the watermark (30 s behind the newest event) passes
+        # it, and windows close the same way: wait until everything older has landed; the tail
+        # is only released by the drain that SIGTERM starts.
+        events, _, _ = oracle.expected(input_file, BAD_LINES)
+        newest = max(e["event_time"] for e in events)
+        released = sum(e["event_time"] < newest - timedelta(seconds=35) for e in events)
         deadline = time.monotonic() + 300
-        while len(read_dataset(lake_url, "events", stack)) < 5000:
+        while len(read_dataset(lake_url, "events", stack)) < released:
             assert job.poll() is None, job.communicate()[1][-3000:]
             assert time.monotonic() < deadline, "the job did not read the stream in time"
             time.sleep(2)
