@@ -1,0 +1,61 @@
+"""Names shared by the CDK app (infra/) and the deploy commands: one place, so they agree.
+
+Physical names are fixed only where an operator or the deploy command has to find the resource
+without reading stack outputs (the stream, the Flink application, the Redshift cluster);
+buckets keep CloudFormation's generated, globally unique names and are read from outputs.
+"""
+
+from __future__ import annotations
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+PROJECT = "ecomflow"
+
+# Stack suffixes, in deploy order. The foundation stacks exist before the package is uploaded
+# and the warehouse schema is applied; processing and monitoring follow.
+FOUNDATION_STACKS = ("network", "storage", "ingest", "warehouse")
+LATER_STACKS = ("processing", "monitoring")
+ALL_STACKS = FOUNDATION_STACKS + LATER_STACKS
+
+# CloudFormation output keys the deploy command reads.
+OUTPUT_CODE_BUCKET = "CodeBucketName"
+OUTPUT_LAKE_BUCKET = "LakeBucketName"
+OUTPUT_CLUSTER_ID = "ClusterIdentifier"
+OUTPUT_DATABASE = "DatabaseName"
+OUTPUT_SECRET_ARN = "WarehouseSecretArn"
+OUTPUT_API_URL = "EventsApiUrl"
+OUTPUT_API_KEY_ID = "EventsApiKeyId"
+OUTPUT_APP_NAME = "FlinkApplicationName"
+
+# The monitoring stack's parameter for the alert e-mail subscription.
+ALERT_EMAIL_PARAMETER = "AlertEmail"
+# Context keys the CDK app reads.
+CONTEXT_ENV = "env"
+CONTEXT_CODE_KEY = "code_key"
+DEFAULT_CODE_KEY = "flink/ecomflow-msf.zip"
+CODE_PREFIX = "flink/"
+
+
+def _check(env: str) -> str:
+    if env not in ENVIRONMENTS:
+        raise ValueError(f"unknown environment {env!r}: one of {', '.join(ENVIRONMENTS)}")
+    return env
+
+
+def stack_name(env: str, suffix: str) -> str:
+    return f"{PROJECT}-{_check(env)}-{suffix}"
+
+
+def stream_name(env: str) -> str:
+    return f"{PROJECT}-{_check(env)}-events"
+
+
+def application_name(env: str) -> str:
+    return f"{PROJECT}-{_check(env)}-events-job"
+
+
+def cluster_identifier(env: str) -> str:
+    return f"{PROJECT}-{_check(env)}-dw"
+
+
+def delivery_stream_name(env: str) -> str:
+    return f"{PROJECT}-{_check(env)}-raw-archive"
