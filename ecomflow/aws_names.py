@@ -1,8 +1,8 @@
 """Names shared by the CDK app (infra/) and the deploy commands: one place, so they agree.
 
-Physical names are fixed only where an operator or the deploy command has to find the resource
-without reading stack outputs (the stream, the Flink application, the Redshift cluster);
-buckets keep CloudFormation's generated, globally unique names and are read from outputs.
+Physical names are fixed, so IAM policies name their resources and the deploy command finds
+them without reading stack outputs. Bucket names carry the account and region to be globally
+unique (the CDK app passes CloudFormation's pseudo parameters for both).
 """
 
 from __future__ import annotations
@@ -55,6 +55,11 @@ def application_name(env: str) -> str:
 
 def cluster_identifier(env: str) -> str:
     return f"{PROJECT}-{_check(env)}-dw"
+
+
+def bucket_name(env: str, purpose: str, *, account: str, region: str) -> str:
+    """`purpose` is one of lake, code, access-logs."""
+    return f"{PROJECT}-{_check(env)}-{purpose}-{account}-{region}"
 
 
 def delivery_stream_name(env: str) -> str:
