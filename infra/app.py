@@ -21,11 +21,10 @@ for _path in (_INFRA, _INFRA.parent):
 
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
-
-from ecomflow import aws_names  # noqa: E402
 from ecomflow_infra import environments  # noqa: E402
 from ecomflow_infra.stacks import EcomflowStacks  # noqa: E402
 
+from ecomflow import aws_names  # noqa: E402
 
 # Feature flags this app relies on (a project without cdk.json context gets CDK's old defaults).
 FEATURE_FLAGS = {

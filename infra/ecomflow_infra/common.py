@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, RemovalPolicy, aws_logs as logs
+from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import aws_logs as logs
 
 from ecomflow import aws_names
 from ecomflow_infra.environments import EnvironmentConfig

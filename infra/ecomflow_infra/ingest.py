@@ -7,11 +7,23 @@ from aws_cdk import (
     Aws,
     Duration,
     RemovalPolicy,
+)
+from aws_cdk import (
     aws_apigateway as apigw,
+)
+from aws_cdk import (
     aws_iam as iam,
+)
+from aws_cdk import (
     aws_kinesis as kinesis,
+)
+from aws_cdk import (
     aws_kinesisfirehose as firehose,
+)
+from aws_cdk import (
     aws_kms as kms,
+)
+from aws_cdk import (
     aws_logs as logs,
 )
 from constructs import Construct
@@ -36,7 +48,8 @@ PUT_RECORDS_TEMPLATE = """#set($body = $input.path('$'))
   "Records": [
 #if($input.body.trim().startsWith("["))
 #foreach($event in $body)
-    {"Data": "$util.base64Encode($input.json("$[$foreach.index]"))", "PartitionKey": "$context.requestId-$foreach.index"}#if($foreach.hasNext),#end
+    {"Data": "$util.base64Encode($input.json("$[$foreach.index]"))",
+     "PartitionKey": "$context.requestId-$foreach.index"}#if($foreach.hasNext),#end
 
 #end
 #else

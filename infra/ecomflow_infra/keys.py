@@ -7,7 +7,9 @@ and operators act through IAM policies) without a wildcard action.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, aws_iam as iam, aws_kms as kms
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 KEY_ADMIN_AND_USE_ACTIONS = (

@@ -11,9 +11,17 @@ from aws_cdk import (
     CfnParameter,
     Duration,
     Fn,
+)
+from aws_cdk import (
     aws_cloudwatch as cw,
+)
+from aws_cdk import (
     aws_cloudwatch_actions as cw_actions,
+)
+from aws_cdk import (
     aws_iam as iam,
+)
+from aws_cdk import (
     aws_sns as sns,
 )
 from constructs import Construct

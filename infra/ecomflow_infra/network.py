@@ -3,7 +3,9 @@ application reaches Kinesis, S3, Secrets Manager and CloudWatch without leaving 
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, aws_ec2 as ec2, aws_logs as logs
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ecomflow_infra.common import log_retention

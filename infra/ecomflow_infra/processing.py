@@ -11,11 +11,23 @@ from __future__ import annotations
 from aws_cdk import (
     Aws,
     RemovalPolicy,
+)
+from aws_cdk import (
     aws_ec2 as ec2,
+)
+from aws_cdk import (
     aws_iam as iam,
+)
+from aws_cdk import (
     aws_kinesis as kinesis,
+)
+from aws_cdk import (
     aws_kinesisanalyticsv2 as msf,
+)
+from aws_cdk import (
     aws_kms as kms,
+)
+from aws_cdk import (
     aws_logs as logs,
 )
 from constructs import Construct

@@ -9,7 +9,8 @@ Lake layout (the job's `Lake.url` is the bucket root):
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, aws_s3 as s3
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ecomflow_infra.common import bucket_name, stateful_removal

@@ -4,7 +4,10 @@ password generated, stored and rotated by Redshift in Secrets Manager (never in 
 
 from __future__ import annotations
 
-from aws_cdk import CfnDeletionPolicy, aws_ec2 as ec2, aws_kms as kms, aws_redshift as redshift
+from aws_cdk import CfnDeletionPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_redshift as redshift
 from constructs import Construct
 
 from ecomflow_infra.environments import EnvironmentConfig
