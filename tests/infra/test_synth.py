@@ -1,0 +1,43 @@
+"""`cdk synth` with the pinned CLI succeeds for every environment, with cdk-nag enabled."""
+
+from __future__ import annotations
+
+import json
+
+from ecomflow import aws_names
+from tests.infra.conftest import cdk_synth
+
+
+def test_synth_succeeds_for_every_environment(synthesized):
+    assert set(synthesized) == {"dev", "staging", "prod"}
+    for env, result in synthesized.items():
+        assert result.returncode == 0, f"{env}: {result.output[-3000:]}"
+        stacks = {name for name, artifact in result.manifest["artifacts"].items()
+                  if artifact["type"] == "aws:cloudformation:stack"}
+        assert stacks == {aws_names.stack_name(env, suffix) for suffix in aws_names.ALL_STACKS}
+
+
+def test_stacks_are_environment_agnostic(synth):
+    # Deployable to any account and region the operator's credentials point at.
+    for name, artifact in synth.manifest["artifacts"].items():
+        if artifact["type"] == "aws:cloudformation:stack":
+            assert artifact["environment"] == "aws://unknown-account/unknown-region", name
+
+
+def test_only_prod_stacks_have_termination_protection(synth):
+    for name, artifact in synth.manifest["artifacts"].items():
+        if artifact["type"] == "aws:cloudformation:stack":
+            protected = artifact["properties"].get("terminationProtection", False)
+            assert protected is (synth.env == "prod"), name
+
+
+def test_code_key_context_reaches_the_application(tmp_path):
+    # The deploy command passes the uploaded package's key this way.
+    done = cdk_synth("dev", tmp_path, "-c", "code_key=flink/ecomflow-msf-0123456789abcdef.zip")
+    assert done.returncode == 0, done.stdout + done.stderr
+    template = json.loads((tmp_path / "ecomflow-dev-processing.template.json").read_text())
+    [app] = [r for r in template["Resources"].values()
+             if r["Type"] == "AWS::KinesisAnalyticsV2::Application"]
+    location = app["Properties"]["ApplicationConfiguration"]["ApplicationCodeConfiguration"][
+        "CodeContent"]["S3ContentLocation"]
+    assert location["FileKey"] == "flink/ecomflow-msf-0123456789abcdef.zip"
