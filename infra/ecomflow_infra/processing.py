@@ -49,6 +49,7 @@ RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
 # Not read by flink_jobs/settings.py yet: the job must resolve the warehouse password from this
 # Secrets Manager secret (JSON key "password") on MSF. See README "Deploy to AWS".
 WAREHOUSE_SECRET_KEY = "password.secret.arn"
+LOG_STREAM = "job"
 
 # ENI management in the application's VPC: AWS gives these Describe calls no resource-level
 # permissions, so they are the only statements here with Resource "*".
@@ -69,7 +70,7 @@ class Processing(Construct):
         self.log_group = logs.LogGroup(self, "Logs", log_group_name=log_group_name,
                                        retention=log_retention(config.log_retention_days),
                                        removal_policy=RemovalPolicy.DESTROY)
-        log_stream = self.log_group.add_stream("Job", log_stream_name="job")
+        log_stream = self.log_group.add_stream("Job", log_stream_name=LOG_STREAM)
         subnet_ids = vpc.select_subnets(subnet_type=subnets.subnet_type).subnet_ids
 
         role = iam.Role(self, "Role",
@@ -77,7 +78,7 @@ class Processing(Construct):
                         description="Managed Flink events job")
         self.policy = iam.Policy(self, "Policy", roles=[role], statements=_job_statements(
             code_bucket=code_bucket, code_key=code_key, data_key=data_key, stream=stream,
-            lake=lake, log_group=log_group_name, log_stream=log_stream.log_stream_name,
+            lake=lake, log_group=log_group_name, log_stream=LOG_STREAM,
             subnet_ids=subnet_ids, security_group=security_group,
             warehouse_secret_arn=warehouse_secret_arn))
 
@@ -158,8 +159,9 @@ class Processing(Construct):
             application_name=self.application.ref,
             cloud_watch_logging_option=msf.CfnApplicationCloudWatchLoggingOption
             .CloudWatchLoggingOptionProperty(log_stream_arn=log_stream_arn(
-                log_group_name, log_stream.log_stream_name)))
+                log_group_name, LOG_STREAM)))
         logging_option.add_resource_dependency(self.application)
+        logging_option.node.add_dependency(log_stream)
 
 
 def _job_statements(*, code_bucket: str, code_key: str, data_key: kms.IKey,
