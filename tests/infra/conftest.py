@@ -20,6 +20,9 @@ from aws_cdk.assertions import Template
 from ecomflow import aws_names, paths
 
 INFRA_DIR = paths.REPO_ROOT / "infra"
+# What `ecomflow deploy` passes after uploading a package: every session synth uses it, so the
+# templates prove the context reaches the application and its policy.
+CODE_KEY = "flink/ecomflow-msf-0123456789abcdef.zip"
 # The CDK app's package (ecomflow_infra) lives in infra/, outside the installed packages.
 if str(INFRA_DIR) not in sys.path:
     sys.path.insert(0, str(INFRA_DIR))
@@ -82,7 +85,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesiz
     for env in aws_names.ENVIRONMENTS:
         out = tmp_path_factory.mktemp(f"cdk-{env}")
         started = time.monotonic()
-        done = cdk_synth(env, out)
+        done = cdk_synth(env, out, "-c", f"{aws_names.CONTEXT_CODE_KEY}={CODE_KEY}")
         results[env] = Synthesized(env=env, out=out, returncode=done.returncode,
                                    output=done.stdout + done.stderr,
                                    seconds=time.monotonic() - started)

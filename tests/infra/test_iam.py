@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from ecomflow_infra import processing
 
+from tests.infra.conftest import CODE_KEY
+
 # Where AWS accepts no narrower resource than "*".
 RESOURCE_STAR_EXCEPTIONS = {
     # A key policy's Resource is always "*": it means "this key".
@@ -86,7 +88,7 @@ def test_flink_role_reads_only_the_package_and_writes_only_its_lake_prefixes(syn
     [policy] = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
     by_sid = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     package = by_sid["ReadPackage"]["Resource"]["Fn::Join"][1]
-    assert package[-1] == "/flink/ecomflow-msf.zip"
+    assert package[-1] == f"/{CODE_KEY}"
     lake = [r["Fn::Join"][1][-1] for r in by_sid["WriteLakeDatasets"]["Resource"]]
     assert lake == ["/events/*", "/dead_letter/*"]
     assert by_sid["WarehousePassword"]["Action"] == "secretsmanager:GetSecretValue"

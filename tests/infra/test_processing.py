@@ -9,6 +9,7 @@ from ecomflow_infra import environments, processing
 
 from ecomflow import aws_names, paths
 from ecomflow.package import run_options
+from tests.infra.conftest import CODE_KEY
 
 SETTINGS = paths.REPO_ROOT / "flink_jobs" / "settings.py"
 # Keys the job does not read yet, each with why it is set (see the report / README).
@@ -41,7 +42,7 @@ def test_runtime_code_and_run_options(synth):
     code = props["ApplicationConfiguration"]["ApplicationCodeConfiguration"]
     assert code["CodeContentType"] == "ZIPFILE"
     location = code["CodeContent"]["S3ContentLocation"]
-    assert location["FileKey"] == aws_names.DEFAULT_CODE_KEY
+    assert location["FileKey"] == CODE_KEY
     assert f":s3:::ecomflow-{synth.env}-code-" in str(location["BucketARN"])
     assert _groups(props)[processing.RUN_OPTIONS_GROUP] == run_options()
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
 from ecomflow import aws_names
-from tests.infra.conftest import cdk_synth
 
 
 def test_synth_succeeds_for_every_environment(synthesized):
@@ -30,14 +27,3 @@ def test_only_prod_stacks_have_termination_protection(synth):
             protected = artifact["properties"].get("terminationProtection", False)
             assert protected is (synth.env == "prod"), name
 
-
-def test_code_key_context_reaches_the_application(tmp_path):
-    # The deploy command passes the uploaded package's key this way.
-    done = cdk_synth("dev", tmp_path, "-c", "code_key=flink/ecomflow-msf-0123456789abcdef.zip")
-    assert done.returncode == 0, done.stdout + done.stderr
-    template = json.loads((tmp_path / "ecomflow-dev-processing.template.json").read_text())
-    [app] = [r for r in template["Resources"].values()
-             if r["Type"] == "AWS::KinesisAnalyticsV2::Application"]
-    location = app["Properties"]["ApplicationConfiguration"]["ApplicationCodeConfiguration"][
-        "CodeContent"]["S3ContentLocation"]
-    assert location["FileKey"] == "flink/ecomflow-msf-0123456789abcdef.zip"
