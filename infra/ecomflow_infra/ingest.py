@@ -257,14 +257,13 @@ class Ingest(Construct):
         plan.add_api_stage(stage=self.api.deployment_stage)
 
     def _account_logging_role(self) -> None:
-        """API Gateway writes execution logs with one role per account and region."""
-        api_id = self.api.rest_api_id
-        stage = self.api.deployment_stage.stage_name
+        """API Gateway writes execution logs with one role per account and region (the last
+        deployed environment's wins), so the role covers every API's execution log groups."""
         group = (f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:"
-                 f"API-Gateway-Execution-Logs_{api_id}/{stage}")
+                 "API-Gateway-Execution-Logs_*")
         role = iam.Role(self, "ApiGatewayLoggingRole",
                         assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-                        description="API Gateway: write this API's execution logs")
+                        description="API Gateway: write REST API execution logs")
         role.attach_inline_policy(iam.Policy(self, "ApiGatewayLoggingPolicy", statements=[
             iam.PolicyStatement(
                 sid="ExecutionLogs",

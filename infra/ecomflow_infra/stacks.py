@@ -99,13 +99,8 @@ class EcomflowStacks:
         self.monitoring_stack.add_stack_dependency(self.ingest_stack)
         self.monitoring_stack.add_stack_dependency(self.warehouse_stack)
 
-        api = self.ingest.api
-        tokens = {
-            "api": self.ingest_stack.get_logical_id(api.node.default_child),
-            "stage": self.ingest_stack.get_logical_id(api.deployment_stage.node.default_child),
-        }
         for created in self.stacks:
-            suppress(created, env=env, tokens=tokens)
+            suppress(created, env=env)
 
     @property
     def stacks(self) -> list[Stack]:

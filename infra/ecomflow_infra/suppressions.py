@@ -63,10 +63,15 @@ SUPPRESSIONS: dict[str, list[Suppression]] = {
         Suppression(
             "Ingest/ApiGatewayLoggingPolicy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
-            "<AWS::AccountId>:log-group:API-Gateway-Execution-Logs_<{api}>/<{stage}>"
-            ":log-stream:*]",
-            "API Gateway names its execution log streams itself; the wildcard covers only "
-            "the streams of this API's one stage log group."),
+            "<AWS::AccountId>:log-group:API-Gateway-Execution-Logs_*]",
+            "API Gateway's account-wide logging role writes the execution logs of every REST "
+            "API in the region into groups it names API-Gateway-Execution-Logs_<api>/<stage>; "
+            "the wildcard is limited to that prefix."),
+        Suppression(
+            "Ingest/ApiGatewayLoggingPolicy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+            "<AWS::AccountId>:log-group:API-Gateway-Execution-Logs_*:log-stream:*]",
+            "The log streams API Gateway creates inside those execution log groups."),
     ],
     "processing": [
         _lake_prefix("Processing/Policy/Resource", "events/"),
@@ -98,10 +103,10 @@ SUPPRESSIONS: dict[str, list[Suppression]] = {
 }
 
 
-def suppress(stack: Stack, *, env: str, tokens: dict[str, str] | None = None) -> None:
+def suppress(stack: Stack, *, env: str) -> None:
     """Acknowledge this stack's accepted findings on the constructs they are about."""
     suffix = stack.stack_name.removeprefix(f"{aws_names.PROJECT}-{env}-")
-    values = {"env": env, **(tokens or {})}
+    values = {"env": env}
     for item in SUPPRESSIONS.get(suffix, []):
         target: IConstruct = stack.node.find_child(item.path.split("/")[0])
         for part in item.path.format(**values).split("/")[1:]:
