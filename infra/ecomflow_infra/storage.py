@@ -13,7 +13,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ecomflow_infra.common import bucket_name, stateful_removal
+from ecomflow_infra.common import bucket_name
 from ecomflow_infra.environments import EnvironmentConfig
 from ecomflow_infra.keys import account_key
 
@@ -30,7 +30,8 @@ class Storage(Construct):
         self.data_key = account_key(
             self, "DataKey", alias=f"alias/ecomflow-{config.name}-data",
             description=f"ecomflow {config.name}: stream, lake, package, warehouse and secret",
-            removal_policy=stateful_removal(config))
+            # Kept like the buckets it encrypts: deleting it would make retained data unreadable.
+            removal_policy=RemovalPolicy.RETAIN)
 
         # S3 server access logs can only be delivered to an SSE-S3 bucket (not SSE-KMS).
         self.access_logs = s3.Bucket(
