@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
+from ecomflow import paths
 from ecomflow.local_stack import StackInfo
 from flink_jobs.properties import (
     LOCAL_PROPERTIES_PATH,
@@ -79,7 +80,9 @@ def build_local_settings(
     if rest_port is not None:
         flags["Job"]["rest.port"] = str(rest_port)
 
-    layers = [load_property_groups(properties_file)]
+    # Lowest layer: what a local run needs that MSF gets from its deployment (rates from S3).
+    defaults: PropertyGroups = {"CleanStream": {"fx.rates.url": paths.FX_RATES.as_uri()}}
+    layers = [defaults, load_property_groups(properties_file)]
     if stack is not None:
         stack_groups = stack_property_groups(stack)
         if input_file is not None:

@@ -13,6 +13,7 @@ TARGET_DIR = REPO_ROOT / "target"
 UBER_JAR = TARGET_DIR / "ecomflow-connectors-0.1.0.jar"
 LOCAL_LIB_DIR = TARGET_DIR / "local-lib"
 SAMPLE_EVENTS = Path(__file__).resolve().parent / "data" / "sample_events.jsonl.gz"
+FX_RATES = Path(__file__).resolve().parent / "data" / "fx_rates.csv"
 
 
 def state_home() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from pyflink.common import Configuration
@@ -67,4 +68,14 @@ def create_table_environment(settings: JobSettings) -> StreamTableEnvironment:
     # Partitions (dt/hr) and warehouse timestamps are UTC whatever the machine's zone.
     t_env.get_config().set("table.local-time-zone", "UTC")
     t_env.get_config().set("pipeline.name", "ecomflow-events")
+    # Deduplication keeps each event_id for the horizon; window, session and temporal-join
+    # state is cleaned by the watermark instead, but every other keyed state obeys this TTL too.
+    t_env.get_config().set(
+        "table.exec.state.ttl", f"{settings.clean.dedup_horizon_minutes} min")
+    t_env.get_config().set("python.execution-mode", settings.python_execution_mode)
+    if settings.local:
+        # Python UDF workers must use this interpreter (the one with the project installed),
+        # not whatever `python` is first on PATH.
+        t_env.get_config().set("python.executable", sys.executable)
+        t_env.get_config().set("python.client.executable", sys.executable)
     return t_env

@@ -1,54 +1,144 @@
-"""The events job: stream -> parsed events -> Parquet lake + per-minute counts in the warehouse.
+"""The events job: stream -> clean, enriched events -> Parquet lake + per-minute warehouse tables.
 
 One job graph reads the stream once (the planner shares the source scan between the inserts of
 one statement set). `build()` only declares; running is the caller's business: MSF submits and
 returns (`main.py`), local runs wait or stop on idle (`ecomflow run`).
+
+Every statement is a file under sql/. The one thing SQL cannot express is a `Barrier`: a round
+trip of a view through the DataStream API (Java only, no Python operator) that
+- re-declares event time: Flink SQL 1.20 cannot put a new watermark on a view, and the
+  accounting needs one (see stg_stream__classified);
+- makes every reader share one computation: the planner prunes columns per reader, so a view
+  read by several sinks (deduplication, temporal joins) would otherwise run, and keep state,
+  once per reader. The planner cannot see through the round trip, so it computes the view once.
 """
 
 from __future__ import annotations
 
-from pyflink.table import StatementSet, StreamTableEnvironment
+from dataclasses import dataclass
+
+from pyflink.table import Schema, StatementSet, StreamTableEnvironment
 
 from flink_jobs.settings import JobSettings
 from flink_jobs.sql_files import load_sql, render_options
 
+
+@dataclass(frozen=True)
+class Barrier:
+    """Expose view `source` as `target`, computed once, with rowtime `rowtime` whose watermark
+    is `watermark` (a SQL expression over the row; SOURCE_WATERMARK() keeps the upstream one).
+    """
+
+    source: str
+    target: str
+    rowtime: str
+    watermark: str = "SOURCE_WATERMARK()"
+    add_proc_time: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"barrier:{self.source}->{self.target}"
+
+    def apply(self, t_env: StreamTableEnvironment) -> None:
+        stream = t_env.to_data_stream(t_env.from_path(self.source))
+        builder = Schema.new_builder()
+        if self.add_proc_time:
+            builder = builder.column_by_expression("proc_time", "PROCTIME()")
+        schema = builder.watermark(self.rowtime, self.watermark).build()
+        t_env.create_temporary_view(self.target, t_env.from_data_stream(stream, schema))
+
+
+# Accounting time: the event time for on-time records, else the watermark the record met. Its
+# watermark is that met watermark, which never decreases, so no record is late downstream.
+RETIME = Barrier("stg_stream__classified", "int_stream__records", rowtime="accounting_time",
+                 watermark="arrival_watermark", add_proc_time=True)
+UNIQUE = Barrier("int_events__deduplicated", "int_events__unique", rowtime="event_time")
+ENRICHED = Barrier("int_events__catalog", "int_events__enriched", rowtime="event_time")
+
 # Declared in this order: functions, sources, views that read them, then sinks.
-DDL = (
+DDL: tuple[str | Barrier, ...] = (
     "fn_event_time_of",
     "fn_parse_event",
+    "fn_check_event",
+    "fn_parse_user_agent",
+    "fn_tally",
     "src_stream__raw_events",
+    "src_reference__fx_rates",
     "stg_stream__records",
-    "stg_stream__events",
-    "stg_stream__unparsed_events",
+    "stg_stream__classified",
+    RETIME,
+    "int_stream__dead_letters",
+    "int_stream__late_events",
+    "int_events__accepted",
+    "int_events__deduplicated",
+    UNIQUE,
+    "int_events__device",
+    "int_events__country",
+    "int_events__fx",
+    "ref_catalog__products",
+    "int_events__catalog",
+    ENRICHED,
+    "int_events__clean",
+    "int_events__fx_dead_letters",
+    "int_stream__outcomes",
     "agg_event_counts_1m",
+    "agg_pipeline_health_1m",
+    "agg_dead_letter_counts_1m",
     "snk_lake__events",
     "snk_lake__dead_letter",
+    "snk_lake__late_events",
     "snk_warehouse__event_counts_minute",
+    "snk_warehouse__pipeline_health",
+    "snk_warehouse__dead_letter_counts_minute",
 )
 INSERTS = (
     "ins_lake__events",
     "ins_lake__dead_letter",
+    "ins_lake__late_events",
     "ins_warehouse__event_counts_minute",
+    "ins_warehouse__pipeline_health",
+    "ins_warehouse__dead_letter_counts_minute",
 )
-
+# Switchable steps kept as two files: `<name>` when on, `<name>__off` (same columns) when off.
+SWITCHED_FILES = {
+    "src_reference__fx_rates": lambda s: s.clean.enrich_fx,
+    "int_events__fx": lambda s: s.clean.enrich_fx,
+    "ref_catalog__products": lambda s: s.clean.enrich_catalog,
+    "int_events__catalog": lambda s: s.clean.enrich_catalog,
+}
+SKIPPED_WHEN_OFF = frozenset({"src_reference__fx_rates", "ref_catalog__products"})
 
 # Sinks whose connector options are bound per environment: placeholder -> (kind, target).
 SINK_TARGETS = {
     "LAKE_EVENTS_OPTIONS": ("lake", "events"),
     "LAKE_DEAD_LETTER_OPTIONS": ("lake", "dead_letter"),
+    "LAKE_LATE_EVENTS_OPTIONS": ("lake", "late_events"),
     "WAREHOUSE_EVENT_COUNTS_OPTIONS": ("warehouse", "event_counts_minute_log"),
+    "WAREHOUSE_PIPELINE_HEALTH_OPTIONS": ("warehouse", "pipeline_health_log"),
+    "WAREHOUSE_DEAD_LETTER_COUNTS_OPTIONS": ("warehouse", "dead_letter_counts_minute_log"),
 }
 BLACKHOLE = {"connector": "blackhole"}
 
 
+def _sql_bool(value: bool) -> str:
+    return "TRUE" if value else "FALSE"
+
+
 def sql_parameters(settings: JobSettings, *, blackhole_sinks: bool = False) -> dict[str, str]:
-    """Everything that differs between environments: connector options, never analytics.
+    """Everything that differs between environments: connector options and switches.
 
     `blackhole_sinks` discards every sink's output (benchmarks measuring the job alone).
     """
+    clean = settings.clean
     params = {
         "SOURCE_OPTIONS": render_options(settings.source.connector_options()),
         "WATERMARK_DELAY_SECONDS": str(settings.watermark_delay_seconds),
+        "MAX_PAYLOAD_BYTES": str(clean.max_payload_bytes),
+        "MAX_FUTURE_SECONDS": str(clean.max_future_seconds),
+        "ENRICH_USER_AGENT": _sql_bool(clean.enrich_user_agent),
+        "ENRICH_COUNTRY": _sql_bool(clean.enrich_country),
+        "FX_RATES_OPTIONS": render_options(
+            clean.fx_rates.connector_options() if clean.fx_rates else BLACKHOLE),
     }
     for placeholder, (kind, target) in SINK_TARGETS.items():
         sink = settings.lake if kind == "lake" else settings.warehouse
@@ -57,20 +147,44 @@ def sql_parameters(settings: JobSettings, *, blackhole_sinks: bool = False) -> d
     return params
 
 
+def statement_files(settings: JobSettings, inserts: tuple[str, ...] = INSERTS
+                    ) -> list[str | Barrier]:
+    """The file (or Barrier) behind every statement, in execution order."""
+    names: list[str | Barrier] = []
+    for name in (*DDL, *inserts):
+        if isinstance(name, Barrier):
+            names.append(name)
+            continue
+        switch = SWITCHED_FILES.get(name)
+        if switch is not None and not switch(settings):
+            if name in SKIPPED_WHEN_OFF:
+                continue
+            name = f"{name}__off"
+        names.append(name)
+    return names
+
+
 def rendered_statements(settings: JobSettings, *, inserts: tuple[str, ...] = INSERTS,
                         blackhole_sinks: bool = False) -> list[tuple[str, str]]:
-    """(name, SQL) for every statement, in execution order; usable without a Flink cluster."""
+    """(name, SQL) for every statement, in execution order; usable without a Flink cluster.
+
+    Barriers have no SQL: their entries are (barrier.name, "").
+    """
     params = sql_parameters(settings, blackhole_sinks=blackhole_sinks)
-    return [(name, load_sql(name, **params)) for name in (*DDL, *inserts)]
+    return [(item.name, "") if isinstance(item, Barrier) else (item, load_sql(item, **params))
+            for item in statement_files(settings, inserts)]
 
 
 def build(t_env: StreamTableEnvironment, settings: JobSettings, *,
           inserts: tuple[str, ...] = INSERTS, blackhole_sinks: bool = False) -> StatementSet:
     """Declare the job; `inserts` picks which sinks are filled (all of them by default)."""
     statement_set = t_env.create_statement_set()
+    barriers = {barrier.name: barrier for barrier in DDL if isinstance(barrier, Barrier)}
     for name, sql in rendered_statements(settings, inserts=inserts,
                                          blackhole_sinks=blackhole_sinks):
-        if name in inserts:
+        if name in barriers:
+            barriers[name].apply(t_env)
+        elif name in inserts:
             statement_set.add_insert_sql(sql)
         else:
             t_env.execute_sql(sql)

@@ -167,11 +167,38 @@ class WarehouseSink:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FxRates:
+    """Exchange rates to USD: a CSV file (local path, file:// or s3:// URL), read at start."""
+
+    url: str
+
+    def connector_options(self) -> dict[str, str]:
+        return {"connector": "filesystem", "path": self.url, "format": "csv",
+                "csv.allow-comments": "true"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CleanStream:
+    """Validation, deduplication and enrichment switches (property group `CleanStream`)."""
+
+    max_payload_bytes: int = 1_000_000  # Kinesis' own record limit
+    max_future_seconds: int = 300  # producer clock skew tolerated
+    dedup_horizon_minutes: int = 1440
+    enrich_user_agent: bool = True
+    enrich_country: bool = True
+    enrich_fx: bool = True
+    enrich_catalog: bool = True
+    fx_rates: FxRates | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class JobSettings:
     source: KinesisSource | FileSource
     lake: LakeSink
     warehouse: WarehouseSink
-    watermark_delay_seconds: int = 5
+    clean: CleanStream = field(default_factory=CleanStream)
+    watermark_delay_seconds: int = 30
+    python_execution_mode: str = "process"
     parallelism: int | None = None
     # Local runs only: on MSF the service owns checkpointing and the REST endpoint.
     local: bool = False
@@ -234,11 +261,18 @@ class JobSettings:
             flush_interval_ms=_int(groups, "Warehouse", "flush.interval.ms", 1000),
             max_retries=_int(groups, "Warehouse", "max.retries", 5),
         )
+        clean = _clean_stream(groups)
+        mode = (_optional(groups, "Job", "python.execution-mode") or "process").lower()
+        if mode not in ("process", "thread"):
+            raise SettingsError(
+                f"Job.python.execution-mode must be process or thread, got {mode!r}")
         return cls(
             source=source,
             lake=lake,
             warehouse=warehouse,
-            watermark_delay_seconds=_int(groups, "Job", "watermark.delay.seconds", 5),
+            clean=clean,
+            python_execution_mode=mode,
+            watermark_delay_seconds=_int(groups, "Job", "watermark.delay.seconds", 30),
             parallelism=_int(groups, "Job", "parallelism", None, minimum=1),
             local=local,
             checkpoint_interval_ms=_int(
@@ -247,3 +281,23 @@ class JobSettings:
             rest_port=_int(groups, "Job", "rest.port", None, minimum=0),
             restart_attempts=_int(groups, "Job", "restart.attempts", 10),
         )
+
+
+def _clean_stream(groups: PropertyGroups) -> CleanStream:
+    group = "CleanStream"
+    fx_url = _optional(groups, group, "fx.rates.url")
+    clean = CleanStream(
+        max_payload_bytes=_int(groups, group, "max.payload.bytes", 1_000_000, minimum=1),
+        max_future_seconds=_int(groups, group, "max.future.seconds", 300),
+        dedup_horizon_minutes=_int(groups, group, "dedup.horizon.minutes", 1440, minimum=1),
+        enrich_user_agent=_bool(groups, group, "enrich.user-agent", True),
+        enrich_country=_bool(groups, group, "enrich.country", True),
+        enrich_fx=_bool(groups, group, "enrich.fx", True),
+        enrich_catalog=_bool(groups, group, "enrich.catalog", True),
+        fx_rates=FxRates(url=fx_url) if fx_url else None,
+    )
+    if clean.enrich_fx and clean.fx_rates is None:
+        raise SettingsError(
+            "CleanStream.fx.rates.url is required while CleanStream.enrich.fx is on "
+            "(a CSV of currency,rate_to_usd,valid_from); set enrich.fx=false to run without")
+    return clean

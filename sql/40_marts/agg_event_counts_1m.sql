@@ -1,16 +1,14 @@
 -- agg_event_counts_1m: events per event type per one-minute event-time window.
 -- grain: one row per (window_start, event_type) with at least one event
 -- event time: event_time; window: TUMBLE 1 minute, emitted once the watermark passes its end
--- upstream: stg_stream__events
+-- upstream: int_events__clean
 CREATE TEMPORARY VIEW agg_event_counts_1m AS
 SELECT
     window_start,
     window_end,
     event_type,
-    -- COUNT(payload), not COUNT(*): payload is never NULL, and reading it lets the planner reuse
-    -- the lake branch's parse_event call instead of parsing every payload a second time.
-    COUNT(payload) AS event_count
+    COUNT(*) AS event_count
 FROM TABLE(
-    TUMBLE(TABLE stg_stream__events, DESCRIPTOR(event_time), INTERVAL '1' MINUTE)
+    TUMBLE(TABLE int_events__clean, DESCRIPTOR(event_time), INTERVAL '1' MINUTE)
 )
 GROUP BY window_start, window_end, event_type

@@ -1,5 +1,6 @@
--- snk_lake__events: the lake's `events/` dataset, Parquet, Hive partitions dt=YYYY-MM-DD/hr=HH
--- by event time (UTC). Files are committed on checkpoints only: exactly once.
+-- snk_lake__events: the lake's `events/` dataset: the clean, enriched stream as Parquet, Hive
+-- partitions dt=YYYY-MM-DD/hr=HH by event time (UTC). Files are committed on checkpoints only:
+-- exactly once.
 CREATE TABLE snk_lake__events (
     event_id STRING,
     event_type STRING,
@@ -12,6 +13,7 @@ CREATE TABLE snk_lake__events (
     user_agent STRING,
     device_type STRING,
     product_id STRING,
+    product_name STRING,
     category STRING,
     price DECIMAL(18, 2),
     quantity INT,
@@ -21,6 +23,19 @@ CREATE TABLE snk_lake__events (
     payment_method STRING,
     shipping_country STRING,
     items_json STRING,
+    -- enrichment (NULL when its step is switched off)
+    device_class STRING,
+    browser STRING,
+    os STRING,
+    country STRING,
+    fx_rate_to_usd DECIMAL(18, 8),
+    price_usd DECIMAL(18, 2),
+    total_amount_usd DECIMAL(18, 2),
+    catalog_product_name STRING,
+    catalog_category STRING,
+    catalog_brand STRING,
+    catalog_price DECIMAL(18, 2),
+    catalog_currency STRING,
     payload STRING,
     dt STRING,
     hr STRING

@@ -1,4 +1,4 @@
--- ins_lake__events: every parsed event into the lake, partitioned by its event-time hour (UTC).
+-- ins_lake__events: the clean stream into the lake, partitioned by its event-time hour (UTC).
 INSERT INTO snk_lake__events
 SELECT
     event_id,
@@ -12,6 +12,7 @@ SELECT
     user_agent,
     device_type,
     product_id,
+    product_name,
     category,
     price,
     quantity,
@@ -21,7 +22,19 @@ SELECT
     payment_method,
     shipping_country,
     items_json,
+    device_class,
+    browser,
+    os,
+    country,
+    fx_rate_to_usd,
+    price_usd,
+    total_amount_usd,
+    catalog_product_name,
+    catalog_category,
+    catalog_brand,
+    catalog_price,
+    catalog_currency,
     payload,
     DATE_FORMAT(event_time, 'yyyy-MM-dd') AS dt,
     DATE_FORMAT(event_time, 'HH') AS hr
-FROM stg_stream__events
+FROM int_events__clean

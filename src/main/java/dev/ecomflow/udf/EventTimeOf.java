@@ -14,7 +14,8 @@ import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.functions.ScalarFunction;
 
 /**
- * EVENT_TIME_OF(payload): the top-level `timestamp` of a JSON payload, an ISO 8601 timestamp
+ * EVENT_TIME_OF(payload): the top-level `timestamp` of a JSON payload (for catalog records, which
+ * may carry none, their `updated_at`), an ISO 8601 timestamp
  * WITH a zone ("2025-07-16T10:30:00Z", "2025-07-16T12:30:00.5+02:00"), as a TIMESTAMP_LTZ(3);
  * NULL when the payload is not a JSON object or the timestamp is missing, has no zone or does
  * not parse.
@@ -28,6 +29,20 @@ public class EventTimeOf extends ScalarFunction {
 
     private static final JsonFactory FACTORY = new JsonFactory();
 
+    /**
+     * As {@link #eval(String)}, but NULL for a timestamp more than `maxFutureSeconds` after now:
+     * such a record is a dead letter (future_timestamp), and must not drag the watermark, and
+     * with it every later record, into the future.
+     */
+    public @DataTypeHint("TIMESTAMP_LTZ(3)") Instant eval(String payload, Integer maxFutureSeconds) {
+        Instant time = eval(payload);
+        if (time == null || maxFutureSeconds == null) {
+            return time;
+        }
+        long limit = System.currentTimeMillis() + maxFutureSeconds * 1000L;
+        return time.toEpochMilli() > limit ? null : time;
+    }
+
     public @DataTypeHint("TIMESTAMP_LTZ(3)") Instant eval(String payload) {
         if (payload == null) {
             return null;
@@ -36,18 +51,22 @@ public class EventTimeOf extends ScalarFunction {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 return null;
             }
+            String updatedAt = null;
             while (parser.nextToken() == JsonToken.FIELD_NAME) {
                 String name = parser.getCurrentName();
                 JsonToken value = parser.nextToken();
                 if ("timestamp".equals(name)) {
                     return value == JsonToken.VALUE_STRING ? parse(parser.getText()) : null;
                 }
+                if ("updated_at".equals(name) && value == JsonToken.VALUE_STRING) {
+                    updatedAt = parser.getText();
+                }
                 parser.skipChildren();
             }
+            return updatedAt == null ? null : parse(updatedAt);
         } catch (IOException e) {
             return null;
         }
-        return null;
     }
 
     static Instant parse(String value) {

@@ -33,13 +33,14 @@ public class ParseEvent extends ScalarFunction {
                     + " user_agent STRING, device_type STRING, product_id STRING,"
                     + " category STRING, price DOUBLE, quantity INT, transaction_id STRING,"
                     + " total_amount DOUBLE, currency STRING, payment_method STRING,"
-                    + " shipping_country STRING, items_json STRING>";
+                    + " shipping_country STRING, items_json STRING,"
+                    + " country STRING, name STRING, brand STRING, product_name STRING>";
 
     private static final String[] FIELDS = {
         "event_id", "event_type", "timestamp", "user_id", "customer_id", "session_id",
         "page_url", "referrer", "user_agent", "device_type", "product_id", "category", "price",
         "quantity", "transaction_id", "total_amount", "currency", "payment_method",
-        "shipping_address", "items"
+        "shipping_address", "items", "country", "name", "brand", "product_name"
     };
     private static final int PRICE = 12, QUANTITY = 13, TOTAL = 15, ADDRESS = 18, ITEMS = 19;
 

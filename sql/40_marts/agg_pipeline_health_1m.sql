@@ -1,0 +1,20 @@
+-- agg_pipeline_health_1m: the accounting of every record, per minute.
+-- grain: one row per one-minute window with at least one record
+-- window: TUMBLE 1 minute on accounting_time (the event time for on-time records, the
+--   watermark met for late ones and dead letters), so every record is counted exactly once.
+-- upstream: int_stream__outcomes
+-- Holds in every row: records_in = valid + dead_letter + duplicates + late.
+CREATE TEMPORARY VIEW agg_pipeline_health_1m AS
+SELECT
+    window_start,
+    window_end,
+    SUM(CASE WHEN stage = 'received' THEN 1 ELSE 0 END) AS records_in,
+    SUM(CASE stage WHEN 'unique' THEN 1 WHEN 'dead_letter' THEN
+        CASE WHEN reason = 'missing_fx_rate' THEN -1 ELSE 0 END ELSE 0 END) AS valid,
+    SUM(CASE WHEN stage = 'dead_letter' THEN 1 ELSE 0 END) AS dead_letter,
+    SUM(CASE stage WHEN 'accepted' THEN 1 WHEN 'unique' THEN -1 ELSE 0 END) AS duplicates,
+    SUM(CASE WHEN stage = 'late' THEN 1 ELSE 0 END) AS late
+FROM TABLE(
+    TUMBLE(TABLE int_stream__outcomes, DESCRIPTOR(accounting_time), INTERVAL '1' MINUTE)
+)
+GROUP BY window_start, window_end

@@ -1,0 +1,185 @@
+"""What the clean stream must produce for a clean_case input, recomputed from the rules alone.
+
+Plain Python, no Flink: the watermark is simulated record by record (bounded out-of-orderness,
+30 s behind the newest readable timestamp, met by the records after it), deduplication keeps
+the first arrival of each event_id, rates and catalog versions are looked up as of each event's
+time, and devices come from the hand-written table in clean_case. Validity is taken from the
+labels the input was built with (each bad record was made bad on purpose).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from flink_jobs.contract import derive_event_id
+from tests.jobs.clean_case import USER_AGENTS, Line
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CENT = Decimal("0.01")
+
+
+def _time(value: Any) -> datetime | None:
+    """A zoned ISO 8601 timestamp, as the job's event_time_of reads it; None otherwise."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else None
+
+
+def event_time_of(record: Any, now: datetime, max_future: timedelta) -> datetime | None:
+    if not isinstance(record, dict):
+        return None
+    moment = _time(record["timestamp"]) if "timestamp" in record else _time(
+        record.get("updated_at"))
+    return None if moment is None or moment > now + max_future else moment
+
+
+def _minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def _money(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
+
+
+def parse_rates(csv: str) -> dict[str, list[tuple[datetime, Decimal]]]:
+    rates: dict[str, list[tuple[datetime, Decimal]]] = defaultdict(list)
+    for row in csv.splitlines():
+        if row.strip() and not row.startswith("#"):
+            currency, rate, valid_from = row.split(",")
+            since = datetime.strptime(valid_from, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+            rates[currency].append((since, Decimal(rate)))
+    return {c: sorted(versions) for c, versions in rates.items()}
+
+
+def _as_of(versions: list[tuple[datetime, Any]], moment: datetime) -> Any:
+    found = None
+    for since, value in versions:
+        if since <= moment:
+            found = value
+    return found
+
+
+@dataclass
+class Expected:
+    events: list[dict[str, Any]] = field(default_factory=list)  # the lake's events/
+    dead_letters: list[tuple[str, str, str]] = field(default_factory=list)  # payload, reason, field
+    late: list[tuple[str, str, datetime]] = field(default_factory=list)  # id, payload, watermark
+    health: dict[datetime, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    dead_letter_counts: Counter = field(default_factory=Counter)  # (minute, reason)
+    event_counts: Counter = field(default_factory=Counter)  # (minute, event_type)
+    outcomes: list[str] = field(default_factory=list)  # per input line, for the label check
+
+
+def expected(lines: list[Line], *, rates_csv: str, delay: timedelta = timedelta(seconds=30),
+             max_future: timedelta = timedelta(seconds=300)) -> Expected:
+    now = datetime.now(UTC)
+    rates = parse_rates(rates_csv)
+    out = Expected()
+    newest: datetime | None = None
+    seen: set[str] = set()
+    unique: list[tuple[int, dict[str, Any], datetime, str]] = []
+    out.outcomes = [""] * len(lines)
+    for index, line in enumerate(lines):
+        try:
+            record = json.loads(line.text)
+        except ValueError:
+            record = None
+        moment = event_time_of(record, now, max_future)
+        watermark = None if newest is None else newest - delay  # met by this record
+        if moment is not None:
+            newest = moment if newest is None else max(newest, moment)
+        accounting = max(moment or EPOCH, watermark or moment or EPOCH)
+        minute = _minute(accounting)
+        out.health[minute]["records_in"] += 1
+        if line.label == "dead_letter":
+            out.outcomes[index] = "dead_letter"
+            out.dead_letters.append((line.text, line.reason or "", line.field or ""))
+            out.health[minute]["dead_letter"] += 1
+            out.dead_letter_counts[(minute, line.reason)] += 1
+            continue
+        assert moment is not None, f"a valid record needs a readable time: {line.text}"
+        if watermark is not None and moment < watermark:
+            out.outcomes[index] = "late"
+            event_id = record.get("event_id") or derive_event_id(record)
+            out.late.append((event_id, line.text, watermark))
+            out.health[minute]["late"] += 1
+            continue
+        event_id = record.get("event_id") or derive_event_id(record)
+        if event_id in seen:
+            out.outcomes[index] = "duplicate"
+            out.health[minute]["duplicates"] += 1
+            continue
+        seen.add(event_id)
+        unique.append((index, record, moment, line.text))
+
+    catalog: dict[str, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
+    for _, record, moment, _ in unique:
+        if "event_type" not in record:
+            catalog[record["product_id"]].append((moment, record))
+    for versions in catalog.values():
+        versions.sort(key=lambda v: v[0])
+
+    for index, record, moment, text in unique:
+        minute = _minute(moment)
+        event_type = {"transaction": "purchase"}.get(record.get("event_type"),
+                                                      record.get("event_type", "product"))
+        price, total = _money(record.get("price")), _money(record.get("total_amount"))
+        code = (record.get("currency") or "USD").upper()
+        rate = Decimal(1) if code == "USD" else _as_of(rates.get(code, []), moment)
+        if (price is not None or total is not None) and rate is None:
+            out.outcomes[index] = "missing_fx_rate"
+            out.dead_letters.append((text, "missing_fx_rate", "currency"))
+            out.health[minute]["dead_letter"] += 1
+            out.dead_letter_counts[(minute, "missing_fx_rate")] += 1
+            continue
+        out.outcomes[index] = "catalog" if event_type == "product" else "valid"
+        out.health[minute]["valid"] += 1
+        out.event_counts[(minute, event_type)] += 1
+        agent = record.get("user_agent")
+        device_class, browser, os = USER_AGENTS[agent] if agent else (None, None, None)
+        if record.get("device_type"):
+            device_class = record["device_type"].lower()
+        address = record.get("shipping_address") or {}
+        country = address.get("country") or record.get("country")
+        version = _as_of(catalog.get(record.get("product_id"), []), moment)
+        out.events.append({
+            "event_id": record.get("event_id") or derive_event_id(record),
+            "event_type": event_type,
+            "event_time": moment.replace(tzinfo=None),
+            "user_id": record.get("user_id") or record.get("customer_id"),
+            "device_class": device_class,
+            "browser": browser,
+            "os": os,
+            "country": country.upper() if country else None,
+            "fx_rate_to_usd": None if rate is None else rate.quantize(Decimal("1e-8")),
+            "price_usd": None if price is None else (price * rate).quantize(CENT, ROUND_HALF_UP),
+            "total_amount_usd":
+                None if total is None else (total * rate).quantize(CENT, ROUND_HALF_UP),
+            "catalog_category": version and version.get("category"),
+            "catalog_brand": version and version.get("brand"),
+            "catalog_price": version and _money(version.get("price")),
+            "payload": text,
+        })
+    out.events.sort(key=lambda e: e["payload"])
+    out.dead_letters.sort()
+    out.late.sort()
+    return out
+
+
+def health_rows(expected_: Expected) -> list[tuple[Any, ...]]:
+    """pipeline_health rows: (window_start, records_in, valid, dead_letter, duplicates, late)."""
+    return sorted(
+        (minute.replace(tzinfo=None), c["records_in"], c["valid"], c["dead_letter"],
+         c["duplicates"], c["late"])
+        for minute, c in expected_.health.items())
