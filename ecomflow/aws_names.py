@@ -33,6 +33,8 @@ CONTEXT_ENV = "env"
 CONTEXT_CODE_KEY = "code_key"
 DEFAULT_CODE_KEY = "flink/ecomflow-msf.zip"
 CODE_PREFIX = "flink/"
+# Where deploy puts the exchange-rate CSV in the lake (CleanStream.fx.rates.url on AWS).
+FX_RATES_KEY = "reference/fx_rates.csv"
 
 
 def _check(env: str) -> str:

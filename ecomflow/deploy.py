@@ -2,7 +2,8 @@
 
     1. build the MSF zip (ecomflow/package.py), content-addressed: flink/ecomflow-msf-<sha>.zip
     2. cdk deploy the foundation stacks (network, storage, ingest, warehouse)
-    3. upload the zip to the package bucket (skipped when that exact zip is already there)
+    3. upload the zip to the package bucket (skipped when that exact zip is already there) and
+       the exchange rates (ecomflow/data/fx_rates.csv) to the lake's reference/
     4. apply the warehouse DDL (sql/warehouse/V*.sql) through the Redshift Data API
     5. if the Flink application is running: take a named snapshot and wait for it
     6. cdk deploy every stack with the new package key: CloudFormation updates the application,
@@ -175,6 +176,9 @@ def deploy(request: DeployRequest, *, aws: AwsClients, cdk: CdkRunner,
         report(f"uploaded s3://{bucket}/{code_key}")
     else:
         report(f"s3://{bucket}/{code_key} already there")
+    lake = _output(outputs, env, "storage", aws_names.OUTPUT_LAKE_BUCKET)
+    aws.s3.upload_file(str(paths.FX_RATES), lake, aws_names.FX_RATES_KEY)
+    report(f"uploaded s3://{lake}/{aws_names.FX_RATES_KEY}")
 
     # 4. warehouse schema, before the job (re)starts and writes to it
     target = warehouse_schema.Target(

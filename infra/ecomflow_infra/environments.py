@@ -65,7 +65,8 @@ class EnvironmentConfig:
     flink_autoscaling: bool = True
     flink_checkpoint_interval_ms: int = 60_000
     flink_min_pause_between_checkpoints_ms: int = 5_000
-    watermark_delay_seconds: int = 5
+    # None: the job's own default (flink_jobs/settings.py).
+    watermark_delay_seconds: int | None = None
     warehouse_database: str = "ecomflow"
     warehouse_admin_user: str = "ecomflow_admin"  # not "awsuser" (cdk-nag RS3)
     warehouse_port: int = 5440                     # not 5439 (cdk-nag RS4)

@@ -42,7 +42,7 @@ from ecomflow_infra.common import (
     objects_arn,
 )
 from ecomflow_infra.environments import EnvironmentConfig
-from ecomflow_infra.storage import DEAD_LETTER_PREFIX, EVENTS_PREFIX
+from ecomflow_infra.storage import DEAD_LETTER_PREFIX, EVENTS_PREFIX, FX_RATES_KEY
 
 RUNTIME = "FLINK-1_20"
 RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
@@ -95,9 +95,13 @@ class Processing(Construct):
                 "username": warehouse_user,
                 WAREHOUSE_SECRET_KEY: warehouse_secret_arn,
             },
-            "Job": {"watermark.delay.seconds": str(config.watermark_delay_seconds)},
+            # Exchange rates for the FX enrichment: the CSV `ecomflow deploy` uploads.
+            "CleanStream": {"fx.rates.url": f"s3://{lake}/{FX_RATES_KEY}"},
             RUN_OPTIONS_GROUP: run_options(),
         }
+        if config.watermark_delay_seconds is not None:
+            property_groups["Job"] = {
+                "watermark.delay.seconds": str(config.watermark_delay_seconds)}
         self.property_groups = property_groups
         self.application = msf.CfnApplication(
             self, "Application",
@@ -188,6 +192,8 @@ def _job_statements(*, code_bucket: str, code_key: str, data_key: kms.IKey,
                      "s3:ListMultipartUploadParts", "s3:PutObject"],
             resources=[objects_arn(lake, f"{EVENTS_PREFIX}*"),
                        objects_arn(lake, f"{DEAD_LETTER_PREFIX}*")]),
+        iam.PolicyStatement(sid="ReadReferenceData", actions=["s3:GetObject"],
+                            resources=[objects_arn(lake, FX_RATES_KEY)]),
         iam.PolicyStatement(sid="UseDataKey",
                             actions=["kms:Decrypt", "kms:GenerateDataKey"],
                             resources=[data_key.key_arn]),

@@ -5,6 +5,7 @@ Lake layout (the job's `Lake.url` is the bucket root):
     raw_errors/   records Firehose could not deliver
     events/       the job's Parquet events (dt=/hr= partitions)
     dead_letter/  records the job could not parse (expire sooner: kept for diagnosis only)
+    reference/    reference data the job reads at start (fx_rates.csv, uploaded by deploy)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ecomflow import aws_names
 from ecomflow_infra.common import bucket_name
 from ecomflow_infra.environments import EnvironmentConfig
 from ecomflow_infra.keys import account_key
@@ -21,6 +23,7 @@ RAW_PREFIX = "raw/"
 RAW_ERRORS_PREFIX = "raw_errors/"
 EVENTS_PREFIX = "events/"
 DEAD_LETTER_PREFIX = "dead_letter/"
+FX_RATES_KEY = aws_names.FX_RATES_KEY
 
 
 class Storage(Construct):

@@ -16,13 +16,14 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.redshiftdata.models import redshiftdata_backends
 
-from ecomflow import aws_names, deploy, warehouse_schema
+from ecomflow import aws_names, deploy, paths, warehouse_schema
 from ecomflow.deploy import AwsClients, DeployError, DeployRequest
 from tests.ecomflow.msf_stubs import REGION, expect_describe, msf_client, snapshot_list
 
 ENV = "dev"
 APP = aws_names.application_name(ENV)
 CODE_BUCKET = aws_names.bucket_name(ENV, "code", account=DEFAULT_ACCOUNT_ID, region=REGION)
+LAKE_BUCKET = aws_names.bucket_name(ENV, "lake", account=DEFAULT_ACCOUNT_ID, region=REGION)
 SECRET = f"arn:aws:secretsmanager:{REGION}:{DEFAULT_ACCOUNT_ID}:secret:dw-AbCdEf"
 FOUNDATION = [aws_names.stack_name(ENV, s) for s in aws_names.FOUNDATION_STACKS]
 EVERY = [aws_names.stack_name(ENV, s) for s in aws_names.ALL_STACKS]
@@ -39,10 +40,12 @@ class FakeCdk:
     def deploy(self, env, stacks, *, code_key, parameters):
         self.calls.append((list(stacks), code_key, dict(parameters)))
         buckets = {b["Name"] for b in self.s3.list_buckets()["Buckets"]}
-        if aws_names.stack_name(env, "storage") in stacks and CODE_BUCKET not in buckets:
-            self.s3.create_bucket(Bucket=CODE_BUCKET)
+        if aws_names.stack_name(env, "storage") in stacks:
+            for bucket in {CODE_BUCKET, LAKE_BUCKET} - buckets:
+                self.s3.create_bucket(Bucket=bucket)
         return {
-            aws_names.stack_name(env, "storage"): {aws_names.OUTPUT_CODE_BUCKET: CODE_BUCKET},
+            aws_names.stack_name(env, "storage"): {aws_names.OUTPUT_CODE_BUCKET: CODE_BUCKET,
+                                                   aws_names.OUTPUT_LAKE_BUCKET: LAKE_BUCKET},
             aws_names.stack_name(env, "warehouse"): {
                 aws_names.OUTPUT_CLUSTER_ID: aws_names.cluster_identifier(env),
                 aws_names.OUTPUT_DATABASE: "ecomflow",
@@ -110,6 +113,8 @@ def test_first_deploy_uploads_applies_the_schema_deploys_and_starts_fresh(aws, p
     ]
     body = clients.s3.get_object(Bucket=CODE_BUCKET, Key=key)["Body"].read()
     assert body == package.read_bytes()
+    rates = clients.s3.get_object(Bucket=LAKE_BUCKET, Key="reference/fx_rates.csv")
+    assert rates["Body"].read() == paths.FX_RATES.read_bytes()
     sent = list(redshiftdata_backends[DEFAULT_ACCOUNT_ID][REGION].statements.values())
     assert [s.query_string for s in sent] == ddl_statements()
     assert {(s.cluster_identifier, s.database, s.secret_arn) for s in sent} == {
@@ -123,7 +128,8 @@ def test_first_deploy_uploads_applies_the_schema_deploys_and_starts_fresh(aws, p
 def test_update_snapshots_the_running_job_before_cloudformation_updates_it(aws, package):
     clients, stubber = aws
     key = deploy.code_key_for(package)
-    clients.s3.create_bucket(Bucket=CODE_BUCKET)
+    for bucket in (CODE_BUCKET, LAKE_BUCKET):
+        clients.s3.create_bucket(Bucket=bucket)
     clients.s3.upload_file(str(package), CODE_BUCKET, key)   # same zip deployed before
     expect_describe(stubber, APP, "RUNNING", version=5, code_key="flink/ecomflow-msf-old.zip")
     stubber.add_response("create_application_snapshot", {}, None)

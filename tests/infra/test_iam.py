@@ -91,6 +91,9 @@ def test_flink_role_reads_only_the_package_and_writes_only_its_lake_prefixes(syn
     assert package[-1] == f"/{CODE_KEY}"
     lake = [r["Fn::Join"][1][-1] for r in by_sid["WriteLakeDatasets"]["Resource"]]
     assert lake == ["/events/*", "/dead_letter/*"]
+    reference = by_sid["ReadReferenceData"]
+    assert reference["Action"] == "s3:GetObject"
+    assert reference["Resource"]["Fn::Join"][1][-1] == "/reference/fx_rates.csv"
     assert by_sid["WarehousePassword"]["Action"] == "secretsmanager:GetSecretValue"
     assert "MasterPasswordSecretArn" in by_sid["WarehousePassword"]["Resource"][
         "Fn::ImportValue"]

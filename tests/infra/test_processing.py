@@ -16,12 +16,24 @@ SETTINGS = paths.REPO_ROOT / "flink_jobs" / "settings.py"
 NOT_YET_READ = {("Warehouse", "password.secret.arn")}
 
 
+_READ = re.compile(
+    r'_(?:require|optional|int|bool)\(\s*groups,\s*(?:"(\w+)"|(\w+)),\s*"([\w.-]+)"')
+_GROUP_VARIABLE = re.compile(r'^\s*(\w+)\s*=\s*"(\w+)"\s*$', re.M)
+
+
 def keys_the_job_reads() -> set[tuple[str, str]]:
     """(group, key) pairs flink_jobs/settings.py reads, taken from its source so the test
-    follows the job when keys are added there."""
+    follows the job when keys are added there (groups named literally or by a variable)."""
     source = SETTINGS.read_text()
-    return set(re.findall(
-        r'_(?:require|optional|int|bool)\(\s*groups,\s*"(\w+)",\s*"([\w.]+)"', source))
+    keys = set()
+    for match in _READ.finditer(source):
+        literal, variable, key = match.groups()
+        if variable:
+            # The variable's last assignment before the call, within the same function.
+            function = source[source.rfind("\ndef ", 0, match.start()):match.start()]
+            literal = dict(m.groups() for m in _GROUP_VARIABLE.finditer(function))[variable]
+        keys.add((literal, key))
+    return keys
 
 
 def _application(synth) -> dict:
@@ -49,7 +61,8 @@ def test_runtime_code_and_run_options(synth):
 
 def test_property_groups_use_exactly_the_keys_the_job_reads(synth):
     readable = keys_the_job_reads()
-    assert ("KinesisSource", "stream.name") in readable  # the parser found the settings
+    # The parser found the settings, including a group named through a variable.
+    assert {("KinesisSource", "stream.name"), ("CleanStream", "fx.rates.url")} <= readable
     groups = _groups(_application(synth))
     set_keys = {(group, key) for group, properties in groups.items()
                 if group != processing.RUN_OPTIONS_GROUP for key in properties}
@@ -74,7 +87,11 @@ def test_property_values_come_from_the_environment(synth):
     assert "password" not in groups["Warehouse"]  # never a plaintext password
     assert "MasterPasswordSecretArn" in groups["Warehouse"]["password.secret.arn"][
         "Fn::ImportValue"]
-    assert groups["Job"]["watermark.delay.seconds"] == str(config.watermark_delay_seconds)
+    # The job's own watermark default applies unless an environment sets one.
+    assert config.watermark_delay_seconds is None and "Job" not in groups
+    fx = groups["CleanStream"]["fx.rates.url"]["Fn::Join"][1]
+    assert fx[0] == f"s3://ecomflow-{synth.env}-lake-"
+    assert fx[-1] == f"/{aws_names.FX_RATES_KEY}"
 
 
 def test_local_properties_file_uses_the_same_keys():
