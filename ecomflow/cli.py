@@ -235,10 +235,14 @@ def demo(idle_timeout: float) -> None:
 def _register_tool_commands() -> None:
     # Defined beside their libraries (traffic.py, collect.py); registered here, in one place.
     from ecomflow.collect import collect_command
+    from ecomflow.deploy import deploy_command
+    from ecomflow.msf_app import app_group
     from ecomflow.traffic import generate_command
 
     main.add_command(generate_command)
     main.add_command(collect_command)
+    main.add_command(deploy_command)
+    main.add_command(app_group)
 
 
 _register_tool_commands()

@@ -1,0 +1,68 @@
+"""Names shared by the CDK app (infra/) and the deploy commands: one place, so they agree.
+
+Physical names are fixed, so IAM policies name their resources and the deploy command finds
+them without reading stack outputs. Bucket names carry the account and region to be globally
+unique (the CDK app passes CloudFormation's pseudo parameters for both).
+"""
+
+from __future__ import annotations
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+PROJECT = "ecomflow"
+
+# Stack suffixes, in deploy order. The foundation stacks exist before the package is uploaded
+# and the warehouse schema is applied; processing and monitoring follow.
+FOUNDATION_STACKS = ("network", "storage", "ingest", "warehouse")
+LATER_STACKS = ("processing", "monitoring")
+ALL_STACKS = FOUNDATION_STACKS + LATER_STACKS
+
+# CloudFormation output keys the deploy command reads.
+OUTPUT_CODE_BUCKET = "CodeBucketName"
+OUTPUT_LAKE_BUCKET = "LakeBucketName"
+OUTPUT_CLUSTER_ID = "ClusterIdentifier"
+OUTPUT_DATABASE = "DatabaseName"
+OUTPUT_SECRET_ARN = "WarehouseSecretArn"
+OUTPUT_API_URL = "EventsApiUrl"
+OUTPUT_API_KEY_ID = "EventsApiKeyId"
+OUTPUT_APP_NAME = "FlinkApplicationName"
+
+# The monitoring stack's parameter for the alert e-mail subscription.
+ALERT_EMAIL_PARAMETER = "AlertEmail"
+# Context keys the CDK app reads.
+CONTEXT_ENV = "env"
+CONTEXT_CODE_KEY = "code_key"
+DEFAULT_CODE_KEY = "flink/ecomflow-msf.zip"
+CODE_PREFIX = "flink/"
+# Where deploy puts the exchange-rate CSV in the lake (CleanStream.fx.rates.url on AWS).
+FX_RATES_KEY = "reference/fx_rates.csv"
+
+
+def _check(env: str) -> str:
+    if env not in ENVIRONMENTS:
+        raise ValueError(f"unknown environment {env!r}: one of {', '.join(ENVIRONMENTS)}")
+    return env
+
+
+def stack_name(env: str, suffix: str) -> str:
+    return f"{PROJECT}-{_check(env)}-{suffix}"
+
+
+def stream_name(env: str) -> str:
+    return f"{PROJECT}-{_check(env)}-events"
+
+
+def application_name(env: str) -> str:
+    return f"{PROJECT}-{_check(env)}-events-job"
+
+
+def cluster_identifier(env: str) -> str:
+    return f"{PROJECT}-{_check(env)}-dw"
+
+
+def bucket_name(env: str, purpose: str, *, account: str, region: str) -> str:
+    """`purpose` is one of lake, code, access-logs."""
+    return f"{PROJECT}-{_check(env)}-{purpose}-{account}-{region}"
+
+
+def delivery_stream_name(env: str) -> str:
+    return f"{PROJECT}-{_check(env)}-raw-archive"

@@ -1,0 +1,255 @@
+"""The Managed Flink application's lifecycle: status, snapshots, start and stop.
+
+Works on a boto3 `kinesisanalyticsv2` client. Snapshots are enabled on the application (infra),
+so stopping takes one and starting restores the latest: the job's state survives every stop,
+start and update. `app_group` is the `ecomflow app status|stop|start` command.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from ecomflow import aws_names
+
+RUNNING_STATES = {"RUNNING", "UPDATING", "AUTOSCALING", "STARTING", "MAINTENANCE"}
+SETTLED_STATES = {"READY", "RUNNING"}
+RESTORE_LATEST = "RESTORE_FROM_LATEST_SNAPSHOT"
+RESTORE_NAMED = "RESTORE_FROM_CUSTOM_SNAPSHOT"
+SKIP_RESTORE = "SKIP_RESTORE_FROM_SNAPSHOT"
+
+
+class AppError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppState:
+    name: str
+    status: str
+    version: int
+    runtime: str
+    code_key: str | None
+    parallelism: int | None
+    autoscaling: bool | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Snapshot:
+    name: str
+    status: str
+    version: int
+    created: datetime | None
+
+
+def describe(client: Any, name: str) -> AppState | None:
+    """The application's state, or None when it does not exist (yet)."""
+    try:
+        detail = client.describe_application(ApplicationName=name)["ApplicationDetail"]
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    config = detail.get("ApplicationConfigurationDescription", {})
+    code = (config.get("ApplicationCodeConfigurationDescription", {})
+            .get("CodeContentDescription", {}).get("S3ApplicationCodeLocationDescription", {}))
+    parallelism = (config.get("FlinkApplicationConfigurationDescription", {})
+                   .get("ParallelismConfigurationDescription", {}))
+    return AppState(name=detail["ApplicationName"], status=detail["ApplicationStatus"],
+                    version=detail["ApplicationVersionId"],
+                    runtime=detail["RuntimeEnvironment"], code_key=code.get("FileKey"),
+                    parallelism=parallelism.get("CurrentParallelism"),
+                    autoscaling=parallelism.get("AutoScalingEnabled"))
+
+
+def snapshots(client: Any, name: str) -> list[Snapshot]:
+    """Newest first."""
+    found: list[Snapshot] = []
+    kwargs: dict[str, Any] = {"ApplicationName": name, "Limit": 50}
+    while True:
+        page = client.list_application_snapshots(**kwargs)
+        for s in page.get("SnapshotSummaries", []):
+            found.append(Snapshot(name=s["SnapshotName"], status=s["SnapshotStatus"],
+                                  version=s["ApplicationVersionId"],
+                                  created=s.get("SnapshotCreationTimestamp")))
+        if not page.get("NextToken"):
+            break
+        kwargs["NextToken"] = page["NextToken"]
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return sorted(found, key=lambda s: s.created or epoch, reverse=True)
+
+
+def wait_for(client: Any, name: str, wanted: set[str], *, timeout_s: float = 900.0,
+             poll_s: float = 10.0, sleep: Callable[[float], None] = time.sleep) -> AppState:
+    waited = 0.0
+    while True:
+        state = describe(client, name)
+        if state is None:
+            raise AppError(f"application {name} does not exist")
+        if state.status in wanted:
+            return state
+        if waited >= timeout_s:
+            raise AppError(f"application {name} still {state.status} after {timeout_s:.0f} s "
+                           f"(wanted {'/'.join(sorted(wanted))})")
+        sleep(poll_s)
+        waited += poll_s
+
+
+def take_snapshot(client: Any, name: str, snapshot_name: str | None = None, *,
+                  timeout_s: float = 900.0, poll_s: float = 10.0,
+                  sleep: Callable[[float], None] = time.sleep) -> str:
+    """Snapshot a running application and wait until the snapshot is READY."""
+    snapshot_name = snapshot_name or f"ecomflow-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    client.create_application_snapshot(ApplicationName=name, SnapshotName=snapshot_name)
+    waited = 0.0
+    while True:
+        status = client.describe_application_snapshot(
+            ApplicationName=name, SnapshotName=snapshot_name)["SnapshotDetails"]["SnapshotStatus"]
+        if status == "READY":
+            return snapshot_name
+        if status == "FAILED":
+            raise AppError(f"snapshot {snapshot_name} of {name} failed")
+        if waited >= timeout_s:
+            raise AppError(f"snapshot {snapshot_name} still {status} after {timeout_s:.0f} s")
+        sleep(poll_s)
+        waited += poll_s
+
+
+def start(client: Any, name: str, *, snapshot: str | None = None,
+          restore: bool = True) -> str:
+    """Start a READY application: from `snapshot`, else the latest one if any, else fresh.
+
+    Returns the restore type used."""
+    if snapshot:
+        restore_config = {"ApplicationRestoreType": RESTORE_NAMED, "SnapshotName": snapshot}
+    elif restore and any(s.status == "READY" for s in snapshots(client, name)):
+        restore_config = {"ApplicationRestoreType": RESTORE_LATEST}
+    else:
+        restore_config = {"ApplicationRestoreType": SKIP_RESTORE}
+    client.start_application(ApplicationName=name, RunConfiguration={
+        "ApplicationRestoreConfiguration": restore_config,
+        # A snapshot the new job graph cannot fully map must stop the start, not drop state.
+        "FlinkRunConfiguration": {"AllowNonRestoredState": False},
+    })
+    return restore_config["ApplicationRestoreType"]
+
+
+def stop(client: Any, name: str, *, force: bool = False) -> None:
+    """Stop; without force MSF takes a snapshot first (snapshots are enabled)."""
+    client.stop_application(ApplicationName=name, Force=force)
+
+
+# -- `ecomflow app ...` ---------------------------------------------------------------------
+
+def _client(region: str | None, profile: str | None) -> Any:
+    import boto3
+
+    return boto3.Session(profile_name=profile, region_name=region).client("kinesisanalyticsv2")
+
+
+def _fail(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+_env_option = click.option("--env", "env", type=click.Choice(aws_names.ENVIRONMENTS),
+                           required=True, help="Which deployment's application.")
+_region_option = click.option("--region", help="AWS region (default: your AWS configuration).")
+_profile_option = click.option("--profile", help="AWS named profile.")
+
+
+@click.group("app")
+def app_group() -> None:
+    """Status, stop and start of the deployed Managed Flink application."""
+
+
+@app_group.command("status")
+@_env_option
+@_region_option
+@_profile_option
+@click.pass_obj
+def app_status(obj: Any, env: str, region: str | None, profile: str | None) -> None:
+    """Print the application's status, version, code, parallelism and latest snapshots."""
+    client = obj or _client(region, profile)
+    name = aws_names.application_name(env)
+    try:
+        state = describe(client, name)
+        if state is None:
+            _fail(f"application {name} not found: deploy it with `ecomflow deploy --env {env}`")
+        assert state is not None
+        recent = snapshots(client, name)[:3]
+    except AppError as exc:
+        _fail(str(exc))
+    click.echo(f"{state.name}  {state.status}  version {state.version}  {state.runtime}")
+    click.echo(f"code         {state.code_key}")
+    click.echo(f"parallelism  {state.parallelism}  autoscaling "
+               f"{'on' if state.autoscaling else 'off'}")
+    for snap in recent:
+        click.echo(f"snapshot     {snap.name}  {snap.status}  version {snap.version}  "
+                   f"{snap.created:%Y-%m-%d %H:%M:%S %Z}" if snap.created else snap.name)
+    if not recent:
+        click.echo("snapshot     none")
+
+
+@app_group.command("stop")
+@_env_option
+@_region_option
+@_profile_option
+@click.option("--force", is_flag=True, help="Stop at once, without a snapshot.")
+@click.option("--wait/--no-wait", default=True, show_default=True)
+@click.pass_obj
+def app_stop(obj: Any, env: str, region: str | None, profile: str | None, force: bool,
+             wait: bool) -> None:
+    """Stop the application (taking a snapshot first unless --force)."""
+    client = obj or _client(region, profile)
+    name = aws_names.application_name(env)
+    try:
+        state = describe(client, name)
+        if state is None:
+            _fail(f"application {name} not found")
+        assert state is not None
+        if state.status == "READY":
+            click.echo(f"{name} is already stopped")
+            return
+        stop(client, name, force=force)
+        if wait:
+            wait_for(client, name, {"READY"})
+    except AppError as exc:
+        _fail(str(exc))
+    click.echo(f"{name} {'stopped' if wait else 'stopping'}"
+               + ("" if force else " (snapshot taken)"))
+
+
+@app_group.command("start")
+@_env_option
+@_region_option
+@_profile_option
+@click.option("--snapshot", help="Restore this snapshot (default: the latest).")
+@click.option("--no-restore", is_flag=True, help="Start with empty state.")
+@click.option("--wait/--no-wait", default=True, show_default=True)
+@click.pass_obj
+def app_start(obj: Any, env: str, region: str | None, profile: str | None,
+              snapshot: str | None, no_restore: bool, wait: bool) -> None:
+    """Start the application from the latest snapshot (or --snapshot NAME, or --no-restore)."""
+    if snapshot and no_restore:
+        _fail("--snapshot and --no-restore exclude each other")
+    client = obj or _client(region, profile)
+    name = aws_names.application_name(env)
+    try:
+        state = describe(client, name)
+        if state is None:
+            _fail(f"application {name} not found: deploy it with `ecomflow deploy --env {env}`")
+        assert state is not None
+        if state.status in RUNNING_STATES:
+            click.echo(f"{name} is already {state.status.lower()}")
+            return
+        restore = start(client, name, snapshot=snapshot, restore=not no_restore)
+        if wait:
+            wait_for(client, name, {"RUNNING"})
+    except AppError as exc:
+        _fail(str(exc))
+    click.echo(f"{name} {'running' if wait else 'starting'} ({restore})")

@@ -1,0 +1,118 @@
+"""The data key, the data lake bucket, the bucket MSF loads the package from, and their logs.
+
+Lake layout (the job's `Lake.url` is the bucket root):
+    raw/          Firehose's compressed archive of every record on the stream
+    raw_errors/   records Firehose could not deliver
+    events/       the job's Parquet events (dt=/hr= partitions)
+    dead_letter/  records the job could not parse (expire sooner: kept for diagnosis only)
+    reference/    reference data the job reads at start (fx_rates.csv, uploaded by deploy)
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ecomflow import aws_names
+from ecomflow_infra.common import bucket_name
+from ecomflow_infra.environments import EnvironmentConfig
+from ecomflow_infra.keys import account_key
+
+RAW_PREFIX = "raw/"
+RAW_ERRORS_PREFIX = "raw_errors/"
+EVENTS_PREFIX = "events/"
+DEAD_LETTER_PREFIX = "dead_letter/"
+FX_RATES_KEY = aws_names.FX_RATES_KEY
+
+
+class Storage(Construct):
+    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig) -> None:
+        super().__init__(scope, id)
+        lifecycle = config.lake
+        self.data_key = account_key(
+            self, "DataKey", alias=f"alias/ecomflow-{config.name}-data",
+            description=f"ecomflow {config.name}: stream, lake, package, warehouse and secret",
+            # Kept like the buckets it encrypts: deleting it would make retained data unreadable.
+            removal_policy=RemovalPolicy.RETAIN)
+
+        # S3 server access logs can only be delivered to an SSE-S3 bucket (not SSE-KMS).
+        self.access_logs = s3.Bucket(
+            self, "AccessLogs",
+            bucket_name=bucket_name(config, "access-logs"),
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(
+                id="expire-access-logs",
+                expiration=Duration.days(lifecycle.access_log_expiry_days),
+                noncurrent_version_expiration=Duration.days(1))],
+            # Buckets are kept on stack deletion everywhere: CloudFormation cannot delete a
+            # bucket that still holds objects, and the data is worth a manual decision.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+        self.lake = s3.Bucket(
+            self, "Lake",
+            bucket_name=bucket_name(config, "lake"),
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.data_key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="lake/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="tier-down",
+                    transitions=[
+                        s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                                      transition_after=Duration.days(
+                                          lifecycle.infrequent_access_after_days)),
+                        s3.Transition(storage_class=s3.StorageClass.GLACIER,
+                                      transition_after=Duration.days(
+                                          lifecycle.glacier_after_days)),
+                    ],
+                    noncurrent_version_expiration=Duration.days(
+                        lifecycle.noncurrent_version_expiry_days),
+                    abort_incomplete_multipart_upload_after=Duration.days(
+                        lifecycle.incomplete_upload_abort_days),
+                ),
+                s3.LifecycleRule(
+                    id="expire-dead-letters",
+                    prefix=DEAD_LETTER_PREFIX,
+                    expiration=Duration.days(lifecycle.dead_letter_expiry_days),
+                ),
+                s3.LifecycleRule(
+                    id="expire-undeliverable-raw",
+                    prefix=RAW_ERRORS_PREFIX,
+                    expiration=Duration.days(lifecycle.dead_letter_expiry_days),
+                ),
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+        # The packages `ecomflow deploy` uploads (content-addressed keys under flink/).
+        self.code = s3.Bucket(
+            self, "Code",
+            bucket_name=bucket_name(config, "code"),
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.data_key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="code/",
+            lifecycle_rules=[s3.LifecycleRule(
+                id="expire-old-packages",
+                noncurrent_version_expiration=Duration.days(30),
+                abort_incomplete_multipart_upload_after=Duration.days(
+                    lifecycle.incomplete_upload_abort_days))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )

@@ -1,0 +1,99 @@
+"""Least privilege across every policy in every stack: no `*` in any allowed action, and
+Resource "*" only where AWS requires it (listed below, with why)."""
+
+from __future__ import annotations
+
+from ecomflow_infra import processing
+
+from tests.infra.conftest import CODE_KEY
+
+# Where AWS accepts no narrower resource than "*".
+RESOURCE_STAR_EXCEPTIONS = {
+    # A key policy's Resource is always "*": it means "this key".
+    "AWS::KMS::Key": None,
+    # EC2 Describe calls have no resource-level permissions (MSF places its ENIs with them).
+    "AWS::IAM::Policy": set(processing.VPC_DESCRIBE_ACTIONS),
+}
+
+
+def _documents(resource: dict) -> list[dict]:
+    props = resource.get("Properties", {})
+    kind = resource["Type"]
+    if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::S3::BucketPolicy",
+                "AWS::SNS::TopicPolicy"):
+        return [props["PolicyDocument"]]
+    if kind == "AWS::IAM::Role":
+        return [p["PolicyDocument"] for p in props.get("Policies", [])]
+    if kind == "AWS::KMS::Key":
+        return [props["KeyPolicy"]]
+    return []
+
+
+def _statements(synth):
+    for suffix, template in synth.all_templates().items():
+        for logical_id, resource in template["Resources"].items():
+            for document in _documents(resource):
+                for statement in document["Statement"]:
+                    yield suffix, logical_id, resource["Type"], statement
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_policies_exist_to_check(synth):
+    kinds = {kind for _, _, kind, _ in _statements(synth)}
+    assert {"AWS::IAM::Policy", "AWS::S3::BucketPolicy", "AWS::KMS::Key"} <= kinds
+
+
+def test_no_allowed_action_has_a_wildcard(synth):
+    for suffix, logical_id, _, statement in _statements(synth):
+        if statement["Effect"] != "Allow":
+            continue
+        for action in _as_list(statement["Action"]):
+            assert "*" not in action, f"{suffix}/{logical_id}: {action}"
+
+
+def test_wildcard_actions_appear_only_in_tls_denials(synth):
+    for suffix, logical_id, _, statement in _statements(synth):
+        if any("*" in a for a in _as_list(statement["Action"])):
+            assert statement["Effect"] == "Deny", f"{suffix}/{logical_id}"
+            assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_resource_star_only_where_aws_requires_it(synth):
+    seen = set()
+    for suffix, logical_id, kind, statement in _statements(synth):
+        if statement["Effect"] != "Allow" or "*" not in _as_list(statement.get("Resource", [])):
+            continue
+        assert kind in RESOURCE_STAR_EXCEPTIONS, f"{suffix}/{logical_id}: {statement}"
+        allowed = RESOURCE_STAR_EXCEPTIONS[kind]
+        if allowed is not None:
+            assert set(_as_list(statement["Action"])) <= allowed, f"{suffix}/{logical_id}"
+        seen.add(kind)
+    # Both exceptions are really used (the list is not stale).
+    assert seen == set(RESOURCE_STAR_EXCEPTIONS)
+
+
+def test_no_aws_managed_policies(synth):
+    for suffix, template in synth.all_templates().items():
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] == "AWS::IAM::Role":
+                assert not resource["Properties"].get("ManagedPolicyArns"), (
+                    f"{suffix}/{logical_id}")
+
+
+def test_flink_role_reads_only_the_package_and_writes_only_its_lake_prefixes(synth):
+    template = synth.json("processing")
+    [policy] = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    by_sid = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    package = by_sid["ReadPackage"]["Resource"]["Fn::Join"][1]
+    assert package[-1] == f"/{CODE_KEY}"
+    lake = [r["Fn::Join"][1][-1] for r in by_sid["WriteLakeDatasets"]["Resource"]]
+    assert lake == ["/events/*", "/dead_letter/*"]
+    reference = by_sid["ReadReferenceData"]
+    assert reference["Action"] == "s3:GetObject"
+    assert reference["Resource"]["Fn::Join"][1][-1] == "/reference/fx_rates.csv"
+    assert by_sid["WarehousePassword"]["Action"] == "secretsmanager:GetSecretValue"
+    assert "MasterPasswordSecretArn" in by_sid["WarehousePassword"]["Resource"][
+        "Fn::ImportValue"]
