@@ -114,6 +114,9 @@ def run(input_file: Path | None, lake: str | None, warehouse_url: str | None,
                   watermark_delay=watermark_delay, init_position=init_position)
     click.echo(f"job {result.job_id} {result.final_state.lower()} in {result.seconds:.1f} s"
                + (" (stopped after idle timeout)" if result.stopped_on_idle else ""))
+    if result.accounting:
+        click.echo("accounting (Flink counters): " + " ".join(
+            f"{term}={count}" for term, count in result.accounting.items()))
 
 
 def _run(*, input_file: Path | None = None, lake: str | None = None,

@@ -27,6 +27,9 @@ from flink_jobs.settings import JobSettings
 
 # Per-subtask operator metric, e.g. "0.Source__src_stream__raw_events[1].numRecordsOut".
 SOURCE_RECORDS_OUT = re.compile(r"^\d+\.Source__[^.]+\.numRecordsOut$")
+# The job's accounting counters (fn_tally), e.g. "0.Calc[12].kinesisanalytics.ecomflow.late".
+ACCOUNTING_METRIC = re.compile(r"^\d+\..+\.kinesisanalytics\.ecomflow\.([a-z_]+)$")
+ACCOUNTING_TERMS = ("records_in", "valid", "dead_letter", "duplicates", "late")
 
 
 class RunError(RuntimeError):
@@ -40,6 +43,8 @@ class RunResult:
     seconds: float
     stopped_on_idle: bool = False
     savepoint: str | None = None
+    # The accounting counters as the job last reported them (stream runs; empty if unknown).
+    accounting: dict[str, int] | None = None
 
 
 def require_jars() -> list[Path]:
@@ -101,6 +106,31 @@ def records_read(rest_port: int, job_id: str) -> int:
             values = _get_json(rest_port, f"{base}?get={','.join(names)}")
             total += sum(int(float(m["value"])) for m in values)  # type: ignore[union-attr]
     return total
+
+
+def accounting(rest_port: int, job_id: str) -> dict[str, int]:
+    """The job's accounting counters, summed over operators and subtasks (0 when not seen)."""
+    totals = dict.fromkeys(ACCOUNTING_TERMS, 0)
+    job = _get_json(rest_port, f"/jobs/{job_id}")
+    for vertex in job.get("vertices", []):  # type: ignore[union-attr]
+        base = f"/jobs/{job_id}/vertices/{vertex['id']}/metrics"
+        names = [m["id"] for m in _get_json(rest_port, base)  # type: ignore[union-attr]
+                 if ACCOUNTING_METRIC.match(m["id"])]
+        for start in range(0, len(names), 20):  # keep the query string short
+            chunk = names[start:start + 20]
+            for metric in _get_json(rest_port, f"{base}?get={','.join(chunk)}"):  # type: ignore[union-attr]
+                term = ACCOUNTING_METRIC.match(metric["id"]).group(1)  # type: ignore[union-attr]
+                totals[term] = totals.get(term, 0) + int(float(metric["value"]))
+    return totals
+
+
+def _accounting_or_none(rest_port: int | None, job_id: str) -> dict[str, int] | None:
+    if rest_port is None:
+        return None
+    try:
+        return accounting(rest_port, job_id)
+    except (OSError, ValueError):
+        return None
 
 
 # Before the first record, a stream run waits at least this long: producers started after the
@@ -165,13 +195,19 @@ def run_job(
                 if total != last_total:
                     last_total, last_change = total, time.monotonic()
                 elif idle_for_long_enough(total, time.monotonic() - last_change, idle_timeout):
+                    # Read before stopping: the counters go with the job. Idle means every
+                    # record has been classified; only windows and joins wait for the drain.
+                    counted = _accounting_or_none(settings.rest_port, job_id)
                     savepoint = _stop_draining(job_client, savepoint_dir)
                     return RunResult(job_id, "FINISHED", time.monotonic() - started,
-                                     stopped_on_idle=True, savepoint=savepoint)
+                                     stopped_on_idle=True, savepoint=savepoint,
+                                     accounting=counted)
             time.sleep(poll_seconds)
     except KeyboardInterrupt:
+        counted = _accounting_or_none(settings.rest_port, job_id)
         savepoint = _stop_draining(job_client, savepoint_dir)
-        return RunResult(job_id, "FINISHED", time.monotonic() - started, savepoint=savepoint)
+        return RunResult(job_id, "FINISHED", time.monotonic() - started, savepoint=savepoint,
+                         accounting=counted)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

@@ -2,11 +2,12 @@
 
 A table function yielding exactly one row (reason, field, detail, event_id) per payload: a
 table function's columns are plain columns, which the planner handles better than the fields of
-a Python scalar function's ROW mixed with other expressions in one projection. ``reason`` is NULL for a valid record; otherwise
-the first issue's code from the dead-letter taxonomy (``flink_jobs.contract.REASONS``), the field
-it concerns (``items[0].quantity``, ``$`` for the whole record) and a one-line detail. ``event_id``
-is the record's own, or one derived from its content when it has none, so that deduplication has
-a key for every valid record.
+a Python scalar function's ROW mixed with other expressions in one projection.
+
+``reason`` is NULL for a valid record; otherwise the first issue's code from the dead-letter
+taxonomy (``flink_jobs.contract.REASONS``), the field it concerns (``items[0].quantity``, ``$``
+for the whole record) and a one-line detail. ``event_id`` is the record's own, or one derived
+from its content when it has none, so that deduplication has a key for every valid record.
 
 The rules are the contract's (``flink_jobs/contract``): the same code validates in the producer
 SDK, the HTTP collector and here. Future timestamps are judged against the time the record is

@@ -128,3 +128,8 @@ def test_end_to_end_through_kinesis(stack: StackInfo, warehouse: str, case_env: 
                   "TRIM_HORIZON", "--parallelism", "1")
     assert "stopped after idle timeout" in out
     assert_clean_stream(lines, lake_url, warehouse, stack)
+    # The live counters agree with the warehouse's accounting.
+    want = clean_oracle.health_rows(clean_oracle.expected(lines, rates_csv=clean_case.FX_RATES_CSV))
+    totals = [sum(row[i] for row in want) for i in range(1, 6)]
+    assert ("accounting (Flink counters): records_in={} valid={} dead_letter={} duplicates={} "
+            "late={}".format(*totals)) in out
