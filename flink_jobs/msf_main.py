@@ -1,7 +1,9 @@
 """Entry point on Amazon Managed Service for Apache Flink (shipped as `main.py` in the zip).
 
 MSF runs this file with the runtime property groups in /etc/flink/application_properties.json,
-configures checkpointing itself, and expects main() to return once the job is submitted.
+configures checkpointing itself, and expects main() to return once the job is submitted. The
+warehouse password is read from Secrets Manager first when the groups name a secret
+(flink_jobs/secrets.py).
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ from __future__ import annotations
 from flink_jobs.environment import create_table_environment
 from flink_jobs.events_job import build
 from flink_jobs.properties import MSF_PROPERTIES_PATH, load_property_groups
+from flink_jobs.secrets import resolve_warehouse_secret
 from flink_jobs.settings import JobSettings
 
 
 def main() -> None:
-    settings = JobSettings.from_property_groups(
-        load_property_groups(MSF_PROPERTIES_PATH), local=False)
+    # The warehouse password lives in Secrets Manager on AWS: read it here, once, on the client,
+    # before any SQL is built (the JDBC sink's options carry it to the task managers).
+    groups = resolve_warehouse_secret(load_property_groups(MSF_PROPERTIES_PATH))
+    settings = JobSettings.from_property_groups(groups, local=False)
     t_env = create_table_environment(settings)
     # Submit and return: MSF watches the job; waiting here would block the service's deploy.
     build(t_env, settings).execute()

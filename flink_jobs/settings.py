@@ -12,7 +12,8 @@ Property groups (see the README's table):
     FileSource     path*                      (present instead of KinesisSource: bounded run)
     Lake           url*, s3.endpoint, s3.access.key, s3.secret.key, s3.path.style.access
     Warehouse      jdbc.url*, username, password, flush.max.rows, flush.interval.ms,
-                   max.retries
+                   max.retries, password.secret.arn (a Secrets Manager secret whose JSON has
+                   username and password; read at start-up by flink_jobs.secrets, never here)
     Job            watermark.delay.seconds, parallelism; checkpoint.interval.ms,
                    checkpoint.dir, rest.port, restart.attempts   (local runs only)
 """
@@ -253,6 +254,11 @@ class JobSettings:
         jdbc_url = _require(groups, "Warehouse", "jdbc.url")
         if not jdbc_url.startswith("jdbc:"):
             raise SettingsError(f"Warehouse.jdbc.url must start with jdbc:, got {jdbc_url!r}")
+        if (_optional(groups, "Warehouse", "password.secret.arn")
+                and _optional(groups, "Warehouse", "password") is None):
+            raise SettingsError(
+                "Warehouse.password.secret.arn is set but was not resolved: apply "
+                "flink_jobs.secrets.resolve_warehouse_secret to the groups first (main.py does)")
         warehouse = WarehouseSink(
             jdbc_url=jdbc_url,
             username=_optional(groups, "Warehouse", "username"),

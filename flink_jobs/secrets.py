@@ -1,0 +1,99 @@
+"""The warehouse password from AWS Secrets Manager, resolved once at start-up on the client.
+
+On AWS the application's property group `Warehouse` names the Redshift-managed secret
+(`password.secret.arn`) instead of carrying the password: its JSON has `username` and
+`password`. `resolve_warehouse_secret` reads it before the settings are built, so the rest of
+the job only ever sees `Warehouse.password` (and `Warehouse.username`), as locally.
+
+Rules:
+- `Warehouse.password` set: it wins, the secret is not read (local runs, overrides).
+- otherwise `Warehouse.password.secret.arn` set: the secret's `password` becomes
+  `Warehouse.password`; its `username` becomes `Warehouse.username` unless that is set.
+- neither: nothing changes (credentials in the JDBC URL, or trust auth locally).
+
+boto3 is imported only when a secret must be read, so this module (like `settings`) imports
+without it. The region is the ARN's own.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flink_jobs.properties import PropertyGroups
+from flink_jobs.settings import SettingsError
+
+GROUP = "Warehouse"
+SECRET_ARN_KEY = "password.secret.arn"
+
+
+def region_of(arn: str) -> str:
+    """The region field of a Secrets Manager ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:...`)."""
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "secretsmanager" or not parts[3]:
+        raise SettingsError(
+            f"{GROUP}.{SECRET_ARN_KEY} must be a Secrets Manager secret ARN "
+            f"(arn:aws:secretsmanager:<region>:<account>:secret:<name>), got {arn!r}")
+    return parts[3]
+
+
+def _secretsmanager_client(region: str) -> Any:
+    try:
+        import boto3
+    except ImportError:
+        raise SettingsError(
+            f"{GROUP}.{SECRET_ARN_KEY} is set but boto3 cannot be imported in this Python; "
+            f"install boto3 (or ship it in the application zip's lib/python/), or set "
+            f"{GROUP}.password instead") from None
+    return boto3.client("secretsmanager", region_name=region)
+
+
+def _read_secret(arn: str) -> dict[str, Any]:
+    client = _secretsmanager_client(region_of(arn))
+    try:
+        response = client.get_secret_value(SecretId=arn)
+    except Exception as exc:  # botocore's ClientError and friends: say which secret, then why
+        raise SettingsError(
+            f"cannot read the secret {GROUP}.{SECRET_ARN_KEY} = {arn}: {exc}") from exc
+    text = response.get("SecretString")
+    if text is None:
+        raise SettingsError(
+            f"the secret {arn} ({GROUP}.{SECRET_ARN_KEY}) has no SecretString: expected JSON "
+            f"with username and password")
+    try:
+        secret = json.loads(text)
+    except ValueError:
+        secret = None
+    if not isinstance(secret, dict):
+        # Never echo the secret's text: it may be the bare password.
+        raise SettingsError(
+            f"the secret {arn} ({GROUP}.{SECRET_ARN_KEY}) is not a JSON object: expected JSON "
+            f"with username and password")
+    return secret
+
+
+def _string_key(secret: dict[str, Any], key: str, arn: str) -> str:
+    value = secret.get(key)
+    if not isinstance(value, str) or not value:
+        raise SettingsError(
+            f"the secret {arn} ({GROUP}.{SECRET_ARN_KEY}) has no non-empty string {key!r} "
+            f"(keys present: {', '.join(sorted(secret)) or 'none'})")
+    return value
+
+
+def resolve_warehouse_secret(groups: PropertyGroups) -> PropertyGroups:
+    """`groups` with `Warehouse.password` (and `username`) filled from the named secret.
+
+    Returns `groups` itself when there is nothing to resolve; otherwise a copy (the input is
+    never modified). Raises SettingsError with the group, the key and the reason.
+    """
+    warehouse = groups.get(GROUP, {})
+    arn = warehouse.get(SECRET_ARN_KEY, "").strip()
+    if not arn or warehouse.get("password", "").strip():
+        return groups
+    secret = _read_secret(arn)
+    resolved = dict(warehouse)
+    resolved["password"] = _string_key(secret, "password", arn)
+    if not warehouse.get("username", "").strip():
+        resolved["username"] = _string_key(secret, "username", arn)
+    return {**groups, GROUP: resolved}
