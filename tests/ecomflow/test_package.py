@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -64,3 +64,99 @@ def test_missing_jar_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch, tmp_pa
     with pytest.raises(package.PackageError, match=r"mvn -q -B package") as caught:
         package.build_zip(tmp_path / "x.zip")
     assert "\n" not in str(caught.value)
+
+
+# --------------------------------------------------------------------------- vendored libraries
+
+VENDORED_PACKAGES = ("fastjsonschema", "ua_parser", "ua_parser_builtins")
+
+
+def test_vendored_libraries_are_in_the_zip_and_on_pyfiles(built_zip: zipfile.ZipFile) -> None:
+    names = set(built_zip.namelist())
+    assert package.VENDOR_DIR + "/" in package.run_options()["pyFiles"].split(",")
+    for name in VENDORED_PACKAGES:
+        assert f"lib/python/{name}/__init__.py" in names, name
+    # ua_parser's default rules, loaded lazily on the first parse
+    assert "lib/python/ua_parser_builtins/matchers.py" in names
+    assert "lib/python/ua_parser/loaders.py" in names
+    vendored = [n for n in names if n.startswith("lib/python/")]
+    for name in vendored:
+        assert "__pycache__" not in name and not name.endswith((".pyc", "/__main__.py")), name
+        assert "/tests/" not in name, name
+        if ".dist-info/" in name:
+            assert PurePosixPath(name).name.startswith(("LICENSE", "AUTHORS")), name
+    assert any(n.endswith(".dist-info/licenses/LICENSE") and "/fastjsonschema-" in n
+               for n in vendored)
+    assert any(n.endswith(".dist-info/licenses/LICENSE") and "/ua_parser-" in n
+               for n in vendored)
+    # the vendored files are the installed ones, byte for byte
+    for path, name in package.vendored_files():
+        assert built_zip.read(name) == path.read_bytes(), name
+
+
+def test_reference_data_stays_out(built_zip: zipfile.ZipFile) -> None:
+    # On AWS the job reads the exchange rates from S3 (CleanStream.fx.rates.url).
+    assert not [n for n in built_zip.namelist() if n.endswith((".csv", ".jsonl.gz"))]
+
+
+def test_missing_distribution_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(package, "VENDORED", (package.Vendored("no-such-dist", ("nosuch",)),))
+    with pytest.raises(package.PackageError, match="no-such-dist is not installed") as caught:
+        package.vendored_files()
+    assert "\n" not in str(caught.value)
+
+
+# Runs in a fresh interpreter (-I: no PYTHONPATH, no user site) whose path starts like an MSF
+# Python worker's: lib/python/ (pyFiles) and the zip's root. The venv's site-packages stays
+# reachable behind them for pyflink itself, so the check is that every module of the three
+# vendored packages was loaded from the unzipped copy, and that the UDFs work from it.
+IMPORT_CHECK = """
+import json, sys
+root, vendor = sys.argv[1], sys.argv[2]
+sys.path[:0] = [vendor, root]
+import fastjsonschema, ua_parser
+from ua_parser import parse
+from udfs.contract_check import verdict
+from udfs.user_agent import device_of
+ipad = ('Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) '
+        'Version/17.1 Mobile/15E148 Safari/604.1')
+record = {"event_type": "page_view", "timestamp": "2025-07-16T10:30:00Z", "user_id": "u",
+          "page_url": "https://shop.example/"}
+result = {
+    "os": parse(ipad).os.family,
+    "device": list(device_of(ipad)),
+    "verdict": list(verdict(json.dumps(record), 1000000, 300))[:3],
+    "modules": {name: getattr(module, "__file__", None) for name, module in sys.modules.items()
+                if name.split(".")[0] in ("fastjsonschema", "ua_parser", "ua_parser_builtins",
+                                          "udfs", "flink_jobs")},
+}
+print(json.dumps(result))
+"""
+
+
+def test_udfs_import_from_the_unzipped_package(built_zip: zipfile.ZipFile,
+                                               tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    root = tmp_path / "app"
+    built_zip.extractall(root)
+    vendor = root / package.VENDOR_DIR
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", IMPORT_CHECK, str(root), str(vendor)],
+        capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["os"] == "iOS"
+    assert result["device"] == ["tablet", "Mobile Safari", "iOS"]
+    assert result["verdict"] == [None, None, None]
+    modules = result["modules"]
+    assert {"fastjsonschema", "ua_parser", "ua_parser_builtins", "ua_parser_builtins.matchers",
+            "udfs.contract_check", "flink_jobs.contract"} <= set(modules)
+    for name, file in modules.items():
+        if file is None:  # namespace packages have no file
+            continue
+        top = name.split(".")[0]
+        expected = vendor if top in VENDORED_PACKAGES else root
+        assert Path(file).resolve().is_relative_to(expected.resolve()), (name, file)
