@@ -20,10 +20,12 @@ from pathlib import Path
 
 from ecomflow import paths, runner
 from ecomflow.local_run import build_local_settings
-from flink_jobs.events_job import INSERTS
+from flink_jobs.events_job import BENCH_DDL, BENCH_PASSTHROUGH, INSERTS
 
-# "read, parse, discard": the lake projection of the parsed events into a blackhole sink.
-PIPELINES = {"passthrough": ("ins_lake__events",), "full": INSERTS}
+# passthrough: read and discard (sql/90_benchmarks). full: the whole job (clean stream, every
+# sink), its Python UDFs in process mode (the default); full-thread: the same in thread mode.
+PIPELINES = {"passthrough": BENCH_PASSTHROUGH, "full": INSERTS, "full-thread": INSERTS}
+ENVIRON = {"full-thread": {"ECOMFLOW__Job__python.execution-mode": "thread"}}
 
 
 def _cpu_seconds_of(pid: int) -> float:
@@ -82,7 +84,8 @@ def main() -> None:
 
     rest_port = runner.free_port()
     settings = build_local_settings(
-        home=args.home, stack=None, environ={}, input_file=args.input, lake=args.lake,
+        home=args.home, stack=None, environ={**os.environ, **ENVIRON.get(args.pipeline, {})},
+        input_file=args.input, lake=args.lake,
         warehouse_url=args.warehouse_url, parallelism=args.parallelism, rest_port=rest_port)
     runner.prepare_jvm(runner.require_jars(), args.home / "logs" / "flink")
 
@@ -95,7 +98,7 @@ def main() -> None:
     t_env = create_table_environment(settings)
     blackhole = args.blackhole_sinks or args.pipeline == "passthrough"
     result = build(t_env, settings, inserts=PIPELINES[args.pipeline],
-                   blackhole_sinks=blackhole).execute()
+                   blackhole_sinks=blackhole, extra_ddl=BENCH_DDL).execute()
     client = result.get_job_client()
     watcher.job_id = str(client.get_job_id())
     net_ms = client.get_job_execution_result().result().get_net_runtime()

@@ -107,6 +107,9 @@ SWITCHED_FILES = {
     "int_events__catalog": lambda s: s.clean.enrich_catalog,
 }
 SKIPPED_WHEN_OFF = frozenset({"src_reference__fx_rates", "ref_catalog__products"})
+# Benchmarks only: the pass-through every figure is compared with (sql/90_benchmarks).
+BENCH_DDL = ("snk_bench__discard",)
+BENCH_PASSTHROUGH = ("ins_bench__passthrough",)
 
 # Sinks whose connector options are bound per environment: placeholder -> (kind, target).
 SINK_TARGETS = {
@@ -147,11 +150,11 @@ def sql_parameters(settings: JobSettings, *, blackhole_sinks: bool = False) -> d
     return params
 
 
-def statement_files(settings: JobSettings, inserts: tuple[str, ...] = INSERTS
-                    ) -> list[str | Barrier]:
+def statement_files(settings: JobSettings, inserts: tuple[str, ...] = INSERTS,
+                    extra_ddl: tuple[str, ...] = ()) -> list[str | Barrier]:
     """The file (or Barrier) behind every statement, in execution order."""
     names: list[str | Barrier] = []
-    for name in (*DDL, *inserts):
+    for name in (*DDL, *extra_ddl, *inserts):
         if isinstance(name, Barrier):
             names.append(name)
             continue
@@ -165,23 +168,25 @@ def statement_files(settings: JobSettings, inserts: tuple[str, ...] = INSERTS
 
 
 def rendered_statements(settings: JobSettings, *, inserts: tuple[str, ...] = INSERTS,
-                        blackhole_sinks: bool = False) -> list[tuple[str, str]]:
+                        blackhole_sinks: bool = False, extra_ddl: tuple[str, ...] = ()
+                        ) -> list[tuple[str, str]]:
     """(name, SQL) for every statement, in execution order; usable without a Flink cluster.
 
     Barriers have no SQL: their entries are (barrier.name, "").
     """
     params = sql_parameters(settings, blackhole_sinks=blackhole_sinks)
     return [(item.name, "") if isinstance(item, Barrier) else (item, load_sql(item, **params))
-            for item in statement_files(settings, inserts)]
+            for item in statement_files(settings, inserts, extra_ddl)]
 
 
 def build(t_env: StreamTableEnvironment, settings: JobSettings, *,
-          inserts: tuple[str, ...] = INSERTS, blackhole_sinks: bool = False) -> StatementSet:
+          inserts: tuple[str, ...] = INSERTS, blackhole_sinks: bool = False,
+          extra_ddl: tuple[str, ...] = ()) -> StatementSet:
     """Declare the job; `inserts` picks which sinks are filled (all of them by default)."""
     statement_set = t_env.create_statement_set()
     barriers = {barrier.name: barrier for barrier in DDL if isinstance(barrier, Barrier)}
     for name, sql in rendered_statements(settings, inserts=inserts,
-                                         blackhole_sinks=blackhole_sinks):
+                                         blackhole_sinks=blackhole_sinks, extra_ddl=extra_ddl):
         if name in barriers:
             barriers[name].apply(t_env)
         elif name in inserts:

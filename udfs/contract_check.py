@@ -59,3 +59,4 @@ def _check_event(payload: str | None, max_bytes: int, max_future_seconds: int
 
 
 check_event = udtf(_check_event, result_types=[field.data_type for field in RESULT_TYPE.fields])
+

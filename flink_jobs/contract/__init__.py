@@ -18,6 +18,7 @@ import functools
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -365,11 +366,12 @@ def validate_payload(
     not_an_object.
     """
     if isinstance(payload, str):
-        # Cheap bounds first: a str has at least one and at most four UTF-8 bytes per char.
-        if len(payload) > max_bytes or (
-            len(payload) * 4 > max_bytes and len(payload.encode("utf-8")) > max_bytes
-        ):
-            return None, [Issue("payload_too_large", "$", f"payload over {max_bytes} bytes")]
+        try:
+            size = len(payload.encode("utf-8"))
+        except UnicodeEncodeError as exc:  # a lone surrogate: not Unicode, so not JSON text
+            return None, [Issue("not_json", "$", f"not valid Unicode at char {exc.start}")]
+        if size > max_bytes:
+            return None, [Issue("payload_too_large", "$", f"{size} bytes > {max_bytes} bytes")]
         text = payload
     else:
         if len(payload) > max_bytes:
@@ -390,7 +392,21 @@ def validate_payload(
         return None, [
             Issue("not_an_object", "$", f"expected a JSON object, got {type(record).__name__}")
         ]
+    if _ESCAPED_SURROGATE.search(text) and not _is_unicode(record):
+        return None, [Issue("not_json", "$", "an escaped lone UTF-16 surrogate is not Unicode")]
     return record, validate(record, now=now, max_future=max_future)
+
+
+# `\ud800`-style escapes: json.loads accepts lone surrogates, which no UTF-8 sink can store.
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _is_unicode(record: dict) -> bool:
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check(

@@ -42,7 +42,12 @@ from ecomflow_infra.common import (
     objects_arn,
 )
 from ecomflow_infra.environments import EnvironmentConfig
-from ecomflow_infra.storage import DEAD_LETTER_PREFIX, EVENTS_PREFIX, FX_RATES_KEY
+from ecomflow_infra.storage import (
+    DEAD_LETTER_PREFIX,
+    EVENTS_PREFIX,
+    FX_RATES_KEY,
+    LATE_EVENTS_PREFIX,
+)
 
 RUNTIME = "FLINK-1_20"
 RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
@@ -191,7 +196,8 @@ def _job_statements(*, code_bucket: str, code_key: str, data_key: kms.IKey,
             actions=["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject",
                      "s3:ListMultipartUploadParts", "s3:PutObject"],
             resources=[objects_arn(lake, f"{EVENTS_PREFIX}*"),
-                       objects_arn(lake, f"{DEAD_LETTER_PREFIX}*")]),
+                       objects_arn(lake, f"{DEAD_LETTER_PREFIX}*"),
+                       objects_arn(lake, f"{LATE_EVENTS_PREFIX}*")]),
         iam.PolicyStatement(sid="ReadReferenceData", actions=["s3:GetObject"],
                             resources=[objects_arn(lake, FX_RATES_KEY)]),
         iam.PolicyStatement(sid="UseDataKey",

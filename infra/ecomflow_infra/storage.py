@@ -5,6 +5,7 @@ Lake layout (the job's `Lake.url` is the bucket root):
     raw_errors/   records Firehose could not deliver
     events/       the job's Parquet events (dt=/hr= partitions)
     dead_letter/  records the job could not parse (expire sooner: kept for diagnosis only)
+    late_events/  valid events that arrived behind the watermark
     reference/    reference data the job reads at start (fx_rates.csv, uploaded by deploy)
 """
 
@@ -23,6 +24,7 @@ RAW_PREFIX = "raw/"
 RAW_ERRORS_PREFIX = "raw_errors/"
 EVENTS_PREFIX = "events/"
 DEAD_LETTER_PREFIX = "dead_letter/"
+LATE_EVENTS_PREFIX = "late_events/"
 FX_RATES_KEY = aws_names.FX_RATES_KEY
 
 

@@ -76,6 +76,7 @@ SUPPRESSIONS: dict[str, list[Suppression]] = {
     "processing": [
         _lake_prefix("Processing/Policy/Resource", "events/"),
         _lake_prefix("Processing/Policy/Resource", "dead_letter/"),
+        _lake_prefix("Processing/Policy/Resource", "late_events/"),
         Suppression(
             "Processing/Policy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
