@@ -68,10 +68,9 @@ def create_table_environment(settings: JobSettings) -> StreamTableEnvironment:
     # Partitions (dt/hr) and warehouse timestamps are UTC whatever the machine's zone.
     t_env.get_config().set("table.local-time-zone", "UTC")
     t_env.get_config().set("pipeline.name", "ecomflow-events")
-    # Deduplication keeps each event_id for the horizon; window, session and temporal-join
-    # state is cleaned by the watermark instead, but every other keyed state obeys this TTL too.
-    t_env.get_config().set(
-        "table.exec.state.ttl", f"{settings.clean.dedup_horizon_minutes} min")
+    # No job-wide idle-state TTL: windows and temporal joins clean up by watermark, and the
+    # deduplication has its own TTL (the horizon, in FirstByKey). A job-wide TTL would also
+    # expire exchange rates and catalog versions of quiet currencies and products.
     t_env.get_config().set("python.execution-mode", settings.python_execution_mode)
     if settings.local:
         # Python UDF workers must use this interpreter (the one with the project installed),

@@ -10,14 +10,19 @@ trip of a view through the DataStream API (Java only, no Python operator) that
   accounting needs one (see stg_stream__classified);
 - makes every reader share one computation: the planner prunes columns per reader, so a view
   read by several sinks (deduplication, temporal joins) would otherwise run, and keep state,
-  once per reader. The planner cannot see through the round trip, so it computes the view once.
+  once per reader. The planner cannot see through the round trip, so it computes the view once;
+- deduplicates (`dedup_key`): keep-first by event_id with its own state TTL, the dedup horizon
+  (dev.ecomflow.stream.FirstByKey), which SQL's ROW_NUMBER() cannot have without expiring
+  every other keyed state of the job along with it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pyflink.datastream import DataStream
 from pyflink.table import Schema, StatementSet, StreamTableEnvironment
+from pyflink.util.java_utils import load_java_class
 
 from flink_jobs.settings import JobSettings
 from flink_jobs.sql_files import load_sql, render_options
@@ -33,26 +38,35 @@ class Barrier:
     target: str
     rowtime: str
     watermark: str = "SOURCE_WATERMARK()"
-    add_proc_time: bool = False
+    dedup_key: str | None = None  # keep the first row per value of this column
 
     @property
     def name(self) -> str:
         return f"barrier:{self.source}->{self.target}"
 
-    def apply(self, t_env: StreamTableEnvironment) -> None:
-        stream = t_env.to_data_stream(t_env.from_path(self.source))
-        builder = Schema.new_builder()
-        if self.add_proc_time:
-            builder = builder.column_by_expression("proc_time", "PROCTIME()")
-        schema = builder.watermark(self.rowtime, self.watermark).build()
+    def apply(self, t_env: StreamTableEnvironment, settings: JobSettings) -> None:
+        table = t_env.from_path(self.source)
+        stream = t_env.to_data_stream(table)
+        if self.dedup_key is not None:
+            stream = _first_by_key(stream, table.get_schema().get_field_names().index(
+                self.dedup_key), settings.clean.dedup_horizon_minutes * 60_000)
+        schema = Schema.new_builder().watermark(self.rowtime, self.watermark).build()
         t_env.create_temporary_view(self.target, t_env.from_data_stream(stream, schema))
+
+
+def _first_by_key(stream: DataStream, key_index: int, horizon_ms: int) -> DataStream:
+    """dev.ecomflow.stream.FirstByKey from the uber-jar (loaded like the SQL's Java functions)."""
+    first_by_key = load_java_class("dev.ecomflow.stream.FirstByKey").newInstance()
+    return DataStream(first_by_key.apply(stream._j_data_stream, key_index, horizon_ms))
 
 
 # Accounting time: the event time for on-time records, else the watermark the record met. Its
 # watermark is that met watermark, which never decreases, so no record is late downstream.
 RETIME = Barrier("stg_stream__classified", "int_stream__records", rowtime="accounting_time",
-                 watermark="arrival_watermark", add_proc_time=True)
-UNIQUE = Barrier("int_events__deduplicated", "int_events__unique", rowtime="event_time")
+                 watermark="arrival_watermark")
+# Accepted events, deduplicated by event_id within the horizon, keeping the first to arrive.
+UNIQUE = Barrier("int_events__accepted", "int_events__unique", rowtime="event_time",
+                 dedup_key="event_id")
 ENRICHED = Barrier("int_events__catalog", "int_events__enriched", rowtime="event_time")
 
 # Declared in this order: functions, sources, views that read them, then sinks.
@@ -70,7 +84,6 @@ DDL: tuple[str | Barrier, ...] = (
     "int_stream__dead_letters",
     "int_stream__late_events",
     "int_events__accepted",
-    "int_events__deduplicated",
     UNIQUE,
     "int_events__device",
     "int_events__country",
@@ -188,7 +201,7 @@ def build(t_env: StreamTableEnvironment, settings: JobSettings, *,
     for name, sql in rendered_statements(settings, inserts=inserts,
                                          blackhole_sinks=blackhole_sinks, extra_ddl=extra_ddl):
         if name in barriers:
-            barriers[name].apply(t_env)
+            barriers[name].apply(t_env, settings)
         elif name in inserts:
             statement_set.add_insert_sql(sql)
         else:

@@ -36,7 +36,6 @@ SELECT
     items_json,
     -- the record as sent, so the lake loses nothing the envelope does not name
     payload,
-    received_at,
-    proc_time
+    received_at
 FROM int_stream__records
 WHERE outcome = 'on_time'

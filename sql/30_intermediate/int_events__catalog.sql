@@ -1,5 +1,5 @@
 -- int_events__catalog: the product's name, category, brand and current price from the catalog
--- version valid at the event's time (switch: Job enrich.catalog).
+-- version valid at the event's time (switch: CleanStream enrich.catalog).
 -- grain: one row per unique event; upstream: int_events__fx, ref_catalog__products
 -- Columns stay NULL for events without a product or whose product the catalog does not know yet.
 CREATE TEMPORARY VIEW int_events__catalog AS

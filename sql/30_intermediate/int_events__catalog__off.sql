@@ -1,4 +1,4 @@
--- int_events__catalog, switched off (Job enrich.catalog = false): the same columns, all NULL.
+-- int_events__catalog, switched off (CleanStream enrich.catalog = false): the same columns, all NULL.
 -- grain: one row per unique event; upstream: int_events__fx
 CREATE TEMPORARY VIEW int_events__catalog AS
 SELECT

@@ -1,5 +1,5 @@
--- int_events__device: device class, browser and OS from the user agent (switch: Job
--- enrich.user-agent). The client's own device_type wins when it sent one.
+-- int_events__device: device class, browser and OS from the user agent (switch:
+-- CleanStream enrich.user-agent). The client's own device_type wins when it sent one.
 -- grain: one row per unique event; upstream: int_events__unique
 CREATE TEMPORARY VIEW int_events__device AS
 SELECT

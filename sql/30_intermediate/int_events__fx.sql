@@ -1,4 +1,4 @@
--- int_events__fx: amounts in USD at the rate valid at the event's time (switch: Job enrich.fx).
+-- int_events__fx: amounts in USD at the rate valid at the event's time (switch: CleanStream enrich.fx).
 -- grain: one row per unique event; upstream: int_events__country, src_reference__fx_rates
 -- Event-time temporal join: each event meets the rate whose valid_from is the latest at or
 -- before its event time. Amounts without a currency are in USD (the shop's base currency). An

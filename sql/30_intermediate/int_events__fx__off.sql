@@ -1,4 +1,4 @@
--- int_events__fx, switched off (Job enrich.fx = false): the same columns, no conversion.
+-- int_events__fx, switched off (CleanStream enrich.fx = false): the same columns, no conversion.
 -- grain: one row per unique event; upstream: int_events__country
 CREATE TEMPORARY VIEW int_events__fx AS
 SELECT

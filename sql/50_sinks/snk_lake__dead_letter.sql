@@ -1,5 +1,5 @@
 -- snk_lake__dead_letter: the lake's `dead_letter/` dataset: every rejected record, payload as
--- received, with its reason code (docs/dead-letter.md), the field concerned and a detail;
+-- received, with its reason code (docs/clean-stream.md), the field concerned and a detail;
 -- partitioned by the day it arrived (UTC). It holds raw data: see the README's privacy notes.
 CREATE TABLE snk_lake__dead_letter (
     payload STRING,
