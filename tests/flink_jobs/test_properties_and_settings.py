@@ -21,6 +21,7 @@ def groups(**overrides: dict[str, str]) -> dict[str, dict[str, str]]:
         "KinesisSource": {"stream.name": "events", "aws.region": "eu-west-1"},
         "Lake": {"url": "s3://lake/"},
         "Warehouse": {"jdbc.url": "jdbc:postgresql://h:5439/dw", "username": "flink"},
+        "CleanStream": {"fx.rates.url": "s3://lake/reference/fx_rates.csv"},
     }
     return merge(base, overrides)
 
@@ -57,12 +58,13 @@ def test_load_reports_missing_and_invalid_files(tmp_path: Path) -> None:
 
 
 def test_local_properties_file_builds_settings() -> None:
+    rates = {"CleanStream": {"fx.rates.url": "file:///tmp/fx_rates.csv"}}
     settings = JobSettings.from_property_groups(
-        load_property_groups(LOCAL_PROPERTIES_PATH), local=True)
+        merge(load_property_groups(LOCAL_PROPERTIES_PATH), rates), local=True)
     assert isinstance(settings.source, KinesisSource)
     assert settings.source.stream_name == "ecomflow-events"
     assert settings.lake.url == "s3://ecomflow-lake"
-    assert settings.watermark_delay_seconds == 5
+    assert settings.watermark_delay_seconds == 30
 
 
 def test_env_overrides_and_merge_order() -> None:
@@ -164,3 +166,34 @@ def test_missing_group_is_reported() -> None:
 def test_local_properties_file_has_msf_shape() -> None:
     document = json.loads(LOCAL_PROPERTIES_PATH.read_text())
     assert all(set(entry) == {"PropertyGroupId", "PropertyMap"} for entry in document)
+
+
+def test_clean_stream_defaults_and_switches() -> None:
+    settings = JobSettings.from_property_groups(groups(), local=False)
+    clean = settings.clean
+    assert (clean.max_payload_bytes, clean.max_future_seconds, clean.dedup_horizon_minutes) == (
+        1_000_000, 300, 1440)
+    assert clean.enrich_user_agent and clean.enrich_country and clean.enrich_fx
+    assert clean.enrich_catalog and settings.python_execution_mode == "process"
+    assert clean.fx_rates is not None and clean.fx_rates.connector_options() == {
+        "connector": "filesystem", "path": "s3://lake/reference/fx_rates.csv", "format": "csv",
+        "csv.allow-comments": "true"}
+    off = JobSettings.from_property_groups(groups(CleanStream={
+        "enrich.fx": "false", "enrich.user-agent": "no", "dedup.horizon.minutes": "60"}),
+        local=False).clean
+    assert not off.enrich_fx and not off.enrich_user_agent and off.dedup_horizon_minutes == 60
+
+
+def test_fx_needs_rates_unless_switched_off() -> None:
+    no_rates = groups()
+    del no_rates["CleanStream"]
+    with pytest.raises(SettingsError, match="CleanStream.fx.rates.url is required"):
+        JobSettings.from_property_groups(no_rates, local=False)
+    no_rates["CleanStream"] = {"enrich.fx": "false"}
+    assert JobSettings.from_property_groups(no_rates, local=False).clean.fx_rates is None
+
+
+def test_python_execution_mode_is_checked() -> None:
+    with pytest.raises(SettingsError, match="python.execution-mode"):
+        JobSettings.from_property_groups(groups(Job={"python.execution-mode": "fast"}),
+                                         local=False)

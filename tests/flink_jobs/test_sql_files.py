@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from flink_jobs.events_job import DDL, INSERTS, rendered_statements
+from flink_jobs.events_job import DDL, INSERTS, Barrier, rendered_statements
 from flink_jobs.settings import JobSettings
 from flink_jobs.sql_files import SQL_DIR, SqlFileError, SqlTemplate, load_sql, render_options
 
@@ -15,6 +15,7 @@ def settings() -> JobSettings:
         "Lake": {"url": "s3://lake"},
         "Warehouse": {"jdbc.url": "jdbc:postgresql://h/db", "username": "u",
                       "password": "it's"},
+        "CleanStream": {"fx.rates.url": "s3://lake/reference/fx_rates.csv"},
     }, local=False)
 
 
@@ -40,12 +41,17 @@ def test_render_options_escapes_quotes() -> None:
 
 def test_every_statement_renders_completely() -> None:
     statements = rendered_statements(settings())
-    assert [name for name, _ in statements] == [*DDL, *INSERTS]
+    assert [name for name, _ in statements] == [
+        item.name if isinstance(item, Barrier) else item for item in (*DDL, *INSERTS)]
     for name, sql in statements:
         assert "${" not in sql, name
     source = dict(statements)["src_stream__raw_events"]
     assert "'connector' = 'kinesis'" in source
-    assert "INTERVAL '5' SECOND" in source
+    assert "INTERVAL '30' SECOND" in source
+    assert "event_time_of(payload, 300)" in source
+    rates = dict(statements)["src_reference__fx_rates"]
+    assert "'path' = 's3://lake/reference/fx_rates.csv'" in rates
+    assert "check_event(r.payload, 1000000, 300)" in dict(statements)["stg_stream__records"]
     warehouse_sink = dict(statements)["snk_warehouse__event_counts_minute"]
     assert "'password' = 'it''s'" in warehouse_sink
     assert "'table-name' = 'event_counts_minute_log'" in warehouse_sink
@@ -54,7 +60,10 @@ def test_every_statement_renders_completely() -> None:
 
 def test_blackhole_sinks_replace_every_sink_connector() -> None:
     statements = dict(rendered_statements(settings(), blackhole_sinks=True))
-    for name in ("snk_lake__events", "snk_lake__dead_letter", "snk_warehouse__event_counts_minute"):
+    statements = {name: sql for name, sql in statements.items() if not name.startswith("barrier")}
+    sinks = [name for name in statements if name.startswith("snk_")]
+    assert len(sinks) == 6
+    for name in sinks:
         assert "'connector' = 'blackhole'" in statements[name]
         assert "jdbc" not in statements[name] and "s3://" not in statements[name]
     assert "'connector' = 'kinesis'" in statements["src_stream__raw_events"]
@@ -67,7 +76,9 @@ def test_one_statement_per_file_and_file_name_is_object_name() -> None:
         assert body.count(";") == 0, f"{path.name}: one statement, no trailing ';'"
         match = re.search(r"(?:TABLE|VIEW|FUNCTION(?: IF NOT EXISTS)?|INSERT INTO)\s+(\w+)", body)
         assert match, path
-        expected = path.stem if not path.stem.startswith(("ins_", "fn_")) else None
+        # A switched-off variant (`<name>__off.sql`) defines the same object as `<name>.sql`.
+        stem = path.stem.removesuffix("__off")
+        expected = stem if not stem.startswith(("ins_", "fn_")) else None
         if expected:
             assert match.group(1) == expected, path.name
         if path.stem.startswith("ins_"):
@@ -79,9 +90,12 @@ def test_analytics_do_not_differ_between_environments() -> None:
         "FileSource": {"path": "/tmp/x.jsonl"},
         "Lake": {"url": "file:///tmp/lake"},
         "Warehouse": {"jdbc.url": "jdbc:postgresql://127.0.0.1/db"},
+        "CleanStream": {"fx.rates.url": "file:///tmp/fx_rates.csv"},
     }, local=True)
     aws = dict(rendered_statements(settings()))
     here = dict(rendered_statements(local))
-    for name in ("stg_stream__events", "agg_event_counts_1m", "ins_lake__events",
-                 "ins_warehouse__event_counts_minute"):
-        assert aws[name] == here[name], name
+    bound = [name for name in aws if name.startswith(("src_", "snk_"))]
+    assert len(bound) == 8
+    for name in aws:
+        if name not in bound:
+            assert aws[name] == here[name], name
