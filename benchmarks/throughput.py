@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ecomflow.generate import generate_events, write_jsonl
 
-PIPELINES = ("passthrough", "full", "full-thread")
+PIPELINES = ("passthrough", "full")
 
 
 @dataclass(frozen=True)

@@ -220,8 +220,11 @@ def demo(idle_timeout: float) -> None:
     click.echo(f"job {result.job_id} ran {result.seconds:.0f} s and stopped after "
                f"{idle_timeout:.0f} s without new records")
     click.echo("\nwarehouse rows:")
-    for table, rows in summary.warehouse_counts(local_stack.warehouse_dsn(info)).items():
-        click.echo(f"  {table:<24} {rows}")
+    dsn = local_stack.warehouse_dsn(info)
+    for table, rows in summary.warehouse_counts(dsn).items():
+        click.echo(f"  {table:<26} {rows}")
+    click.echo("accounting (pipeline_health, all minutes): " + " ".join(
+        f"{term}={count}" for term, count in summary.accounting_totals(dsn).items()))
     click.echo("lake files:")
     for dataset in summary.LAKE_DATASETS:
         files = summary.lake_files(info.lake_url, dataset, s3_endpoint=info.s3_endpoint,

@@ -9,8 +9,9 @@ import boto3
 import psycopg2
 
 # Warehouse relations analysts query (views collapse re-deliveries; see sql/warehouse/).
-WAREHOUSE_TABLES = ("event_counts_minute",)
-LAKE_DATASETS = ("events", "dead_letter")
+WAREHOUSE_TABLES = ("event_counts_minute", "pipeline_health", "dead_letter_counts_minute")
+LAKE_DATASETS = ("events", "dead_letter", "late_events")
+ACCOUNTING = ("records_in", "valid", "dead_letter", "duplicates", "late")
 
 
 def lake_files(lake_url: str, dataset: str, *, s3_endpoint: str | None = None,
@@ -43,3 +44,11 @@ def warehouse_counts(dsn: str) -> dict[str, int]:
             cur.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 (fixed names above)
             counts[table] = int(cur.fetchone()[0])
         return counts
+
+
+def accounting_totals(dsn: str) -> dict[str, int]:
+    """pipeline_health summed over every minute: records_in = valid + dead_letter + ..."""
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT {', '.join(f'COALESCE(SUM({c}), 0)' for c in ACCOUNTING)} "
+                    "FROM pipeline_health")  # noqa: S608 (fixed names above)
+        return dict(zip(ACCOUNTING, (int(v) for v in cur.fetchone()), strict=True))
