@@ -21,7 +21,7 @@ def t_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     env = TableEnvironment.create(EnvironmentSettings.in_batch_mode())
     env.get_config().set("table.local-time-zone", "UTC")
     env.get_config().set("parallelism.default", "1")
-    for name in ("fn_event_time_of", "fn_parse_event"):
+    for name in ("fn_event_time_of", "fn_parse_event", "fn_tally"):
         env.execute_sql(load_sql(name))
     yield env
 
@@ -83,3 +83,35 @@ def test_parse_event_is_null_for_anything_but_an_object(t_env) -> None:  # noqa:
                 '{"event_type": "page_view"', '{"event_type": "page_view"}']
     assert query(t_env, "parse_event(payload) IS NULL", payloads) == [
         True, True, True, True, True, False]
+
+
+def test_event_time_of_falls_back_to_updated_at_for_catalog_records(t_env) -> None:  # noqa: ANN001
+    payloads = [
+        '{"product_id": "p1", "updated_at": "2025-07-16T09:00:00Z"}',
+        '{"updated_at": "2025-07-16T09:00:00Z", "timestamp": "2025-07-16T10:00:00Z"}',
+        '{"updated_at": "2025-07-16T09:00:00Z", "timestamp": "no zone"}',  # timestamp decides
+    ]
+    got = query(t_env, "CAST(CAST(event_time_of(payload) AS TIMESTAMP(3)) AS STRING)", payloads)
+    assert got == ["2025-07-16 09:00:00.000", "2025-07-16 10:00:00.000", None]
+
+
+def test_event_time_of_refuses_the_far_future(t_env) -> None:  # noqa: ANN001
+    # A future timestamp would drag the watermark, and every later record, along with it.
+    payloads = ['{"timestamp": "2099-01-01T00:00:00Z"}', '{"timestamp": "2025-07-16T10:30:00Z"}']
+    got = query(t_env, "event_time_of(payload, 300) IS NULL", payloads)
+    assert got == [True, False]
+
+
+def test_parse_event_reads_catalog_and_country_fields(t_env) -> None:  # noqa: ANN001
+    payloads = [json.dumps({"product_id": "p1", "name": "Phone", "brand": "Acme",
+                            "country": "es", "product_name": "Phone X"})]
+    got = {f: query(t_env, f"parse_event(payload).{f}", payloads)[0]
+           for f in ("name", "brand", "country", "product_name")}
+    assert got == {"name": "Phone", "brand": "Acme", "country": "es",
+                   "product_name": "Phone X"}
+
+
+def test_tally_passes_every_row(t_env) -> None:  # noqa: ANN001
+    # Its counters are checked end to end against the oracle (tests/jobs/test_clean_stream.py).
+    assert query(t_env, "tally('late', 1)", ["a", "b"]) == [True, True]
+    assert query(t_env, "tally(CAST(NULL AS STRING), -1)", ["a"]) == [True]
