@@ -94,7 +94,11 @@ DDL: tuple[str | Barrier, ...] = (
     "int_events__clean",
     "int_events__fx_dead_letters",
     "int_stream__outcomes",
+    "int_events__sessionable",
     "agg_event_counts_1m",
+    "agg_funnel_1m",
+    "agg_funnel_1h",
+    "agg_sessions",
     "agg_pipeline_health_1m",
     "agg_dead_letter_counts_1m",
     "snk_lake__events",
@@ -103,6 +107,10 @@ DDL: tuple[str | Barrier, ...] = (
     "snk_warehouse__event_counts_minute",
     "snk_warehouse__pipeline_health",
     "snk_warehouse__dead_letter_counts_minute",
+    "snk_warehouse__funnel_minute",
+    "snk_warehouse__funnel_hourly",
+    "snk_lake__sessions",
+    "snk_warehouse__sessions",
 )
 INSERTS = (
     "ins_lake__events",
@@ -111,6 +119,10 @@ INSERTS = (
     "ins_warehouse__event_counts_minute",
     "ins_warehouse__pipeline_health",
     "ins_warehouse__dead_letter_counts_minute",
+    "ins_warehouse__funnel_minute",
+    "ins_warehouse__funnel_hourly",
+    "ins_lake__sessions",
+    "ins_warehouse__sessions",
 )
 # Switchable steps kept as two files: `<name>` when on, `<name>__off` (same columns) when off.
 SWITCHED_FILES = {
@@ -132,6 +144,10 @@ SINK_TARGETS = {
     "WAREHOUSE_EVENT_COUNTS_OPTIONS": ("warehouse", "event_counts_minute_log"),
     "WAREHOUSE_PIPELINE_HEALTH_OPTIONS": ("warehouse", "pipeline_health_log"),
     "WAREHOUSE_DEAD_LETTER_COUNTS_OPTIONS": ("warehouse", "dead_letter_counts_minute_log"),
+    "WAREHOUSE_FUNNEL_MINUTE_OPTIONS": ("warehouse", "funnel_minute_log"),
+    "WAREHOUSE_FUNNEL_HOURLY_OPTIONS": ("warehouse", "funnel_hourly_log"),
+    "LAKE_SESSIONS_OPTIONS": ("lake", "sessions"),
+    "WAREHOUSE_SESSIONS_OPTIONS": ("warehouse", "sessions_log"),
 }
 BLACKHOLE = {"connector": "blackhole"}
 
@@ -153,6 +169,8 @@ def sql_parameters(settings: JobSettings, *, blackhole_sinks: bool = False) -> d
         "MAX_FUTURE_SECONDS": str(clean.max_future_seconds),
         "ENRICH_USER_AGENT": _sql_bool(clean.enrich_user_agent),
         "ENRICH_COUNTRY": _sql_bool(clean.enrich_country),
+        "SESSION_GAP_MINUTES": str(settings.sessions.gap_minutes),
+        "SESSION_MAX_LENGTH_HOURS": str(settings.sessions.max_length_hours),
         "FX_RATES_OPTIONS": render_options(
             clean.fx_rates.connector_options() if clean.fx_rates else BLACKHOLE),
     }

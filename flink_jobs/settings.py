@@ -193,11 +193,20 @@ class CleanStream:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Sessions:
+    """Server-side sessionization (property group `Sessions`)."""
+
+    gap_minutes: int = 30
+    max_length_hours: int = 24
+
+
+@dataclass(frozen=True, kw_only=True)
 class JobSettings:
     source: KinesisSource | FileSource
     lake: LakeSink
     warehouse: WarehouseSink
     clean: CleanStream = field(default_factory=CleanStream)
+    sessions: Sessions = field(default_factory=Sessions)
     watermark_delay_seconds: int = 30
     python_execution_mode: str = "process"
     parallelism: int | None = None
@@ -277,6 +286,9 @@ class JobSettings:
             lake=lake,
             warehouse=warehouse,
             clean=clean,
+            sessions=Sessions(
+                gap_minutes=_int(groups, "Sessions", "gap.minutes", 30, minimum=1),
+                max_length_hours=_int(groups, "Sessions", "max.length.hours", 24, minimum=1)),
             python_execution_mode=mode,
             watermark_delay_seconds=_int(groups, "Job", "watermark.delay.seconds", 30),
             parallelism=_int(groups, "Job", "parallelism", None, minimum=1),

@@ -66,8 +66,10 @@ def test_each_payload_is_parsed_and_checked_once(plans: dict[str, str]) -> None:
 
 def test_every_sink_is_filled(plans: dict[str, str]) -> None:
     for sink in ("snk_lake__events", "snk_lake__dead_letter", "snk_lake__late_events",
-                 "snk_warehouse__event_counts_minute", "snk_warehouse__pipeline_health",
-                 "snk_warehouse__dead_letter_counts_minute"):
+                 "snk_lake__sessions", "snk_warehouse__event_counts_minute",
+                 "snk_warehouse__pipeline_health", "snk_warehouse__dead_letter_counts_minute",
+                 "snk_warehouse__funnel_minute", "snk_warehouse__funnel_hourly",
+                 "snk_warehouse__sessions"):
         assert f"Sink(table=[default_catalog.default_database.{sink}]" in plans["inserts"]
 
 
@@ -90,3 +92,10 @@ def test_switched_off_enrichment_leaves_no_trace(
     assert "parse_user_agent(" not in catalog
     assert "TemporalJoin(" not in catalog
     assert "src_reference__fx_rates" not in catalog
+
+
+def test_analytics_are_window_aggregates(plans: dict[str, str]) -> None:
+    # Append-only results (the lake and the warehouse logs take no updates).
+    inserts = plans["inserts"]
+    assert "GroupAggregate(" not in inserts
+    assert "window=[SESSION(" in inserts and "window=[CUMULATE(" in inserts

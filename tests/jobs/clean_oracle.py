@@ -9,6 +9,7 @@ labels the input was built with (each bad record was made bad on purpose).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -158,6 +159,8 @@ def expected(lines: list[Line], *, rates_csv: str, delay: timedelta = timedelta(
             "event_type": event_type,
             "event_time": moment.replace(tzinfo=None),
             "user_id": record.get("user_id") or record.get("customer_id"),
+            "session_id": record.get("session_id"),
+            "page_url": record.get("page_url"),
             "device_class": device_class,
             "browser": browser,
             "os": os,
@@ -183,3 +186,83 @@ def health_rows(expected_: Expected) -> list[tuple[Any, ...]]:
         (minute.replace(tzinfo=None), c["records_in"], c["valid"], c["dead_letter"],
          c["duplicates"], c["late"])
         for minute, c in expected_.health.items())
+
+
+# ----------------------------------------------------------------------- funnels and sessions
+
+
+def _rate(purchases: int, page_views: int) -> Decimal | None:
+    if not page_views:
+        return None
+    return (Decimal(purchases * 100) / Decimal(page_views)).quantize(CENT, ROUND_HALF_UP)
+
+
+def funnel_rows(expected_: Expected, *, hourly: bool = False) -> list[tuple[Any, ...]]:
+    """(window_start, page_views, add_to_cart, purchases, conversion_rate) per minute, or per
+    hour (the whole hour: what funnel_hourly holds once the hour has closed)."""
+    counts: dict[datetime, Counter] = defaultdict(Counter)
+    for event in expected_.events:
+        start = event["event_time"].replace(second=0, microsecond=0)
+        if hourly:
+            start = start.replace(minute=0)
+        counts[start][event["event_type"]] += 1
+    return sorted(
+        (start, c["page_view"], c["add_to_cart"], c["purchase"],
+         _rate(c["purchase"], c["page_view"]))
+        for start, c in counts.items())
+
+
+def session_rows(expected_: Expected, *, gap: timedelta = timedelta(minutes=30),
+                 max_hours: int = 24) -> list[dict[str, Any]]:
+    """One dict per session, sorted by (user_id, session_start)."""
+    by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in expected_.events:
+        if event["user_id"] is not None:
+            by_user[event["user_id"]].append(event)
+    sessions = []
+    for user, events in by_user.items():
+        events.sort(key=lambda e: e["event_time"])
+        current: list[dict[str, Any]] = []
+        for event in events:
+            bucket = int(event["event_time"].timestamp() // 3600 // max_hours)
+            if current and (event["event_time"] - current[-1]["event_time"] > gap
+                            or bucket != current[-1]["_bucket"]):
+                sessions.append(_session(user, current))
+                current = []
+            current.append({**event, "_bucket": bucket})
+        sessions.append(_session(user, current))
+    return sorted(sessions, key=lambda s: (s["user_id"], s["session_start"]))
+
+
+def _first(events: list[dict[str, Any]], key: str, *, last: bool = False) -> Any:
+    values = [e[key] for e in events if e[key] is not None]
+    return (values[-1] if last else values[0]) if values else None
+
+
+def _session(user: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    start, end = events[0]["event_time"], events[-1]["event_time"]
+    kinds = Counter(e["event_type"] for e in events)
+    purchases = [e for e in events if e["event_type"] == "purchase"]
+    stamp = start.strftime("%Y-%m-%d %H:%M:%S.") + f"{start.microsecond // 1000:03d}"
+    return {
+        "session_id": hashlib.md5(f"{user}|{stamp}".encode()).hexdigest(),  # noqa: S324
+        "user_id": user,
+        "session_start": start,
+        "session_end": end,
+        "duration_seconds": int((end - start).total_seconds()),
+        "client_session_id": _first(events, "session_id"),
+        "events": len(events),
+        "page_views": kinds["page_view"],
+        "product_views": kinds["product_view"],
+        "add_to_cart": kinds["add_to_cart"],
+        "remove_from_cart": kinds["remove_from_cart"],
+        "purchases": kinds["purchase"],
+        "pages_viewed": sum(1 for e in events
+                            if e["event_type"] == "page_view" and e["page_url"] is not None),
+        "entry_page": _first(events, "page_url"),
+        "exit_page": _first(events, "page_url", last=True),
+        "device_class": _first(events, "device_class"),
+        "country": _first(events, "country"),
+        "revenue_usd": sum((e["total_amount_usd"] for e in purchases), Decimal("0.00")),
+        "converted": bool(purchases),
+    }

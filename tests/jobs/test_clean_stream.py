@@ -9,6 +9,7 @@ update in the middle.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,14 @@ from tests.kinesis_reader import create_active_stream
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
-LOGS = ("event_counts_minute_log", "pipeline_health_log", "dead_letter_counts_minute_log")
-COMPARED = ("event_id", "event_type", "event_time", "user_id", "device_class", "browser", "os",
+LOGS = ("event_counts_minute_log", "pipeline_health_log", "dead_letter_counts_minute_log",
+        "funnel_minute_log", "funnel_hourly_log", "sessions_log")
+SESSION_COLUMNS = ("session_id", "user_id", "session_start", "session_end", "duration_seconds",
+                   "client_session_id", "events", "page_views", "product_views", "add_to_cart",
+                   "remove_from_cart", "purchases", "pages_viewed", "entry_page", "exit_page",
+                   "device_class", "country", "revenue_usd", "converted")
+COMPARED = ("event_id", "event_type", "event_time", "user_id", "session_id", "page_url",
+            "device_class", "browser", "os",
             "country", "fx_rate_to_usd", "price_usd", "total_amount_usd", "catalog_category",
             "catalog_brand", "catalog_price", "payload")
 
@@ -101,6 +108,29 @@ def assert_clean_stream(lines: list[clean_case.Line], lake_url: str, dsn: str,
                       "FROM event_counts_minute ORDER BY window_start, event_type") == sorted(
         (minute.replace(tzinfo=None), event_type, n)
         for (minute, event_type), n in want.event_counts.items())
+    assert_analytics(want, lake_url, dsn, stack)
+
+
+def assert_analytics(want: clean_oracle.Expected, lake_url: str, dsn: str,
+                     stack: StackInfo | None) -> None:
+    """Funnels and sessions, computed by the job from the clean stream."""
+    funnel = "SELECT window_start, page_views, add_to_cart, purchases, conversion_rate FROM "
+    assert query(dsn, funnel + "funnel_minute ORDER BY 1") == clean_oracle.funnel_rows(want)
+    assert query(dsn, funnel + "funnel_hourly ORDER BY 1") == clean_oracle.funnel_rows(
+        want, hourly=True)
+    # Every hour has closed in these runs: the hourly row is the whole hour.
+    assert all(row[1] - row[0] == timedelta(hours=1)
+               for row in query(dsn, "SELECT window_start, updated_to FROM funnel_hourly"))
+
+    sessions = clean_oracle.session_rows(want)
+    assert len(sessions) == 7  # seven users, one visit each in the case's ten minutes
+    got = [dict(zip(SESSION_COLUMNS, row, strict=True)) for row in query(
+        dsn, f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions ORDER BY user_id, session_start")]
+    assert got == sessions
+    lake = sorted(({k: row[k] for k in SESSION_COLUMNS}
+                   for row in read_dataset(lake_url, "sessions", stack)),
+                  key=lambda s: (s["user_id"], s["session_start"]))
+    assert lake == sessions
 
 
 def test_bounded_run(stack: StackInfo, warehouse: str, case_env: None,
