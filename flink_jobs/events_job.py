@@ -36,9 +36,10 @@ class Barrier:
 
     source: str
     target: str
-    rowtime: str
+    rowtime: str | None  # None: the target has no event time (a sink-only result)
     watermark: str = "SOURCE_WATERMARK()"
     dedup_key: str | None = None  # keep the first row per value of this column
+    cart_timeout: bool = False  # run CartAbandonment on (user_id, event_type, ...) rows
 
     @property
     def name(self) -> str:
@@ -50,8 +51,14 @@ class Barrier:
         if self.dedup_key is not None:
             stream = _first_by_key(stream, table.get_schema().get_field_names().index(
                 self.dedup_key), settings.clean.dedup_horizon_minutes * 60_000)
-        schema = Schema.new_builder().watermark(self.rowtime, self.watermark).build()
-        t_env.create_temporary_view(self.target, t_env.from_data_stream(stream, schema))
+        if self.cart_timeout:
+            carts = load_java_class("dev.ecomflow.stream.CartAbandonment").newInstance()
+            stream = DataStream(carts.apply(stream._j_data_stream,
+                                            settings.sessions.cart_abandon_minutes * 60_000))
+        builder = Schema.new_builder()
+        if self.rowtime is not None:
+            builder = builder.watermark(self.rowtime, self.watermark)
+        t_env.create_temporary_view(self.target, t_env.from_data_stream(stream, builder.build()))
 
 
 def _first_by_key(stream: DataStream, key_index: int, horizon_ms: int) -> DataStream:
@@ -68,6 +75,10 @@ RETIME = Barrier("stg_stream__classified", "int_stream__records", rowtime="accou
 UNIQUE = Barrier("int_events__accepted", "int_events__unique", rowtime="event_time",
                  dedup_key="event_id")
 ENRICHED = Barrier("int_events__catalog", "int_events__enriched", rowtime="event_time")
+# Carts without a purchase within the timeout (dev.ecomflow.stream.CartAbandonment): SQL in
+# Flink 1.20 cannot emit a timed-out match.
+CARTS = Barrier("int_events__cart_activity", "int_carts__abandoned", rowtime=None,
+                cart_timeout=True)
 
 # Declared in this order: functions, sources, views that read them, then sinks.
 DDL: tuple[str | Barrier, ...] = (
@@ -95,6 +106,8 @@ DDL: tuple[str | Barrier, ...] = (
     "int_events__fx_dead_letters",
     "int_stream__outcomes",
     "int_events__sessionable",
+    "int_events__cart_activity",
+    CARTS,
     "agg_event_counts_1m",
     "agg_funnel_1m",
     "agg_funnel_1h",
@@ -111,6 +124,7 @@ DDL: tuple[str | Barrier, ...] = (
     "snk_warehouse__funnel_hourly",
     "snk_lake__sessions",
     "snk_warehouse__sessions",
+    "snk_warehouse__cart_abandoned",
 )
 INSERTS = (
     "ins_lake__events",
@@ -123,6 +137,7 @@ INSERTS = (
     "ins_warehouse__funnel_hourly",
     "ins_lake__sessions",
     "ins_warehouse__sessions",
+    "ins_warehouse__cart_abandoned",
 )
 # Switchable steps kept as two files: `<name>` when on, `<name>__off` (same columns) when off.
 SWITCHED_FILES = {
@@ -148,6 +163,7 @@ SINK_TARGETS = {
     "WAREHOUSE_FUNNEL_HOURLY_OPTIONS": ("warehouse", "funnel_hourly_log"),
     "LAKE_SESSIONS_OPTIONS": ("lake", "sessions"),
     "WAREHOUSE_SESSIONS_OPTIONS": ("warehouse", "sessions_log"),
+    "WAREHOUSE_CART_ABANDONED_OPTIONS": ("warehouse", "cart_abandoned_log"),
 }
 BLACKHOLE = {"connector": "blackhole"}
 

@@ -198,6 +198,7 @@ class Sessions:
 
     gap_minutes: int = 30
     max_length_hours: int = 24
+    cart_abandon_minutes: int = 30  # a cart without purchase this long after its last change
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -288,7 +289,9 @@ class JobSettings:
             clean=clean,
             sessions=Sessions(
                 gap_minutes=_int(groups, "Sessions", "gap.minutes", 30, minimum=1),
-                max_length_hours=_int(groups, "Sessions", "max.length.hours", 24, minimum=1)),
+                max_length_hours=_int(groups, "Sessions", "max.length.hours", 24, minimum=1),
+                cart_abandon_minutes=_int(groups, "Sessions", "cart.abandon.minutes", 30,
+                                          minimum=1)),
             python_execution_mode=mode,
             watermark_delay_seconds=_int(groups, "Job", "watermark.delay.seconds", 30),
             parallelism=_int(groups, "Job", "parallelism", None, minimum=1),

@@ -80,3 +80,26 @@ FROM (
     FROM sessions_log
 ) AS deliveries
 WHERE delivery_rank = 1;
+
+-- Drop-offs: a cart with no purchase within Sessions cart.abandon.minutes of its last change.
+CREATE TABLE IF NOT EXISTS cart_abandoned_log (
+    user_id VARCHAR(256) NOT NULL,
+    cart_value_usd DECIMAL(18, 2) NOT NULL,
+    items INTEGER NOT NULL,
+    first_added_at TIMESTAMP NOT NULL,
+    last_change_at TIMESTAMP NOT NULL,
+    abandoned_at TIMESTAMP NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
+);
+
+CREATE OR REPLACE VIEW cart_abandoned AS
+SELECT user_id, cart_value_usd, items, first_added_at, last_change_at, abandoned_at
+FROM (
+    SELECT
+        *,
+        ROW_NUMBER() OVER (
+            PARTITION BY user_id, abandoned_at ORDER BY loaded_at DESC
+        ) AS delivery_rank
+    FROM cart_abandoned_log
+) AS deliveries
+WHERE delivery_rank = 1;

@@ -48,10 +48,10 @@ def plans_without_enrichment(tmp_path_factory: pytest.TempPathFactory) -> dict[s
 def test_the_stream_is_read_once(plans: dict[str, str]) -> None:
     assert len(re.findall(r"TableSourceScan\(table=\[\[[^\]]*src_stream__raw_events",
                           plans["stg_stream__classified"])) == 1
-    # The inserts read the three barriers' streams, each scanned once and shared (reused).
+    # The inserts read the four barriers' streams, each scanned once and shared (reused).
     scans = re.findall(r"TableSourceScan\(table=\[\[\*(anonymous_datastream_source\$\d+)",
                        plans["inserts"])
-    assert len(scans) == 3 and len(set(scans)) == 3
+    assert len(scans) == 4 and len(set(scans)) == 4
     assert "src_stream__raw_events" not in plans["inserts"]
 
 

@@ -161,6 +161,8 @@ def expected(lines: list[Line], *, rates_csv: str, delay: timedelta = timedelta(
             "user_id": record.get("user_id") or record.get("customer_id"),
             "session_id": record.get("session_id"),
             "page_url": record.get("page_url"),
+            "product_id": record.get("product_id"),
+            "quantity": record.get("quantity"),
             "device_class": device_class,
             "browser": browser,
             "os": os,
@@ -266,3 +268,39 @@ def _session(user: str, events: list[dict[str, Any]]) -> dict[str, Any]:
         "revenue_usd": sum((e["total_amount_usd"] for e in purchases), Decimal("0.00")),
         "converted": bool(purchases),
     }
+
+
+def abandoned_carts(expected_: Expected, *, timeout: timedelta = timedelta(minutes=30)
+                    ) -> list[tuple[Any, ...]]:
+    """(user_id, cart_value_usd, items, first_added_at, last_change_at, abandoned_at) for every
+    cart that no purchase emptied: at the end of a bounded input every timer fires."""
+    carts: dict[str, dict[str, Any]] = {}
+    for event in sorted(expected_.events, key=lambda e: e["event_time"]):
+        user, kind = event["user_id"], event["event_type"]
+        if user is None or kind not in ("add_to_cart", "remove_from_cart", "purchase"):
+            continue
+        if kind == "purchase":
+            carts.pop(user, None)
+            continue
+        product = event["product_id"] or ""
+        cart = carts.setdefault(user, {"lines": {}, "units": {}, "first": None, "last": None})
+        if kind == "add_to_cart":
+            units = event["quantity"] or 1
+            value = (event["price_usd"] or Decimal(0)) * units
+            cart["lines"][product] = cart["lines"].get(product, Decimal(0)) + value
+            cart["units"][product] = cart["units"].get(product, 0) + units
+            cart["first"] = cart["first"] or event["event_time"]
+        elif product in cart["lines"]:
+            del cart["lines"][product], cart["units"][product]
+        else:
+            if not cart["lines"]:
+                del carts[user]
+            continue
+        if not cart["lines"]:
+            del carts[user]
+            continue
+        cart["last"] = event["event_time"]
+    return sorted(
+        (user, sum(c["lines"].values(), Decimal(0)).quantize(CENT), sum(c["units"].values()),
+         c["first"], c["last"], c["last"] + timeout)
+        for user, c in carts.items())

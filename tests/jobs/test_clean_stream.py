@@ -26,12 +26,13 @@ from tests.kinesis_reader import create_active_stream
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
 LOGS = ("event_counts_minute_log", "pipeline_health_log", "dead_letter_counts_minute_log",
-        "funnel_minute_log", "funnel_hourly_log", "sessions_log")
+        "funnel_minute_log", "funnel_hourly_log", "sessions_log", "cart_abandoned_log")
 SESSION_COLUMNS = ("session_id", "user_id", "session_start", "session_end", "duration_seconds",
                    "client_session_id", "events", "page_views", "product_views", "add_to_cart",
                    "remove_from_cart", "purchases", "pages_viewed", "entry_page", "exit_page",
                    "device_class", "country", "revenue_usd", "converted")
 COMPARED = ("event_id", "event_type", "event_time", "user_id", "session_id", "page_url",
+            "product_id", "quantity",
             "device_class", "browser", "os",
             "country", "fx_rate_to_usd", "price_usd", "total_amount_usd", "catalog_category",
             "catalog_brand", "catalog_price", "payload")
@@ -131,6 +132,11 @@ def assert_analytics(want: clean_oracle.Expected, lake_url: str, dsn: str,
                    for row in read_dataset(lake_url, "sessions", stack)),
                   key=lambda s: (s["user_id"], s["session_start"]))
     assert lake == sessions
+
+    carts = clean_oracle.abandoned_carts(want)
+    assert carts, "the case leaves carts without a purchase"
+    assert query(dsn, "SELECT user_id, cart_value_usd, items, first_added_at, last_change_at, "
+                      "abandoned_at FROM cart_abandoned ORDER BY user_id") == carts
 
 
 def test_bounded_run(stack: StackInfo, warehouse: str, case_env: None,
