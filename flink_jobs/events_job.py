@@ -108,10 +108,13 @@ DDL: tuple[str | Barrier, ...] = (
     "int_events__sessionable",
     "int_events__cart_activity",
     CARTS,
+    "int_events__product_activity",
     "agg_event_counts_1m",
     "agg_funnel_1m",
     "agg_funnel_1h",
     "agg_sessions",
+    "agg_product_metrics_1m",
+    "agg_top_products_1m",
     "agg_pipeline_health_1m",
     "agg_dead_letter_counts_1m",
     "snk_lake__events",
@@ -125,6 +128,7 @@ DDL: tuple[str | Barrier, ...] = (
     "snk_lake__sessions",
     "snk_warehouse__sessions",
     "snk_warehouse__cart_abandoned",
+    "snk_warehouse__top_products_minute",
 )
 INSERTS = (
     "ins_lake__events",
@@ -138,6 +142,7 @@ INSERTS = (
     "ins_lake__sessions",
     "ins_warehouse__sessions",
     "ins_warehouse__cart_abandoned",
+    "ins_warehouse__top_products_minute",
 )
 # Switchable steps kept as two files: `<name>` when on, `<name>__off` (same columns) when off.
 SWITCHED_FILES = {
@@ -164,6 +169,7 @@ SINK_TARGETS = {
     "LAKE_SESSIONS_OPTIONS": ("lake", "sessions"),
     "WAREHOUSE_SESSIONS_OPTIONS": ("warehouse", "sessions_log"),
     "WAREHOUSE_CART_ABANDONED_OPTIONS": ("warehouse", "cart_abandoned_log"),
+    "WAREHOUSE_TOP_PRODUCTS_OPTIONS": ("warehouse", "top_products_minute_log"),
 }
 BLACKHOLE = {"connector": "blackhole"}
 
@@ -187,6 +193,7 @@ def sql_parameters(settings: JobSettings, *, blackhole_sinks: bool = False) -> d
         "ENRICH_COUNTRY": _sql_bool(clean.enrich_country),
         "SESSION_GAP_MINUTES": str(settings.sessions.gap_minutes),
         "SESSION_MAX_LENGTH_HOURS": str(settings.sessions.max_length_hours),
+        "TOP_N": str(settings.sessions.top_n),
         "FX_RATES_OPTIONS": render_options(
             clean.fx_rates.connector_options() if clean.fx_rates else BLACKHOLE),
     }

@@ -194,11 +194,12 @@ class CleanStream:
 
 @dataclass(frozen=True, kw_only=True)
 class Sessions:
-    """Server-side sessionization (property group `Sessions`)."""
+    """Sessions and the other per-user and per-product analytics (property group `Sessions`)."""
 
     gap_minutes: int = 30
     max_length_hours: int = 24
     cart_abandon_minutes: int = 30  # a cart without purchase this long after its last change
+    top_n: int = 10  # products per minute in each top-products ranking
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -291,7 +292,8 @@ class JobSettings:
                 gap_minutes=_int(groups, "Sessions", "gap.minutes", 30, minimum=1),
                 max_length_hours=_int(groups, "Sessions", "max.length.hours", 24, minimum=1),
                 cart_abandon_minutes=_int(groups, "Sessions", "cart.abandon.minutes", 30,
-                                          minimum=1)),
+                                          minimum=1),
+                top_n=_int(groups, "Sessions", "top.n", 10, minimum=1)),
             python_execution_mode=mode,
             watermark_delay_seconds=_int(groups, "Job", "watermark.delay.seconds", 30),
             parallelism=_int(groups, "Job", "parallelism", None, minimum=1),

@@ -163,6 +163,7 @@ def expected(lines: list[Line], *, rates_csv: str, delay: timedelta = timedelta(
             "page_url": record.get("page_url"),
             "product_id": record.get("product_id"),
             "quantity": record.get("quantity"),
+            "items": record.get("items") or [],
             "device_class": device_class,
             "browser": browser,
             "os": os,
@@ -304,3 +305,31 @@ def abandoned_carts(expected_: Expected, *, timeout: timedelta = timedelta(minut
         (user, sum(c["lines"].values(), Decimal(0)).quantize(CENT), sum(c["units"].values()),
          c["first"], c["last"], c["last"] + timeout)
         for user, c in carts.items())
+
+
+def top_products(expected_: Expected, *, top_n: int = 10) -> list[tuple[Any, ...]]:
+    """(window_start, ranking, rank, product_id, views, units, revenue_usd), per minute."""
+    metrics: dict[tuple[datetime, str], list[Any]] = defaultdict(
+        lambda: [0, 0, Decimal("0.00")])
+    for event in expected_.events:
+        minute = event["event_time"].replace(second=0, microsecond=0)
+        if event["event_type"] == "product_view" and event["product_id"]:
+            metrics[(minute, event["product_id"])][0] += 1
+        if event["event_type"] == "purchase":
+            rate = event["fx_rate_to_usd"] or Decimal(1)
+            for item in event["items"]:
+                units = item.get("quantity") or 1
+                line = (Decimal(str(item["price"])).quantize(CENT) * units * rate).quantize(
+                    CENT, ROUND_HALF_UP)
+                entry = metrics[(minute, item["product_id"])]
+                entry[1] += units
+                entry[2] += line
+    rows = []
+    for minute in sorted({m for m, _ in metrics}):
+        products = [(p, *v) for (m, p), v in metrics.items() if m == minute]
+        for ranking, key, keep in (("revenue", lambda r: (-r[3], r[0]), lambda r: r[3] > 0),
+                                   ("views", lambda r: (-r[1], r[0]), lambda r: r[1] > 0)):
+            ranked = sorted(filter(keep, products), key=key)[:top_n]
+            rows += [(minute, ranking, rank, p, views, units, revenue)
+                     for rank, (p, views, units, revenue) in enumerate(ranked, start=1)]
+    return sorted(rows)

@@ -26,7 +26,8 @@ from tests.kinesis_reader import create_active_stream
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
 LOGS = ("event_counts_minute_log", "pipeline_health_log", "dead_letter_counts_minute_log",
-        "funnel_minute_log", "funnel_hourly_log", "sessions_log", "cart_abandoned_log")
+        "funnel_minute_log", "funnel_hourly_log", "sessions_log", "cart_abandoned_log",
+        "top_products_minute_log")
 SESSION_COLUMNS = ("session_id", "user_id", "session_start", "session_end", "duration_seconds",
                    "client_session_id", "events", "page_views", "product_views", "add_to_cart",
                    "remove_from_cart", "purchases", "pages_viewed", "entry_page", "exit_page",
@@ -80,8 +81,9 @@ def assert_clean_stream(lines: list[clean_case.Line], lake_url: str, dsn: str,
 
     events = read_dataset(lake_url, "events", stack)
     got = sorted(({k: row[k] for k in COMPARED} for row in events), key=lambda r: r["payload"])
+    wanted_events = [{k: event[k] for k in COMPARED} for event in want.events]
     assert len(got) == len(want.events), "every clean event exactly once in the lake"
-    for actual, wanted in zip(got, want.events, strict=True):
+    for actual, wanted in zip(got, wanted_events, strict=True):
         assert actual == wanted
 
     dead = read_dataset(lake_url, "dead_letter", stack)
@@ -137,6 +139,11 @@ def assert_analytics(want: clean_oracle.Expected, lake_url: str, dsn: str,
     assert carts, "the case leaves carts without a purchase"
     assert query(dsn, "SELECT user_id, cart_value_usd, items, first_added_at, last_change_at, "
                       "abandoned_at FROM cart_abandoned ORDER BY user_id") == carts
+
+    top = clean_oracle.top_products(want)
+    assert {row[1] for row in top} == {"revenue", "views"}
+    assert query(dsn, "SELECT window_start, ranking, product_rank, product_id, product_views, "
+                      "units_sold, revenue_usd FROM top_products_minute ORDER BY 1, 2, 3") == top
 
 
 def test_bounded_run(stack: StackInfo, warehouse: str, case_env: None,

@@ -1,0 +1,30 @@
+-- agg_top_products_1m: each minute's top products, by revenue and by views.
+-- grain: one row per (window_start, ranking, rank), rank <= Analytics top.n (default 10);
+--   ranking is 'revenue' or 'views'; ties are broken by product_id
+-- window Top-N over agg_product_metrics_1m: append-only, emitted when the minute closes
+CREATE TEMPORARY VIEW agg_top_products_1m AS
+SELECT window_start, window_end, 'revenue' AS ranking, product_rank, product_id, product_views,
+    units_sold, revenue_usd
+FROM (
+    SELECT
+        *,
+        ROW_NUMBER() OVER (
+            PARTITION BY window_start, window_end ORDER BY revenue_usd DESC, product_id
+        ) AS product_rank
+    FROM agg_product_metrics_1m
+    WHERE revenue_usd > 0
+)
+WHERE product_rank <= ${TOP_N}
+UNION ALL
+SELECT window_start, window_end, 'views' AS ranking, product_rank, product_id, product_views,
+    units_sold, revenue_usd
+FROM (
+    SELECT
+        *,
+        ROW_NUMBER() OVER (
+            PARTITION BY window_start, window_end ORDER BY product_views DESC, product_id
+        ) AS product_rank
+    FROM agg_product_metrics_1m
+    WHERE product_views > 0
+)
+WHERE product_rank <= ${TOP_N}
