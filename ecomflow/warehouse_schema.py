@@ -79,9 +79,22 @@ def split_statements(sql: str) -> list[str]:
     return [s.strip() for s in statements if s.strip()]
 
 
+# One source for both warehouses: a table's Redshift-only attributes (distribution and sort
+# keys) sit in a `-- redshift: ...` comment line before the statement's `;`. PostgreSQL reads
+# a comment; for Redshift the comment marker is dropped and the clause becomes part of the DDL.
+_REDSHIFT_ONLY = re.compile(r"^--\s*redshift:\s*(.+)$", re.M)
+
+
+def for_redshift(sql: str) -> str:
+    """The DDL as Redshift runs it: `-- redshift: X` lines become `X`."""
+    return _REDSHIFT_ONLY.sub(r"\1", sql)
+
+
 def statements(files: list[Path]) -> Iterator[tuple[str, int, str]]:
+    """(file name, number, statement) of every statement, in the Redshift dialect."""
     for path in files:
-        for number, statement in enumerate(split_statements(path.read_text()), start=1):
+        text = for_redshift(path.read_text())
+        for number, statement in enumerate(split_statements(text), start=1):
             yield path.name, number, statement
 
 

@@ -8,7 +8,10 @@ CREATE TABLE IF NOT EXISTS event_counts_minute_log (
     event_type VARCHAR(64) NOT NULL,
     event_count BIGINT NOT NULL,
     loaded_at TIMESTAMP NOT NULL
-);
+)
+-- (small per-minute aggregates: a copy on every node, read by time range)
+-- redshift: DISTSTYLE ALL SORTKEY (window_start)
+;
 
 -- What analysts query: one row per (window_start, event_type). A window delivered again after a
 -- failure and replay is collapsed here, so nothing is counted twice.

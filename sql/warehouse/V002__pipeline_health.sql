@@ -12,7 +12,9 @@ CREATE TABLE IF NOT EXISTS pipeline_health_log (
     duplicates BIGINT NOT NULL,
     late BIGINT NOT NULL,
     loaded_at TIMESTAMP NOT NULL
-);
+)
+-- redshift: DISTSTYLE ALL SORTKEY (window_start)
+;
 
 -- records_in = valid + dead_letter + duplicates + late holds in every row.
 CREATE OR REPLACE VIEW pipeline_health AS
@@ -31,7 +33,9 @@ CREATE TABLE IF NOT EXISTS dead_letter_counts_minute_log (
     reason VARCHAR(64) NOT NULL,
     dead_letter_count BIGINT NOT NULL,
     loaded_at TIMESTAMP NOT NULL
-);
+)
+-- redshift: DISTSTYLE ALL SORTKEY (window_start)
+;
 
 CREATE OR REPLACE VIEW dead_letter_counts_minute AS
 SELECT window_start, window_end, reason, dead_letter_count

@@ -10,7 +10,9 @@ CREATE TABLE IF NOT EXISTS funnel_minute_log (
     purchases BIGINT NOT NULL,
     conversion_rate DECIMAL(10, 2),
     loaded_at TIMESTAMP NOT NULL
-);
+)
+-- redshift: DISTSTYLE ALL SORTKEY (window_start)
+;
 
 CREATE OR REPLACE VIEW funnel_minute AS
 SELECT window_start, window_end, page_views, add_to_cart, purchases, conversion_rate
@@ -31,7 +33,9 @@ CREATE TABLE IF NOT EXISTS funnel_hourly_log (
     purchases BIGINT NOT NULL,
     conversion_rate DECIMAL(10, 2),
     loaded_at TIMESTAMP NOT NULL
-);
+)
+-- redshift: DISTSTYLE ALL SORTKEY (window_start)
+;
 
 CREATE OR REPLACE VIEW funnel_hourly AS
 SELECT window_start, window_end AS updated_to, page_views, add_to_cart, purchases,
@@ -67,7 +71,10 @@ CREATE TABLE IF NOT EXISTS sessions_log (
     revenue_usd DECIMAL(18, 2) NOT NULL,
     converted BOOLEAN NOT NULL,
     loaded_at TIMESTAMP NOT NULL
-);
+)
+-- (large, joined by user: rows of a user on one slice, read by time range)
+-- redshift: DISTKEY (user_id) SORTKEY (session_start)
+;
 
 CREATE OR REPLACE VIEW sessions AS
 SELECT session_id, user_id, session_start, session_end, duration_seconds, client_session_id,
@@ -90,7 +97,10 @@ CREATE TABLE IF NOT EXISTS cart_abandoned_log (
     last_change_at TIMESTAMP NOT NULL,
     abandoned_at TIMESTAMP NOT NULL,
     loaded_at TIMESTAMP NOT NULL
-);
+)
+-- (joined by user with sessions, read by time range)
+-- redshift: DISTKEY (user_id) SORTKEY (abandoned_at)
+;
 
 CREATE OR REPLACE VIEW cart_abandoned AS
 SELECT user_id, cart_value_usd, items, first_added_at, last_change_at, abandoned_at

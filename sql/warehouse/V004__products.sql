@@ -9,7 +9,9 @@ CREATE TABLE IF NOT EXISTS top_products_minute_log (
     units_sold BIGINT NOT NULL,
     revenue_usd DECIMAL(18, 2) NOT NULL,
     loaded_at TIMESTAMP NOT NULL
-);
+)
+-- redshift: DISTSTYLE ALL SORTKEY (window_start)
+;
 
 CREATE OR REPLACE VIEW top_products_minute AS
 SELECT window_start, window_end, ranking, product_rank, product_id, product_views, units_sold, revenue_usd

@@ -89,3 +89,18 @@ def test_a_statement_that_never_finishes_times_out():
     client = boto3.client("redshift-data", region_name=REGION)
     with pytest.raises(SchemaError, match="still STARTED after 3 s"):
         warehouse_schema.apply(client, TARGET, timeout_s=3, poll_s=1, sleep=lambda _: None)
+
+
+def test_redshift_only_clauses_are_comments_for_postgres_and_ddl_for_redshift() -> None:
+    sql = "CREATE TABLE t (\n    a INT\n)\n-- redshift: DISTKEY (a) SORTKEY (a)\n;\n"
+    assert warehouse_schema.split_statements(sql) == ["CREATE TABLE t (\n    a INT\n)"]
+    assert warehouse_schema.split_statements(warehouse_schema.for_redshift(sql)) == [
+        "CREATE TABLE t (\n    a INT\n)\nDISTKEY (a) SORTKEY (a)"]
+
+
+def test_every_warehouse_table_chooses_its_redshift_keys() -> None:
+    # Each landing table states its distribution and sort key (explained beside it).
+    for name, _, statement in warehouse_schema.statements(warehouse_schema.migration_files()):
+        if statement.startswith("CREATE TABLE"):
+            assert "SORTKEY (" in statement and ("DISTKEY (" in statement
+                                                 or "DISTSTYLE ALL" in statement), name
