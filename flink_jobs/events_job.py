@@ -109,12 +109,16 @@ DDL: tuple[str | Barrier, ...] = (
     "int_events__cart_activity",
     CARTS,
     "int_events__product_activity",
+    "int_events__categorised",
     "agg_event_counts_1m",
     "agg_funnel_1m",
     "agg_funnel_1h",
     "agg_sessions",
     "agg_product_metrics_1m",
     "agg_top_products_1m",
+    "agg_kpis_1m",
+    "agg_kpi_anomalies",
+    "agg_event_anomalies",
     "agg_pipeline_health_1m",
     "agg_dead_letter_counts_1m",
     "snk_lake__events",
@@ -129,6 +133,7 @@ DDL: tuple[str | Barrier, ...] = (
     "snk_warehouse__sessions",
     "snk_warehouse__cart_abandoned",
     "snk_warehouse__top_products_minute",
+    "snk_warehouse__anomalies",
 )
 INSERTS = (
     "ins_lake__events",
@@ -143,6 +148,7 @@ INSERTS = (
     "ins_warehouse__sessions",
     "ins_warehouse__cart_abandoned",
     "ins_warehouse__top_products_minute",
+    "ins_warehouse__anomalies",
 )
 # Switchable steps kept as two files: `<name>` when on, `<name>__off` (same columns) when off.
 SWITCHED_FILES = {
@@ -170,6 +176,7 @@ SINK_TARGETS = {
     "WAREHOUSE_SESSIONS_OPTIONS": ("warehouse", "sessions_log"),
     "WAREHOUSE_CART_ABANDONED_OPTIONS": ("warehouse", "cart_abandoned_log"),
     "WAREHOUSE_TOP_PRODUCTS_OPTIONS": ("warehouse", "top_products_minute_log"),
+    "WAREHOUSE_ANOMALIES_OPTIONS": ("warehouse", "anomalies_log"),
 }
 BLACKHOLE = {"connector": "blackhole"}
 
@@ -194,6 +201,7 @@ def sql_parameters(settings: JobSettings, *, blackhole_sinks: bool = False) -> d
         "SESSION_GAP_MINUTES": str(settings.sessions.gap_minutes),
         "SESSION_MAX_LENGTH_HOURS": str(settings.sessions.max_length_hours),
         "TOP_N": str(settings.sessions.top_n),
+        **settings.anomalies.sql_parameters(),
         "FX_RATES_OPTIONS": render_options(
             clean.fx_rates.connector_options() if clean.fx_rates else BLACKHOLE),
     }

@@ -203,12 +203,48 @@ class Sessions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Anomalies:
+    """Anomaly flags (property group `Anomalies`); see sql/40_marts/agg_*anomalies.sql."""
+
+    z_threshold: float = 4.0
+    baseline_minutes: int = 60
+    warmup_minutes: int = 30
+    min_volume: int = 20
+    order_factor: float = 5.0
+    bot_events_per_minute: int = 60
+
+    def sql_parameters(self) -> dict[str, str]:
+        return {
+            "ANOMALY_Z": repr(float(self.z_threshold)),
+            "ANOMALY_BASELINE_MINUTES": str(self.baseline_minutes),
+            "ANOMALY_WARMUP_MINUTES": str(self.warmup_minutes),
+            "ANOMALY_MIN_VOLUME": str(self.min_volume),
+            "ANOMALY_ORDER_FACTOR": repr(float(self.order_factor)),
+            "ANOMALY_BOT_EVENTS": str(self.bot_events_per_minute),
+        }
+
+
+def _float(groups: PropertyGroups, group: str, key: str, default: float) -> float:
+    raw = _optional(groups, group, key)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{group}.{key} must be a number, got {raw!r}") from None
+    if not value > 0:
+        raise SettingsError(f"{group}.{key} must be > 0, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
 class JobSettings:
     source: KinesisSource | FileSource
     lake: LakeSink
     warehouse: WarehouseSink
     clean: CleanStream = field(default_factory=CleanStream)
     sessions: Sessions = field(default_factory=Sessions)
+    anomalies: Anomalies = field(default_factory=Anomalies)
     watermark_delay_seconds: int = 30
     python_execution_mode: str = "process"
     parallelism: int | None = None
@@ -294,6 +330,14 @@ class JobSettings:
                 cart_abandon_minutes=_int(groups, "Sessions", "cart.abandon.minutes", 30,
                                           minimum=1),
                 top_n=_int(groups, "Sessions", "top.n", 10, minimum=1)),
+            anomalies=Anomalies(
+                z_threshold=_float(groups, "Anomalies", "z.threshold", 4.0),
+                baseline_minutes=_int(groups, "Anomalies", "baseline.minutes", 60, minimum=2),
+                warmup_minutes=_int(groups, "Anomalies", "warmup.minutes", 30, minimum=2),
+                min_volume=_int(groups, "Anomalies", "min.volume", 20),
+                order_factor=_float(groups, "Anomalies", "order.factor", 5.0),
+                bot_events_per_minute=_int(groups, "Anomalies", "bot.events.per.minute", 60,
+                                           minimum=1)),
             python_execution_mode=mode,
             watermark_delay_seconds=_int(groups, "Job", "watermark.delay.seconds", 30),
             parallelism=_int(groups, "Job", "parallelism", None, minimum=1),

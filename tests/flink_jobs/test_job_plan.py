@@ -69,7 +69,8 @@ def test_every_sink_is_filled(plans: dict[str, str]) -> None:
                  "snk_lake__sessions", "snk_warehouse__event_counts_minute",
                  "snk_warehouse__pipeline_health", "snk_warehouse__dead_letter_counts_minute",
                  "snk_warehouse__funnel_minute", "snk_warehouse__funnel_hourly",
-                 "snk_warehouse__sessions"):
+                 "snk_warehouse__sessions", "snk_warehouse__cart_abandoned",
+                 "snk_warehouse__top_products_minute", "snk_warehouse__anomalies"):
         assert f"Sink(table=[default_catalog.default_database.{sink}]" in plans["inserts"]
 
 

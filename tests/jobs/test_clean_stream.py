@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
 LOGS = ("event_counts_minute_log", "pipeline_health_log", "dead_letter_counts_minute_log",
         "funnel_minute_log", "funnel_hourly_log", "sessions_log", "cart_abandoned_log",
-        "top_products_minute_log")
+        "top_products_minute_log", "anomalies_log")
 VIEWS = ("event_counts_minute", "pipeline_health", "dead_letter_counts_minute", "funnel_minute",
          "funnel_hourly", "sessions", "cart_abandoned", "top_products_minute")
 SESSION_COLUMNS = ("session_id", "user_id", "session_start", "session_end", "duration_seconds",

@@ -1,0 +1,53 @@
+"""Anomaly flags, run for real: every injected anomaly is flagged, steady traffic never is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from ecomflow.local_stack import StackInfo, warehouse_dsn
+from tests.jobs import anomaly_case
+from tests.jobs.test_events_job import run_cli
+
+pytestmark = [pytest.mark.flink, pytest.mark.stack]
+
+
+def _run(stack: StackInfo, tmp_path: Path, *, inject: bool) -> list[tuple]:
+    dsn = warehouse_dsn(stack)
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("TRUNCATE anomalies_log")
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(anomaly_case.build(inject=inject)) + "\n")
+    run_cli(stack, "run", "--input", str(events), "--lake", str(tmp_path / "lake"))
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT window_start, kind, kpi, segment, direction, observed, expected, "
+                    "explanation FROM anomalies ORDER BY 1, 2, 3, 4")
+        return cur.fetchall()
+
+
+def _minute(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None, second=0, microsecond=0)
+
+
+def test_steady_traffic_raises_no_flag(stack: StackInfo, tmp_path: Path) -> None:
+    assert _run(stack, tmp_path, inject=False) == []
+
+
+def test_every_injected_anomaly_is_flagged(stack: StackInfo, tmp_path: Path) -> None:
+    flags = _run(stack, tmp_path, inject=True)
+    found = {(start.replace(second=0, microsecond=0), kind, kpi, segment, direction)
+             for start, kind, kpi, segment, direction, *_ in flags}
+    spike, bot = _minute(anomaly_case.SPIKE), _minute(anomaly_case.BOT)
+    order = _minute(anomaly_case.BIG_ORDER)
+    assert (spike, "kpi", "events", "all", "spike") in found
+    assert (spike, "kpi", "conversion_rate", "all", "drop") in found
+    assert (bot, "bot_velocity", "events_per_minute", f"user:{anomaly_case.BOT_USER}",
+            "spike") in found
+    assert (order, "order_total", "total_amount_usd",
+            f"customer:{anomaly_case.BIG_ORDER_CUSTOMER}", "spike") in found
+    # Nothing is flagged outside the three injected minutes.
+    assert {minute for minute, *_ in found} <= {spike, bot, order}
+    assert all(explanation for *_, explanation in flags)
