@@ -108,6 +108,7 @@ DDL: tuple[str | Barrier, ...] = (
     "int_events__sessionable",
     "int_events__cart_activity",
     CARTS,
+    "int_events__purchase_items",
     "int_events__product_activity",
     "int_events__categorised",
     "agg_event_counts_1m",
@@ -119,6 +120,7 @@ DDL: tuple[str | Barrier, ...] = (
     "agg_kpis_1m",
     "agg_kpi_anomalies",
     "agg_event_anomalies",
+    "agg_rfm_updates",
     "agg_pipeline_health_1m",
     "agg_dead_letter_counts_1m",
     "snk_lake__events",
@@ -134,6 +136,9 @@ DDL: tuple[str | Barrier, ...] = (
     "snk_warehouse__cart_abandoned",
     "snk_warehouse__top_products_minute",
     "snk_warehouse__anomalies",
+    "snk_warehouse__rfm",
+    "snk_warehouse__transactions",
+    "snk_warehouse__products",
 )
 INSERTS = (
     "ins_lake__events",
@@ -149,6 +154,9 @@ INSERTS = (
     "ins_warehouse__cart_abandoned",
     "ins_warehouse__top_products_minute",
     "ins_warehouse__anomalies",
+    "ins_warehouse__rfm",
+    "ins_warehouse__transactions",
+    "ins_warehouse__products",
 )
 # Switchable steps kept as two files: `<name>` when on, `<name>__off` (same columns) when off.
 SWITCHED_FILES = {
@@ -177,6 +185,9 @@ SINK_TARGETS = {
     "WAREHOUSE_CART_ABANDONED_OPTIONS": ("warehouse", "cart_abandoned_log"),
     "WAREHOUSE_TOP_PRODUCTS_OPTIONS": ("warehouse", "top_products_minute_log"),
     "WAREHOUSE_ANOMALIES_OPTIONS": ("warehouse", "anomalies_log"),
+    "WAREHOUSE_RFM_OPTIONS": ("warehouse", "rfm_log"),
+    "WAREHOUSE_TRANSACTIONS_OPTIONS": ("warehouse", "transactions_log"),
+    "WAREHOUSE_PRODUCTS_OPTIONS": ("warehouse", "products_log"),
 }
 BLACKHOLE = {"connector": "blackhole"}
 

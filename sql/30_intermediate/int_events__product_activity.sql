@@ -1,7 +1,7 @@
 -- int_events__product_activity: what each product did: views, and units sold and revenue from
 -- the items of purchases (amounts in USD at the purchase's rate).
 -- grain: one row per product_view with a product, one per item of each purchase
--- event time: event_time; upstream: int_events__clean
+-- event time: event_time; upstream: int_events__clean, int_events__purchase_items
 CREATE TEMPORARY VIEW int_events__product_activity AS
 SELECT
     product_id,
@@ -12,14 +12,5 @@ SELECT
 FROM int_events__clean
 WHERE event_type = 'product_view' AND product_id IS NOT NULL
 UNION ALL
-SELECT
-    JSON_VALUE(i.item, '$.product_id') AS product_id,
-    0 AS product_views,
-    COALESCE(CAST(JSON_VALUE(i.item, '$.quantity') AS INT), 1) AS units_sold,
-    CAST(CAST(JSON_VALUE(i.item, '$.price') AS DECIMAL(18, 2))
-        * COALESCE(CAST(JSON_VALUE(i.item, '$.quantity') AS INT), 1)
-        * COALESCE(e.fx_rate_to_usd, 1) AS DECIMAL(18, 2)) AS revenue_usd,
-    e.event_time
-FROM int_events__clean AS e
-CROSS JOIN UNNEST(JSON_QUERY(e.items_json, '$[*]' RETURNING ARRAY<STRING>)) AS i(item)
-WHERE e.event_type = 'purchase'
+SELECT product_id, 0 AS product_views, quantity AS units_sold, revenue_usd, event_time
+FROM int_events__purchase_items

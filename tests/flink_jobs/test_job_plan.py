@@ -70,7 +70,9 @@ def test_every_sink_is_filled(plans: dict[str, str]) -> None:
                  "snk_warehouse__pipeline_health", "snk_warehouse__dead_letter_counts_minute",
                  "snk_warehouse__funnel_minute", "snk_warehouse__funnel_hourly",
                  "snk_warehouse__sessions", "snk_warehouse__cart_abandoned",
-                 "snk_warehouse__top_products_minute", "snk_warehouse__anomalies"):
+                 "snk_warehouse__top_products_minute", "snk_warehouse__anomalies",
+                 "snk_warehouse__rfm", "snk_warehouse__transactions",
+                 "snk_warehouse__products"):
         assert f"Sink(table=[default_catalog.default_database.{sink}]" in plans["inserts"]
 
 

@@ -333,3 +333,81 @@ def top_products(expected_: Expected, *, top_n: int = 10) -> list[tuple[Any, ...
             rows += [(minute, ranking, rank, p, views, units, revenue)
                      for rank, (p, views, units, revenue) in enumerate(ranked, start=1)]
     return sorted(rows)
+
+
+# ----------------------------------------------------------------------- the design's analyses
+
+
+def _lines(expected_: Expected) -> list[tuple[str, str, int, Decimal, datetime]]:
+    """(customer, product, quantity, revenue_usd, time) per purchase item."""
+    lines = []
+    for event in expected_.events:
+        if event["event_type"] == "purchase":
+            rate = event["fx_rate_to_usd"] or Decimal(1)
+            for item in event["items"]:
+                units = item.get("quantity") or 1
+                revenue = (Decimal(str(item["price"])).quantize(CENT) * units * rate).quantize(
+                    CENT, ROUND_HALF_UP)
+                lines.append((event["user_id"], item["product_id"], units, revenue,
+                              event["event_time"]))
+    return lines
+
+
+def top_products_analysis(expected_: Expected, lines_text: list[Line],
+                          since: datetime) -> list[tuple[Any, ...]]:
+    """The design's top 10 products: (product_name, total_quantity, revenue)."""
+    names: dict[str, tuple[datetime, str]] = {}
+    for line in lines_text:
+        if line.label == "catalog":
+            record = json.loads(line.text)
+            moment = _time(record["updated_at"])
+            if record["product_id"] not in names or names[record["product_id"]][0] < moment:
+                names[record["product_id"]] = (moment, record["name"])
+    totals: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal("0.00")])
+    since = since.replace(tzinfo=None)  # the lake's and the oracle's times are naive UTC
+    for _, product, units, revenue, moment in _lines(expected_):
+        if product in names and moment >= since:
+            totals[names[product][1]][0] += units
+            totals[names[product][1]][1] += revenue
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1][1], kv[0]))[:10]
+    return [(name, units, revenue) for name, (units, revenue) in ranked]
+
+
+def _ntile(ordered: list[str], buckets: int = 5) -> dict[str, int]:
+    """PostgreSQL's NTILE: the first (n % buckets) groups hold one row more."""
+    size, extra = divmod(len(ordered), buckets)
+    scores, index = {}, 0
+    for bucket in range(1, buckets + 1):
+        for _ in range(size + (1 if bucket <= extra else 0)):
+            scores[ordered[index]] = bucket
+            index += 1
+    return scores
+
+
+def rfm_segments(expected_: Expected) -> list[tuple[str, str]]:
+    """The design's RFM segments: (customer_id, customer_segment), by customer_id."""
+    metrics: dict[str, list[Any]] = {}
+    for event in sorted(expected_.events, key=lambda e: e["event_time"]):
+        if event["event_type"] == "purchase" and event["total_amount_usd"] is not None:
+            entry = metrics.setdefault(event["user_id"], [None, 0, Decimal("0.00")])
+            entry[0] = event["event_time"]
+            entry[1] += 1
+            entry[2] += event["total_amount_usd"]
+    customers = sorted(metrics)
+    recency = _ntile(sorted(customers, key=lambda c: (-metrics[c][0].timestamp(), c)))
+    frequency = _ntile(sorted(customers, key=lambda c: (metrics[c][1], c)))
+    segments = []
+    for customer in customers:
+        r, f = recency[customer], frequency[customer]
+        if r >= 4 and f >= 4:
+            segment = "Champions"
+        elif r >= 3 and f >= 3:
+            segment = "Loyal Customers"
+        elif r >= 3 and f <= 2:
+            segment = "Potential Loyalists"
+        elif r <= 2 and f >= 3:
+            segment = "At Risk"
+        else:
+            segment = "Others"
+        segments.append((customer, segment))
+    return segments

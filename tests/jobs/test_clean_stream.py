@@ -9,13 +9,14 @@ update in the middle.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg2
 import pytest
 
+from ecomflow import paths
 from ecomflow.local_stack import StackInfo, warehouse_dsn
 from ecomflow.replay import kinesis_client, replay
 from tests.jobs import clean_case, clean_oracle
@@ -27,9 +28,11 @@ pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
 LOGS = ("event_counts_minute_log", "pipeline_health_log", "dead_letter_counts_minute_log",
         "funnel_minute_log", "funnel_hourly_log", "sessions_log", "cart_abandoned_log",
-        "top_products_minute_log", "anomalies_log")
+        "top_products_minute_log", "anomalies_log", "rfm_log", "transactions_log",
+        "products_log")
 VIEWS = ("event_counts_minute", "pipeline_health", "dead_letter_counts_minute", "funnel_minute",
-         "funnel_hourly", "sessions", "cart_abandoned", "top_products_minute")
+         "funnel_hourly", "sessions", "cart_abandoned", "top_products_minute", "anomalies",
+         "transactions", "products", "rfm_scores")
 SESSION_COLUMNS = ("session_id", "user_id", "session_start", "session_end", "duration_seconds",
                    "client_session_id", "events", "page_views", "product_views", "add_to_cart",
                    "remove_from_cart", "purchases", "pages_viewed", "entry_page", "exit_page",
@@ -113,11 +116,17 @@ def assert_clean_stream(lines: list[clean_case.Line], lake_url: str, dsn: str,
                       "FROM event_counts_minute ORDER BY window_start, event_type") == sorted(
         (minute.replace(tzinfo=None), event_type, n)
         for (minute, event_type), n in want.event_counts.items())
-    assert_analytics(want, lake_url, dsn, stack)
+    assert_analytics(want, lines, lake_url, dsn, stack)
 
 
-def assert_analytics(want: clean_oracle.Expected, lake_url: str, dsn: str,
-                     stack: StackInfo | None) -> None:
+def analysis(dsn: str, name: str, **params: str) -> list[tuple[Any, ...]]:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute((paths.SQL_DIR / "analyses" / f"{name}.sql").read_text(), params)
+        return [tuple(row) for row in cur.fetchall()]
+
+
+def assert_analytics(want: clean_oracle.Expected, lines: list[clean_case.Line], lake_url: str,
+                     dsn: str, stack: StackInfo | None) -> None:
     """Funnels and sessions, computed by the job from the clean stream."""
     funnel = "SELECT window_start, page_views, add_to_cart, purchases, conversion_rate FROM "
     assert query(dsn, funnel + "funnel_minute ORDER BY 1") == clean_oracle.funnel_rows(want)
@@ -146,6 +155,14 @@ def assert_analytics(want: clean_oracle.Expected, lake_url: str, dsn: str,
     assert {row[1] for row in top} == {"revenue", "views"}
     assert query(dsn, "SELECT window_start, ranking, product_rank, product_id, product_views, "
                       "units_sold, revenue_usd FROM top_products_minute ORDER BY 1, 2, 3") == top
+
+    # The design's three analyses, as written in sql/analyses/, on what the job loaded.
+    assert analysis(dsn, "top_products", since="2025-07-01") == (
+        clean_oracle.top_products_analysis(want, lines, datetime(2025, 7, 1, tzinfo=UTC)))
+    hourly = analysis(dsn, "hourly_funnel", day="2025-07-16")
+    assert [(int(hour), *rest) for hour, *rest in hourly] == [
+        (start.hour, *rest) for start, *rest in clean_oracle.funnel_rows(want, hourly=True)]
+    assert analysis(dsn, "rfm_segments") == clean_oracle.rfm_segments(want)
 
 
 def test_bounded_run(stack: StackInfo, warehouse: str, case_env: None,
