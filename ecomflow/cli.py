@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -225,6 +226,9 @@ def demo(idle_timeout: float) -> None:
         click.echo(f"  {table:<26} {rows}")
     click.echo("accounting (pipeline_health, all minutes): " + " ".join(
         f"{term}={count}" for term, count in summary.accounting_totals(dsn).items()))
+    click.echo("analytics:")
+    for line in summary.highlights(dsn):
+        click.echo(f"  {line}")
     click.echo("lake files:")
     for dataset in summary.LAKE_DATASETS:
         files = summary.lake_files(info.lake_url, dataset, s3_endpoint=info.s3_endpoint,
@@ -234,6 +238,35 @@ def demo(idle_timeout: float) -> None:
     click.echo(f"\nlook further: {info.psql_command} -c "
                "'SELECT * FROM event_counts_minute ORDER BY window_start, event_type'")
     click.echo("stop the stack with: ecomflow local down")
+
+
+# -- report -----------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("report"), show_default=True)
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default="2025-01-01",
+              show_default=True, help="First day counted by the top products.")
+def report(out: Path, since: datetime) -> None:
+    """PNG charts (funnel, anomaly timeline, top products) and tables from the warehouse."""
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    from ecomflow import report as reporting
+
+    info = _running_stack()
+    if info is None:
+        _fail("no local stack is running: start it with `ecomflow local up` (or run the demo)")
+    console = Console()
+    for table in reporting.render(local_stack.warehouse_dsn(info), out, since=since.date()):
+        shown = RichTable(title=table.title)
+        for column in table.columns:
+            shown.add_column(column)
+        for row in table.rows[:30]:
+            shown.add_row(*(str(value) for value in row))
+        console.print(shown)
+    click.echo(f"charts: {out / 'funnel.png'}, {out / 'anomalies.png'}, "
+               f"{out / 'top_products.png'}")
 
 
 # -- traffic and collection ------------------------------------------------------------------
