@@ -117,6 +117,7 @@ DDL: tuple[str | Barrier, ...] = (
     "agg_sessions",
     "agg_product_metrics_1m",
     "agg_top_products_1m",
+    "agg_trending_products",
     "agg_kpis_1m",
     "agg_kpi_anomalies",
     "agg_event_anomalies",
@@ -139,6 +140,7 @@ DDL: tuple[str | Barrier, ...] = (
     "snk_warehouse__rfm",
     "snk_warehouse__transactions",
     "snk_warehouse__products",
+    "snk_warehouse__trending_products",
 )
 INSERTS = (
     "ins_lake__events",
@@ -157,6 +159,7 @@ INSERTS = (
     "ins_warehouse__rfm",
     "ins_warehouse__transactions",
     "ins_warehouse__products",
+    "ins_warehouse__trending_products",
 )
 # Switchable steps kept as two files: `<name>` when on, `<name>__off` (same columns) when off.
 SWITCHED_FILES = {
@@ -188,6 +191,7 @@ SINK_TARGETS = {
     "WAREHOUSE_RFM_OPTIONS": ("warehouse", "rfm_log"),
     "WAREHOUSE_TRANSACTIONS_OPTIONS": ("warehouse", "transactions_log"),
     "WAREHOUSE_PRODUCTS_OPTIONS": ("warehouse", "products_log"),
+    "WAREHOUSE_TRENDING_OPTIONS": ("warehouse", "trending_products_log"),
 }
 BLACKHOLE = {"connector": "blackhole"}
 

@@ -212,6 +212,7 @@ class Anomalies:
     min_volume: int = 20
     order_factor: float = 5.0
     bot_events_per_minute: int = 60
+    trend_factor: float = 3.0
 
     def sql_parameters(self) -> dict[str, str]:
         return {
@@ -221,6 +222,7 @@ class Anomalies:
             "ANOMALY_MIN_VOLUME": str(self.min_volume),
             "ANOMALY_ORDER_FACTOR": repr(float(self.order_factor)),
             "ANOMALY_BOT_EVENTS": str(self.bot_events_per_minute),
+            "ANOMALY_TREND_FACTOR": repr(float(self.trend_factor)),
         }
 
 
@@ -337,7 +339,8 @@ class JobSettings:
                 min_volume=_int(groups, "Anomalies", "min.volume", 20),
                 order_factor=_float(groups, "Anomalies", "order.factor", 5.0),
                 bot_events_per_minute=_int(groups, "Anomalies", "bot.events.per.minute", 60,
-                                           minimum=1)),
+                                           minimum=1),
+                trend_factor=_float(groups, "Anomalies", "trend.factor", 3.0)),
             python_execution_mode=mode,
             watermark_delay_seconds=_int(groups, "Job", "watermark.delay.seconds", 30),
             parallelism=_int(groups, "Job", "parallelism", None, minimum=1),

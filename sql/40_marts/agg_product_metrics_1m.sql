@@ -5,6 +5,7 @@ CREATE TEMPORARY VIEW agg_product_metrics_1m AS
 SELECT
     window_start,
     window_end,
+    window_time,
     product_id,
     SUM(product_views) AS product_views,
     SUM(units_sold) AS units_sold,
@@ -13,4 +14,4 @@ FROM TABLE(
     TUMBLE(TABLE int_events__product_activity, DESCRIPTOR(event_time), INTERVAL '1' MINUTE)
 )
 WHERE product_id IS NOT NULL
-GROUP BY window_start, window_end, product_id
+GROUP BY window_start, window_end, window_time, product_id

@@ -24,3 +24,26 @@ FROM (
     FROM top_products_minute_log
 ) AS deliveries
 WHERE delivery_rank = 1;
+
+CREATE TABLE IF NOT EXISTS trending_products_log (
+    window_start TIMESTAMP NOT NULL,
+    product_id VARCHAR(256) NOT NULL,
+    product_views BIGINT NOT NULL,
+    baseline_views DOUBLE PRECISION NOT NULL,
+    growth DOUBLE PRECISION NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
+)
+-- redshift: DISTSTYLE ALL SORTKEY (window_start)
+;
+
+CREATE OR REPLACE VIEW trending_products AS
+SELECT window_start, product_id, product_views, baseline_views, growth
+FROM (
+    SELECT
+        *,
+        ROW_NUMBER() OVER (
+            PARTITION BY window_start, product_id ORDER BY loaded_at DESC
+        ) AS delivery_rank
+    FROM trending_products_log
+) AS deliveries
+WHERE delivery_rank = 1;

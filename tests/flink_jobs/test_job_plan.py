@@ -72,7 +72,7 @@ def test_every_sink_is_filled(plans: dict[str, str]) -> None:
                  "snk_warehouse__sessions", "snk_warehouse__cart_abandoned",
                  "snk_warehouse__top_products_minute", "snk_warehouse__anomalies",
                  "snk_warehouse__rfm", "snk_warehouse__transactions",
-                 "snk_warehouse__products"):
+                 "snk_warehouse__products", "snk_warehouse__trending_products"):
         assert f"Sink(table=[default_catalog.default_database.{sink}]" in plans["inserts"]
 
 

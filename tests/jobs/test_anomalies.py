@@ -15,17 +15,20 @@ from tests.jobs.test_events_job import run_cli
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
 
-def _run(stack: StackInfo, tmp_path: Path, *, inject: bool) -> list[tuple]:
+def _run(stack: StackInfo, tmp_path: Path, *, inject: bool) -> tuple[list[tuple], list[tuple]]:
+    """(anomaly flags, trending products) of a bounded run over the case."""
     dsn = warehouse_dsn(stack)
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("TRUNCATE anomalies_log")
+        cur.execute("TRUNCATE anomalies_log, trending_products_log")
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(anomaly_case.build(inject=inject)) + "\n")
     run_cli(stack, "run", "--input", str(events), "--lake", str(tmp_path / "lake"))
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT window_start, kind, kpi, segment, direction, observed, expected, "
                     "explanation FROM anomalies ORDER BY 1, 2, 3, 4")
-        return cur.fetchall()
+        flags = cur.fetchall()
+        cur.execute("SELECT window_start, product_id FROM trending_products ORDER BY 1, 2")
+        return flags, cur.fetchall()
 
 
 def _minute(moment: datetime) -> datetime:
@@ -33,11 +36,11 @@ def _minute(moment: datetime) -> datetime:
 
 
 def test_steady_traffic_raises_no_flag(stack: StackInfo, tmp_path: Path) -> None:
-    assert _run(stack, tmp_path, inject=False) == []
+    assert _run(stack, tmp_path, inject=False) == ([], [])
 
 
 def test_every_injected_anomaly_is_flagged(stack: StackInfo, tmp_path: Path) -> None:
-    flags = _run(stack, tmp_path, inject=True)
+    flags, trending = _run(stack, tmp_path, inject=True)
     found = {(start.replace(second=0, microsecond=0), kind, kpi, segment, direction)
              for start, kind, kpi, segment, direction, *_ in flags}
     spike, bot = _minute(anomaly_case.SPIKE), _minute(anomaly_case.BOT)
@@ -51,3 +54,5 @@ def test_every_injected_anomaly_is_flagged(stack: StackInfo, tmp_path: Path) -> 
     # Nothing is flagged outside the three injected minutes.
     assert {minute for minute, *_ in found} <= {spike, bot, order}
     assert all(explanation for *_, explanation in flags)
+    # The bot's 90 views of p2 make p2 trend in that minute, and nothing else trends.
+    assert trending == [(bot, "p2")]
