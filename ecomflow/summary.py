@@ -12,7 +12,7 @@ import psycopg2
 WAREHOUSE_TABLES = ("event_counts_minute", "pipeline_health", "dead_letter_counts_minute",
                     "funnel_minute", "funnel_hourly", "sessions", "cart_abandoned",
                     "top_products_minute", "anomalies", "transactions", "products",
-                    "rfm_scores", "trending_products")
+                    "rfm_scores", "trending_products", "funnel_steps_hourly")
 LAKE_DATASETS = ("events", "dead_letter", "late_events", "sessions")
 ACCOUNTING = ("records_in", "valid", "dead_letter", "duplicates", "late")
 

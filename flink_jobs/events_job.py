@@ -18,10 +18,12 @@ trip of a view through the DataStream API (Java only, no Python operator) that
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from pyflink.datastream import DataStream
-from pyflink.table import Schema, StatementSet, StreamTableEnvironment
+from pyflink.table import DataTypes, Schema, StatementSet, StreamTableEnvironment
 from pyflink.util.java_utils import load_java_class
 
 from flink_jobs.settings import JobSettings
@@ -40,6 +42,7 @@ class Barrier:
     watermark: str = "SOURCE_WATERMARK()"
     dedup_key: str | None = None  # keep the first row per value of this column
     cart_timeout: bool = False  # run CartAbandonment on (user_id, event_type, ...) rows
+    ordered_funnels: bool = False  # run OrderedFunnels; rowtime = the records' timestamps
 
     @property
     def name(self) -> str:
@@ -55,10 +58,32 @@ class Barrier:
             carts = load_java_class("dev.ecomflow.stream.CartAbandonment").newInstance()
             stream = DataStream(carts.apply(stream._j_data_stream,
                                             settings.sessions.cart_abandon_minutes * 60_000))
+        if self.ordered_funnels:
+            funnels = load_java_class("dev.ecomflow.stream.OrderedFunnels").newInstance()
+            stream = DataStream(funnels.apply(stream._j_data_stream,
+                                              funnel_specs(settings.sessions.funnels_file),
+                                              settings.sessions.gap_minutes * 60_000))
         builder = Schema.new_builder()
+        if self.ordered_funnels:
+            # The operator's output has no time column: its records carry the close time.
+            builder = builder.column_by_metadata("rowtime", DataTypes.TIMESTAMP_LTZ(3))
         if self.rowtime is not None:
             builder = builder.watermark(self.rowtime, self.watermark)
         t_env.create_temporary_view(self.target, t_env.from_data_stream(stream, builder.build()))
+
+
+def funnel_specs(path: str) -> str:
+    """The funnels file as OrderedFunnels reads it: "name|order|window|step,step;..."."""
+    funnels = json.loads(Path(path).read_text(encoding="utf-8"))["funnels"]
+    specs = []
+    for funnel in funnels:
+        order = funnel.get("order", "sequential")
+        if order not in ("sequential", "strict") or not funnel.get("steps"):
+            raise ValueError(f"{path}: funnel {funnel.get('name')!r} needs steps and an order "
+                             "of sequential or strict")
+        specs.append(f"{funnel['name']}|{order}|{int(funnel['conversion_window_minutes'])}|"
+                     + ",".join(funnel["steps"]))
+    return ";".join(specs)
 
 
 def _first_by_key(stream: DataStream, key_index: int, horizon_ms: int) -> DataStream:
@@ -79,6 +104,10 @@ ENRICHED = Barrier("int_events__catalog", "int_events__enriched", rowtime="event
 # Flink 1.20 cannot emit a timed-out match.
 CARTS = Barrier("int_events__cart_activity", "int_carts__abandoned", rowtime=None,
                 cart_timeout=True)
+# Ordered funnels per server-side session (dev.ecomflow.stream.OrderedFunnels), from the
+# funnels file (Sessions funnels.file).
+FUNNELS = Barrier("int_events__funnel_activity", "int_funnels__session_steps",
+                  rowtime="rowtime", ordered_funnels=True)
 
 # Declared in this order: functions, sources, views that read them, then sinks.
 DDL: tuple[str | Barrier, ...] = (
@@ -108,6 +137,8 @@ DDL: tuple[str | Barrier, ...] = (
     "int_events__sessionable",
     "int_events__cart_activity",
     CARTS,
+    "int_events__funnel_activity",
+    FUNNELS,
     "int_events__purchase_items",
     "int_events__product_activity",
     "int_events__categorised",
@@ -118,6 +149,7 @@ DDL: tuple[str | Barrier, ...] = (
     "agg_product_metrics_1m",
     "agg_top_products_1m",
     "agg_trending_products",
+    "agg_ordered_funnels_1h",
     "agg_kpis_1m",
     "agg_kpi_anomalies",
     "agg_event_anomalies",
@@ -141,6 +173,7 @@ DDL: tuple[str | Barrier, ...] = (
     "snk_warehouse__transactions",
     "snk_warehouse__products",
     "snk_warehouse__trending_products",
+    "snk_warehouse__funnel_steps_hourly",
 )
 INSERTS = (
     "ins_lake__events",
@@ -160,6 +193,7 @@ INSERTS = (
     "ins_warehouse__transactions",
     "ins_warehouse__products",
     "ins_warehouse__trending_products",
+    "ins_warehouse__funnel_steps_hourly",
 )
 # Switchable steps kept as two files: `<name>` when on, `<name>__off` (same columns) when off.
 SWITCHED_FILES = {
@@ -192,6 +226,7 @@ SINK_TARGETS = {
     "WAREHOUSE_TRANSACTIONS_OPTIONS": ("warehouse", "transactions_log"),
     "WAREHOUSE_PRODUCTS_OPTIONS": ("warehouse", "products_log"),
     "WAREHOUSE_TRENDING_OPTIONS": ("warehouse", "trending_products_log"),
+    "WAREHOUSE_FUNNEL_STEPS_OPTIONS": ("warehouse", "funnel_steps_hourly_log"),
 }
 BLACKHOLE = {"connector": "blackhole"}
 

@@ -21,11 +21,14 @@ Property groups (see the README's table):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
 from flink_jobs.properties import PropertyGroups
 
 INIT_POSITIONS = ("TRIM_HORIZON", "LATEST")
+# Ordered funnels shipped with the job (in the MSF zip beside this module).
+DEFAULT_FUNNELS = Path(__file__).resolve().parent / "conf" / "funnels.json"
 
 
 class SettingsError(ValueError):
@@ -200,6 +203,7 @@ class Sessions:
     max_length_hours: int = 24
     cart_abandon_minutes: int = 30  # a cart without purchase this long after its last change
     top_n: int = 10  # products per minute in each top-products ranking
+    funnels_file: str = str(DEFAULT_FUNNELS)  # ordered funnels: steps, window, order
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -331,7 +335,9 @@ class JobSettings:
                 max_length_hours=_int(groups, "Sessions", "max.length.hours", 24, minimum=1),
                 cart_abandon_minutes=_int(groups, "Sessions", "cart.abandon.minutes", 30,
                                           minimum=1),
-                top_n=_int(groups, "Sessions", "top.n", 10, minimum=1)),
+                top_n=_int(groups, "Sessions", "top.n", 10, minimum=1),
+                funnels_file=_optional(groups, "Sessions", "funnels.file")
+                or str(DEFAULT_FUNNELS)),
             anomalies=Anomalies(
                 z_threshold=_float(groups, "Anomalies", "z.threshold", 4.0),
                 baseline_minutes=_int(groups, "Anomalies", "baseline.minutes", 60, minimum=2),

@@ -113,3 +113,32 @@ FROM (
     FROM cart_abandoned_log
 ) AS deliveries
 WHERE delivery_rank = 1;
+
+-- Ordered funnels (flink_jobs/conf/funnels.json): sessions reaching each step, per hour of
+-- session close, by device class and country (NULL: unknown).
+CREATE TABLE IF NOT EXISTS funnel_steps_hourly_log (
+    window_start TIMESTAMP NOT NULL,
+    window_end TIMESTAMP NOT NULL,
+    funnel VARCHAR(128) NOT NULL,
+    step_index INTEGER NOT NULL,
+    step VARCHAR(64) NOT NULL,
+    device_class VARCHAR(32),
+    country VARCHAR(8),
+    sessions BIGINT NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
+)
+-- redshift: DISTSTYLE ALL SORTKEY (window_start)
+;
+
+CREATE OR REPLACE VIEW funnel_steps_hourly AS
+SELECT window_start, window_end, funnel, step_index, step, device_class, country, sessions
+FROM (
+    SELECT
+        *,
+        ROW_NUMBER() OVER (
+            PARTITION BY window_start, funnel, step_index, device_class, country
+            ORDER BY loaded_at DESC
+        ) AS delivery_rank
+    FROM funnel_steps_hourly_log
+) AS deliveries
+WHERE delivery_rank = 1;

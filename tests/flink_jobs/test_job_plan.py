@@ -48,10 +48,10 @@ def plans_without_enrichment(tmp_path_factory: pytest.TempPathFactory) -> dict[s
 def test_the_stream_is_read_once(plans: dict[str, str]) -> None:
     assert len(re.findall(r"TableSourceScan\(table=\[\[[^\]]*src_stream__raw_events",
                           plans["stg_stream__classified"])) == 1
-    # The inserts read the four barriers' streams, each scanned once and shared (reused).
+    # The inserts read the five barriers' streams, each scanned once and shared (reused).
     scans = re.findall(r"TableSourceScan\(table=\[\[\*(anonymous_datastream_source\$\d+)",
                        plans["inserts"])
-    assert len(scans) == 4 and len(set(scans)) == 4
+    assert len(scans) == 5 and len(set(scans)) == 5
     assert "src_stream__raw_events" not in plans["inserts"]
 
 
@@ -72,7 +72,8 @@ def test_every_sink_is_filled(plans: dict[str, str]) -> None:
                  "snk_warehouse__sessions", "snk_warehouse__cart_abandoned",
                  "snk_warehouse__top_products_minute", "snk_warehouse__anomalies",
                  "snk_warehouse__rfm", "snk_warehouse__transactions",
-                 "snk_warehouse__products", "snk_warehouse__trending_products"):
+                 "snk_warehouse__products", "snk_warehouse__trending_products",
+                 "snk_warehouse__funnel_steps_hourly"):
         assert f"Sink(table=[default_catalog.default_database.{sink}]" in plans["inserts"]
 
 

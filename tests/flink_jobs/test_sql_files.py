@@ -99,3 +99,17 @@ def test_analytics_do_not_differ_between_environments() -> None:
     for name in aws:
         if name not in bound:
             assert aws[name] == here[name], name
+
+
+def test_funnels_file_becomes_the_operator_spec(tmp_path) -> None:  # noqa: ANN001
+    from flink_jobs.events_job import funnel_specs
+    from flink_jobs.settings import DEFAULT_FUNNELS
+
+    assert funnel_specs(str(DEFAULT_FUNNELS)) == (
+        "purchase_path|sequential|60|page_view,product_view,add_to_cart,purchase;"
+        "direct_buy|strict|30|product_view,add_to_cart,purchase")
+    bad = tmp_path / "funnels.json"
+    bad.write_text('{"funnels": [{"name": "x", "steps": ["a"], "order": "any", '
+                   '"conversion_window_minutes": 5}]}')
+    with pytest.raises(ValueError, match="sequential or strict"):
+        funnel_specs(str(bad))

@@ -411,3 +411,53 @@ def rfm_segments(expected_: Expected) -> list[tuple[str, str]]:
             segment = "Others"
         segments.append((customer, segment))
     return segments
+
+
+def ordered_funnel_rows(expected_: Expected, funnels: list[dict[str, Any]], *,
+                        gap: timedelta = timedelta(minutes=30)) -> list[tuple[Any, ...]]:
+    """(hour of session close, funnel, step_index, step, device_class, country, sessions)."""
+    counts: Counter = Counter()
+    for session in _sessions_events(expected_, gap):
+        closed = session[-1]["event_time"] + gap
+        device = _first(session, "device_class")
+        country = _first(session, "country")
+        for funnel in funnels:
+            steps, strict = funnel["steps"], funnel.get("order") == "strict"
+            window = timedelta(minutes=funnel["conversion_window_minutes"])
+            reached, entered, stopped = 0, None, False
+            for event in session:
+                kind = event["event_type"]
+                if stopped or kind not in steps:
+                    continue
+                if reached == 0:
+                    if kind == steps[0]:
+                        reached, entered = 1, event["event_time"]
+                    continue
+                if reached == len(steps) or event["event_time"] - entered > window:
+                    continue
+                if kind == steps[reached]:
+                    reached += 1
+                elif strict and kind != steps[reached - 1]:
+                    stopped = True
+            for index in range(reached):
+                counts[(closed.replace(minute=0, second=0, microsecond=0), funnel["name"],
+                        index + 1, steps[index], device, country)] += 1
+    return sorted((*key, n) for key, n in counts.items())
+
+
+def _sessions_events(expected_: Expected, gap: timedelta) -> list[list[dict[str, Any]]]:
+    by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in expected_.events:
+        if event["user_id"] is not None:
+            by_user[event["user_id"]].append(event)
+    sessions = []
+    for events in by_user.values():
+        events.sort(key=lambda e: e["event_time"])
+        current: list[dict[str, Any]] = []
+        for event in events:
+            if current and event["event_time"] - current[-1]["event_time"] > gap:
+                sessions.append(current)
+                current = []
+            current.append(event)
+        sessions.append(current)
+    return sessions

@@ -9,6 +9,7 @@ update in the middle.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 from ecomflow import paths
 from ecomflow.local_stack import StackInfo, warehouse_dsn
 from ecomflow.replay import kinesis_client, replay
+from flink_jobs.settings import DEFAULT_FUNNELS
 from tests.jobs import clean_case, clean_oracle
 from tests.jobs.lake_reader import read_dataset
 from tests.jobs.test_events_job import run_cli
@@ -29,10 +31,10 @@ pytestmark = [pytest.mark.flink, pytest.mark.stack]
 LOGS = ("event_counts_minute_log", "pipeline_health_log", "dead_letter_counts_minute_log",
         "funnel_minute_log", "funnel_hourly_log", "sessions_log", "cart_abandoned_log",
         "top_products_minute_log", "anomalies_log", "rfm_log", "transactions_log",
-        "products_log")
+        "products_log", "funnel_steps_hourly_log")
 VIEWS = ("event_counts_minute", "pipeline_health", "dead_letter_counts_minute", "funnel_minute",
          "funnel_hourly", "sessions", "cart_abandoned", "top_products_minute", "anomalies",
-         "transactions", "products", "rfm_scores")
+         "transactions", "products", "rfm_scores", "funnel_steps_hourly")
 SESSION_COLUMNS = ("session_id", "user_id", "session_start", "session_end", "duration_seconds",
                    "client_session_id", "events", "page_views", "product_views", "add_to_cart",
                    "remove_from_cart", "purchases", "pages_viewed", "entry_page", "exit_page",
@@ -155,6 +157,12 @@ def assert_analytics(want: clean_oracle.Expected, lines: list[clean_case.Line], 
     assert {row[1] for row in top} == {"revenue", "views"}
     assert query(dsn, "SELECT window_start, ranking, product_rank, product_id, product_views, "
                       "units_sold, revenue_usd FROM top_products_minute ORDER BY 1, 2, 3") == top
+
+    funnels = json.loads(DEFAULT_FUNNELS.read_text())["funnels"]
+    steps = clean_oracle.ordered_funnel_rows(want, funnels)
+    assert {row[1] for row in steps} == {"purchase_path", "direct_buy"}
+    assert query(dsn, "SELECT window_start, funnel, step_index, step, device_class, country, "
+                      "sessions FROM funnel_steps_hourly ORDER BY 1, 2, 3, 4, 5, 6") == steps
 
     # The design's three analyses, as written in sql/analyses/, on what the job loaded.
     assert analysis(dsn, "top_products", since="2025-07-01") == (
