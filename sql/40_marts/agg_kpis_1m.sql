@@ -1,6 +1,7 @@
 -- agg_kpis_1m: the per-minute KPIs the anomaly detector watches, one row per (minute, KPI,
--- segment): events, active users, revenue (USD), conversion rate and add-to-cart rate for the
--- whole shop (segment 'all'), events and revenue per product category ('category:<name>').
+-- segment): events, active users, sessions, revenue (USD), conversion rate and add-to-cart rate
+-- for the whole shop (segment 'all'), events and cart value per product category
+-- ('category:<name>').
 -- grain: one row per (window_start, kpi, segment) with activity; volume is the minute's event
 --   count in that segment (the minimum-volume guard reads it)
 -- window: TUMBLE 1 minute on event_time; window_time stays the rowtime for the baselines
@@ -13,6 +14,8 @@ FROM (
         window_time,
         CAST(COUNT(*) AS DOUBLE) AS events,
         CAST(COUNT(DISTINCT user_id) AS DOUBLE) AS active_users,
+        -- sessions active in the minute, by the client's id (server sessions close later)
+        CAST(COUNT(DISTINCT session_id) AS DOUBLE) AS sessions,
         CAST(COALESCE(SUM(total_amount_usd), 0) AS DOUBLE) AS revenue_usd,
         COUNT(CASE WHEN event_type = 'purchase' THEN 1 END) * 100.0
             / NULLIF(COUNT(CASE WHEN event_type = 'page_view' THEN 1 END), 0)
@@ -27,6 +30,7 @@ FROM (
 CROSS JOIN UNNEST(ARRAY[
     ROW('events', events),
     ROW('active_users', active_users),
+    ROW('sessions', sessions),
     ROW('revenue_usd', revenue_usd),
     ROW('conversion_rate', CAST(conversion_rate AS DOUBLE)),
     ROW('add_to_cart_rate', CAST(add_to_cart_rate AS DOUBLE))
