@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS transactions_log (
     customer_id VARCHAR(256) NOT NULL,
     product_id VARCHAR(256) NOT NULL,
     quantity INTEGER NOT NULL,
-    total_amount DECIMAL(18, 2) NOT NULL,
+    total_amount DECIMAL(18, 2),
     transaction_date TIMESTAMP NOT NULL,
     loaded_at TIMESTAMP NOT NULL
 )

@@ -87,7 +87,8 @@ def _event(n: int, seconds: float) -> dict:
         return {**base, "event_type": "transaction", "customer_id": user,
                 "transaction_id": f"t{n}", "currency": currency,
                 "total_amount": round(12.25 * quantity, 2),
-                "items": [{"product_id": product, "quantity": quantity, "price": 12.25}],
+                "items": [{"product_id": product, "quantity": quantity,
+                           ("unit_price" if n % 2 else "price"): 12.25}],
                 "payment_method": "card",
                 "shipping_address": {"country": ("de", "us", "gb")[n % 3], "city": "X"}}
     return {**base, "event_type": "remove_from_cart", "user_id": user, "product_id": product,

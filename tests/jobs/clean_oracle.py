@@ -307,6 +307,11 @@ def abandoned_carts(expected_: Expected, *, timeout: timedelta = timedelta(minut
         for user, c in carts.items())
 
 
+def _item_price(item: dict[str, Any]) -> Decimal:
+    """An item's price: the design's `unit_price`, or `price` (the contract wants one)."""
+    return Decimal(str(item.get("unit_price", item.get("price")))).quantize(CENT)
+
+
 def top_products(expected_: Expected, *, top_n: int = 10) -> list[tuple[Any, ...]]:
     """(window_start, ranking, rank, product_id, views, units, revenue_usd), per minute."""
     metrics: dict[tuple[datetime, str], list[Any]] = defaultdict(
@@ -319,8 +324,7 @@ def top_products(expected_: Expected, *, top_n: int = 10) -> list[tuple[Any, ...
             rate = event["fx_rate_to_usd"] or Decimal(1)
             for item in event["items"]:
                 units = item.get("quantity") or 1
-                line = (Decimal(str(item["price"])).quantize(CENT) * units * rate).quantize(
-                    CENT, ROUND_HALF_UP)
+                line = (_item_price(item) * units * rate).quantize(CENT, ROUND_HALF_UP)
                 entry = metrics[(minute, item["product_id"])]
                 entry[1] += units
                 entry[2] += line
@@ -346,8 +350,7 @@ def _lines(expected_: Expected) -> list[tuple[str, str, int, Decimal, datetime]]
             rate = event["fx_rate_to_usd"] or Decimal(1)
             for item in event["items"]:
                 units = item.get("quantity") or 1
-                revenue = (Decimal(str(item["price"])).quantize(CENT) * units * rate).quantize(
-                    CENT, ROUND_HALF_UP)
+                revenue = (_item_price(item) * units * rate).quantize(CENT, ROUND_HALF_UP)
                 lines.append((event["user_id"], item["product_id"], units, revenue,
                               event["event_time"]))
     return lines
