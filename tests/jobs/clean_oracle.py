@@ -320,14 +320,10 @@ def top_products(expected_: Expected, *, top_n: int = 10) -> list[tuple[Any, ...
         minute = event["event_time"].replace(second=0, microsecond=0)
         if event["event_type"] == "product_view" and event["product_id"]:
             metrics[(minute, event["product_id"])][0] += 1
-        if event["event_type"] == "purchase":
-            rate = event["fx_rate_to_usd"] or Decimal(1)
-            for item in event["items"]:
-                units = item.get("quantity") or 1
-                line = (_item_price(item) * units * rate).quantize(CENT, ROUND_HALF_UP)
-                entry = metrics[(minute, item["product_id"])]
-                entry[1] += units
-                entry[2] += line
+    for _, product, units, revenue, moment in _lines(expected_):
+        entry = metrics[(moment.replace(second=0, microsecond=0), product)]
+        entry[1] += units
+        entry[2] += revenue
     rows = []
     for minute in sorted({m for m, _ in metrics}):
         products = [(p, *v) for (m, p), v in metrics.items() if m == minute]
