@@ -63,8 +63,9 @@ def build_local_settings(
     watermark_delay_seconds: int | None = None,
     init_position: str | None = None,
     rest_port: int | None = None,
+    restore_path: Path | str | None = None,
 ) -> JobSettings:
-    flags: PropertyGroups = {"Job": {"checkpoint.dir": str(home / "checkpoints")}}
+    flags: PropertyGroups = {"Job": {}}
     if input_file is not None:
         flags["FileSource"] = {"path": str(input_file.resolve())}
     if lake is not None:
@@ -77,11 +78,18 @@ def build_local_settings(
         flags["Job"]["watermark.delay.seconds"] = str(watermark_delay_seconds)
     if init_position is not None:
         flags["KinesisSource"] = {"init.position": init_position}
-    if rest_port is not None:
-        flags["Job"]["rest.port"] = str(rest_port)
+    if restore_path is not None:
+        flags["Job"]["restore.path"] = str(restore_path)
 
-    # Lowest layer: what a local run needs that MSF gets from its deployment (rates from S3).
-    defaults: PropertyGroups = {"CleanStream": {"fx.rates.url": paths.FX_RATES.as_uri()}}
+    # Lowest layer: what a local run needs that MSF gets from its deployment (rates from S3,
+    # state folders, a REST port). Environment variables may override these.
+    defaults: PropertyGroups = {
+        "CleanStream": {"fx.rates.url": paths.FX_RATES.as_uri()},
+        "Job": {"checkpoint.dir": str(home / "checkpoints"),
+                "savepoint.dir": str(home / "savepoints")},
+    }
+    if rest_port is not None:
+        defaults["Job"]["rest.port"] = str(rest_port)
     layers = [defaults, load_property_groups(properties_file)]
     if stack is not None:
         stack_groups = stack_property_groups(stack)
