@@ -108,6 +108,14 @@ def records_read(rest_port: int, job_id: str) -> int:
     return total
 
 
+def all_tasks_running(rest_port: int, job_id: str) -> bool:
+    """Whether every task runs (or has finished, like the bounded rates source): not so while
+    the job fails over, when a stop would fail and a pause in records means nothing."""
+    job = _get_json(rest_port, f"/jobs/{job_id}")
+    return all(vertex["status"] in ("RUNNING", "FINISHED")
+               for vertex in job.get("vertices", []))  # type: ignore[union-attr]
+
+
 def accounting(rest_port: int, job_id: str) -> dict[str, int]:
     """The job's accounting counters, summed over operators and subtasks (0 when not seen)."""
     totals = dict.fromkeys(ACCOUNTING_TERMS, 0)
@@ -195,15 +203,23 @@ def run_job(
             if idle_timeout is not None and status == JobStatus.RUNNING:
                 try:
                     total = records_read(settings.rest_port, job_id)
+                    healthy = all_tasks_running(settings.rest_port, job_id)
                 except OSError:
-                    total = last_total
-                if total != last_total:
+                    total, healthy = last_total, False
+                if total != last_total or not healthy:
                     last_total, last_change = total, time.monotonic()
                 elif idle_for_long_enough(total, time.monotonic() - last_change, idle_timeout):
                     # Read before stopping: the counters go with the job. Idle means every
                     # record has been classified; only windows and joins wait for the drain.
                     counted = _accounting_or_none(settings.rest_port, job_id)
-                    savepoint = _stop_with_savepoint(job_client, savepoint_dir, keep_state)
+                    try:
+                        savepoint = _stop_with_savepoint(job_client, savepoint_dir, keep_state)
+                    except Exception as exc:  # noqa: BLE001 - py4j wraps Flink's refusal
+                        # A failover began meanwhile: keep watching, stop once it is over.
+                        warnings.warn(f"stop with savepoint refused, retrying: {exc!s:.200}",
+                                      stacklevel=1)
+                        last_change = time.monotonic()
+                        continue
                     return RunResult(job_id, "FINISHED", time.monotonic() - started,
                                      stopped_on_idle=True, savepoint=savepoint,
                                      accounting=counted)

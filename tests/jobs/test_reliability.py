@@ -15,6 +15,7 @@ watermarks in checkpoints), so such a record may land in another minute (see the
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -147,13 +148,18 @@ def _cli(stack: StackInfo, extra: dict[str, str], *args: str, timeout: float = 6
     done = subprocess.run([sys.executable, "-m", "ecomflow.cli", *args],
                           env=_env(stack, extra), cwd=paths.REPO_ROOT, capture_output=True,
                           text=True, timeout=timeout, check=False)
-    if done.returncode != 0:  # keep the evidence: the stack's folder goes with the session
-        keep = Path(os.environ.get("TMPDIR", "/tmp"), "ecomflow-reliability-failure")
-        shutil.rmtree(keep, ignore_errors=True)
-        shutil.copytree(stack.home / "logs" / "flink", keep / "flink", dirs_exist_ok=True)
-        (keep / "stderr.txt").write_text(done.stderr)
+    if done.returncode != 0:
+        _keep_evidence(stack.home, done.stderr)
     assert done.returncode == 0, f"ecomflow {' '.join(args)} failed:\n{done.stderr[-4000:]}"
     return done
+
+
+def _keep_evidence(home: Path, stderr: str) -> None:
+    """Copy Flink's logs out of the stack's folder, which goes with the test session."""
+    keep = Path(os.environ.get("TMPDIR", "/tmp"), "ecomflow-reliability-failure")
+    shutil.rmtree(keep, ignore_errors=True)
+    shutil.copytree(home / "logs" / "flink", keep / "flink", dirs_exist_ok=True)
+    (keep / "stderr.txt").write_text(stderr)
 
 
 def _rest(port: int, path: str) -> Any:
@@ -175,6 +181,8 @@ class LiveRun:
 
     process: subprocess.Popen[str]
     rest_port: int
+    checkpoint_dir: str
+    home: Path
 
     def job(self, timeout: float = 240) -> str:
         deadline = time.monotonic() + timeout
@@ -209,6 +217,8 @@ class LiveRun:
 
     def finish(self, timeout: float = 600) -> str:
         out, err = self.process.communicate(timeout=timeout)
+        if self.process.returncode != 0:
+            _keep_evidence(self.home, err)
         assert self.process.returncode == 0, err[-4000:]
         return out + err
 
@@ -220,7 +230,7 @@ def start_run(stack: StackInfo, extra: dict[str, str], *args: str) -> LiveRun:
         env=_env(stack, {**extra, "ECOMFLOW__Job__rest.port": str(port)}),
         cwd=paths.REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
-    _STARTED.append(LiveRun(process, port))
+    _STARTED.append(LiveRun(process, port, extra["ECOMFLOW__Job__checkpoint.dir"], stack.home))
     return _STARTED[-1]
 
 
@@ -285,15 +295,19 @@ def _mid_window(run: LiveRun, job_id: str) -> bool:
 
 
 def _during_sink_write(run: LiveRun, job_id: str) -> bool:
-    """A checkpoint is being taken: Parquet part files are closing and the JDBC sink flushes."""
+    """A checkpoint is being taken: its folder exists, its _metadata does not yet. Meanwhile
+    the Parquet sinks close and upload their part files and the JDBC sinks flush.
+    (The REST API's checkpoint counts are cached for seconds: the folder is the live signal.)"""
     if run.checkpoints(job_id)["completed"] < 2 or run.records_read(job_id) < 3000:
         return False
-    deadline = time.monotonic() + 30
+    folder = Path(run.checkpoint_dir) / job_id
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if run.checkpoints(job_id)["in_progress"] > 0:
-            return True
-        time.sleep(0.01)
-    raise AssertionError("no checkpoint in progress seen for 30 s")
+        for checkpoint in folder.glob("chk-*"):
+            if not (checkpoint / "_metadata").exists():
+                return True
+        time.sleep(0.002)
+    raise AssertionError("no checkpoint in progress seen for 60 s")
 
 
 KILL_POINTS = {
@@ -351,12 +365,18 @@ def test_the_job_rides_out_a_30_second_warehouse_outage(
         time.sleep(0.5)
 
     local_stack.stop_warehouse(stack)
+    failures: list[Any] = []
     try:
-        time.sleep(30)
+        ends = time.monotonic() + 30
+        while time.monotonic() < ends:
+            assert run.process.poll() is None, "the job gave up:\n" + run.finish()[-4000:]
+            with contextlib.suppress(OSError):
+                failures = _rest(run.rest_port, f"/jobs/{job_id}/exceptions")[
+                    "exceptionHistory"]["entries"]
+            time.sleep(1)
     finally:
         local_stack.start_warehouse(stack)
-    # The outage was felt: the job failed over at least once, and recovered by itself.
-    failures = _rest(run.rest_port, f"/jobs/{job_id}/exceptions")["exceptionHistory"]["entries"]
+    # The outage was felt: the job failed over at least once, and recovers by itself.
     assert failures, "the job never noticed the warehouse was down"
     output = run.finish()
     assert "stopped after idle timeout" in output
