@@ -16,6 +16,7 @@ def settings() -> JobSettings:
         "Warehouse": {"jdbc.url": "jdbc:postgresql://h/db", "username": "u",
                       "password": "it's"},
         "CleanStream": {"fx.rates.url": "s3://lake/reference/fx_rates.csv"},
+        "Privacy": {"hash.key": "k"},
     }, local=False)
 
 
@@ -91,6 +92,7 @@ def test_analytics_do_not_differ_between_environments() -> None:
         "Lake": {"url": "file:///tmp/lake"},
         "Warehouse": {"jdbc.url": "jdbc:postgresql://127.0.0.1/db"},
         "CleanStream": {"fx.rates.url": "file:///tmp/fx_rates.csv"},
+        "Privacy": {"hash.key": "k"},
     }, local=True)
     aws = dict(rendered_statements(settings()))
     here = dict(rendered_statements(local))
