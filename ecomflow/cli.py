@@ -5,6 +5,7 @@ Errors the user can act on are printed as one line (exit code 1), never as a tra
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from datetime import datetime
@@ -106,13 +107,22 @@ def _running_stack() -> local_stack.StackInfo | None:
 @click.option("--watermark-delay", type=int, help="Seconds of out-of-orderness tolerated.")
 @click.option("--from", "init_position", type=click.Choice(["TRIM_HORIZON", "LATEST"]),
               help="Where a stream run starts reading.")
+@click.option("--resume", is_flag=True,
+              help="Continue from the newest retained checkpoint or --keep-state savepoint "
+                   "(after a crash, or an upgrade); starts afresh if there is none.")
+@click.option("--keep-state", is_flag=True,
+              help="End a stream run with a savepoint that keeps open windows, so that "
+                   "--resume can continue it (default: drain, emitting every window).")
 def run(input_file: Path | None, lake: str | None, warehouse_url: str | None,
         idle_timeout: float | None, parallelism: int | None, watermark_delay: int | None,
-        init_position: str | None) -> None:
+        init_position: str | None, resume: bool, keep_state: bool) -> None:
     """Run the events job on Flink's local mini-cluster."""
+    if input_file is not None and (resume or keep_state):
+        _fail("--resume and --keep-state are for stream runs (a file run is bounded)")
     result = _run(input_file=input_file, lake=lake, warehouse_url=warehouse_url,
                   idle_timeout=idle_timeout, parallelism=parallelism,
-                  watermark_delay=watermark_delay, init_position=init_position)
+                  watermark_delay=watermark_delay, init_position=init_position,
+                  resume=resume, keep_state=keep_state)
     click.echo(f"job {result.job_id} {result.final_state.lower()} in {result.seconds:.1f} s"
                + (" (stopped after idle timeout)" if result.stopped_on_idle else ""))
     if result.accounting:
@@ -123,8 +133,9 @@ def run(input_file: Path | None, lake: str | None, warehouse_url: str | None,
 def _run(*, input_file: Path | None = None, lake: str | None = None,
          warehouse_url: str | None = None, idle_timeout: float | None = None,
          parallelism: int | None = None, watermark_delay: int | None = None,
-         init_position: str | None = None):  # noqa: ANN202
-    from ecomflow import runner
+         init_position: str | None = None, resume: bool = False,
+         keep_state: bool = False):  # noqa: ANN202
+    from ecomflow import restore_points, runner
     from ecomflow.local_run import build_local_settings
     from flink_jobs.settings import SettingsError
 
@@ -142,14 +153,28 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
             warehouse_url=warehouse_url, parallelism=parallelism,
             watermark_delay_seconds=watermark_delay, init_position=init_position,
             rest_port=None if input_file else runner.free_port())
-    except (runner.RunError, SettingsError) as exc:
+        if resume:
+            point = restore_points.latest(_folder(settings.checkpoint_dir),
+                                          _folder(settings.savepoint_dir))
+            if point is None:
+                click.echo("nothing to resume from: starting afresh", err=True)
+            else:
+                click.echo(f"resuming from {point.kind} {point.path}", err=True)
+                settings = dataclasses.replace(settings, restore_path=point.path.as_uri())
+    except (runner.RunError, SettingsError, restore_points.NothingToResume) as exc:
         _fail(str(exc))
     runner.prepare_jvm(jars, home / "logs" / "flink")
     click.echo(f"running the events job ({'file ' + str(input_file) if input_file else 'stream'}"
                f" -> {settings.lake.url} + {settings.warehouse.jdbc_url}); "
                f"Flink logs in {home / 'logs' / 'flink'}", err=True)
-    return runner.run_job(settings, idle_timeout=idle_timeout,
-                          savepoint_dir=home / "savepoints")
+    if settings.rest_port is not None:
+        click.echo(f"Flink REST API on http://127.0.0.1:{settings.rest_port}", err=True)
+    return runner.run_job(settings, idle_timeout=idle_timeout, keep_state=keep_state,
+                          savepoint_dir=_folder(settings.savepoint_dir))
+
+
+def _folder(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
 # -- replay -----------------------------------------------------------------------------------

@@ -334,6 +334,10 @@ class CollectorServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # The listen backlog. socketserver's default of 5 overflows when a few dozen clients
+    # connect at once: the kernel then drops SYNs (a 1 s retransmit) or answers with SYN
+    # cookies, some of which end in a connection reset. The kernel caps it at somaxconn.
+    request_queue_size = 1024
 
     def __init__(self, config: CollectorConfig, producer: Producer) -> None:
         self.config = config

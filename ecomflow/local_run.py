@@ -103,8 +103,9 @@ def build_local_settings(
     watermark_delay_seconds: int | None = None,
     init_position: str | None = None,
     rest_port: int | None = None,
+    restore_path: Path | str | None = None,
 ) -> JobSettings:
-    flags: PropertyGroups = {"Job": {"checkpoint.dir": str(home / "checkpoints")}}
+    flags: PropertyGroups = {"Job": {}}
     if input_file is not None:
         flags["FileSource"] = {"path": str(input_file.resolve())}
     if lake is not None:
@@ -117,13 +118,20 @@ def build_local_settings(
         flags["Job"]["watermark.delay.seconds"] = str(watermark_delay_seconds)
     if init_position is not None:
         flags["KinesisSource"] = {"init.position": init_position}
-    if rest_port is not None:
-        flags["Job"]["rest.port"] = str(rest_port)
+    if restore_path is not None:
+        flags["Job"]["restore.path"] = str(restore_path)
 
     # Lowest layer: what a local run needs that MSF gets from its deployment (rates from S3,
-    # the hash key from Secrets Manager).
-    defaults: PropertyGroups = {"CleanStream": {"fx.rates.url": paths.FX_RATES.as_uri()},
-                                "Privacy": {"hash.key": local_hash_key(home)}}
+    # state folders, a REST port, the hash key from Secrets Manager). Environment variables may
+    # override these.
+    defaults: PropertyGroups = {
+        "CleanStream": {"fx.rates.url": paths.FX_RATES.as_uri()},
+        "Privacy": {"hash.key": local_hash_key(home)},
+        "Job": {"checkpoint.dir": str(home / "checkpoints"),
+                "savepoint.dir": str(home / "savepoints")},
+    }
+    if rest_port is not None:
+        defaults["Job"]["rest.port"] = str(rest_port)
     layers = [defaults, load_property_groups(properties_file)]
     if stack is not None:
         stack_groups = stack_property_groups(stack)

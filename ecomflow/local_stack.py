@@ -983,6 +983,24 @@ def _stop_postgres(home: Path, pid: int) -> None:
                 os.kill(pid, signal.SIGQUIT)
 
 
+def stop_warehouse(info: StackInfo) -> None:
+    """Stop the stack's PostgreSQL (fast shutdown), keeping its data: a warehouse outage."""
+    pid, _ = _running(POSTGRES, info.home, info)
+    if pid:
+        _stop_postgres(info.home, pid)
+
+
+def start_warehouse(info: StackInfo) -> None:
+    """Start the stack's PostgreSQL again on its port, after `stop_warehouse`."""
+    if _running(POSTGRES, info.home, info)[0]:
+        return
+    config = StackConfig(home=info.home, postgres_port=info.postgres_port)
+    pid = _start_postgres(config, info.home)
+    _write_info(replace(info, pids={**info.pids, POSTGRES: pid}))
+    _wait_ready(POSTGRES, _probe_postgres(info), pid, _START_TIMEOUT[POSTGRES],
+                _log_path(info.home, POSTGRES), f"{LOOPBACK}:{info.postgres_port}")
+
+
 def _stop_services(home: Path, pids: dict[str, int]) -> dict[str, int]:
     """Stop the given services (already verified as ours); return those still alive."""
     for service, pid in pids.items():

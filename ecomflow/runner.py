@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecomflow import paths
+from ecomflow import paths, restore_points
 from ecomflow.local_stack import StackError, require
 from flink_jobs.settings import JobSettings
 
@@ -149,10 +149,15 @@ def run_job(
     *,
     idle_timeout: float | None = None,
     savepoint_dir: Path | None = None,
+    keep_state: bool = False,
     on_submitted: Callable[[str], None] | None = None,
     poll_seconds: float = 1.0,
 ) -> RunResult:
-    """Run the job to completion (bounded) or until idle / interrupted (stream)."""
+    """Run the job to completion (bounded) or until idle / interrupted (stream).
+
+    A stream run ends with a savepoint: drained by default (every window fires, results are
+    complete), or with `keep_state` not drained, so that `--resume` can continue it.
+    """
     # apache-beam (a PyFlink dependency) warns about pkg_resources on import: not ours to fix.
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     from pyflink.common import JobStatus
@@ -198,14 +203,14 @@ def run_job(
                     # Read before stopping: the counters go with the job. Idle means every
                     # record has been classified; only windows and joins wait for the drain.
                     counted = _accounting_or_none(settings.rest_port, job_id)
-                    savepoint = _stop_draining(job_client, savepoint_dir)
+                    savepoint = _stop_with_savepoint(job_client, savepoint_dir, keep_state)
                     return RunResult(job_id, "FINISHED", time.monotonic() - started,
                                      stopped_on_idle=True, savepoint=savepoint,
                                      accounting=counted)
             time.sleep(poll_seconds)
     except KeyboardInterrupt:
         counted = _accounting_or_none(settings.rest_port, job_id)
-        savepoint = _stop_draining(job_client, savepoint_dir)
+        savepoint = _stop_with_savepoint(job_client, savepoint_dir, keep_state)
         return RunResult(job_id, "FINISHED", time.monotonic() - started, savepoint=savepoint,
                          accounting=counted)
 
@@ -224,11 +229,17 @@ def _stop_gracefully_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
-def _stop_draining(job_client, savepoint_dir: Path | None) -> str | None:  # noqa: ANN001
-    """Stop with a savepoint, advancing to the end of event time.
+def _stop_with_savepoint(job_client, savepoint_dir: Path | None,  # noqa: ANN001
+                        keep_state: bool) -> str | None:
+    """Stop with a savepoint; unless `keep_state`, advance to the end of event time.
 
     Draining emits the final watermark, so every open window fires and the final checkpoint
-    commits every lake file and flushes the warehouse sink before the job ends.
+    commits every lake file and flushes the warehouse sink before the job ends. Without it,
+    lake files and the warehouse are still committed and flushed, but open windows, sessions
+    and carts stay in the savepoint for the next run to continue.
     """
     target = savepoint_dir.as_uri() if savepoint_dir else None
-    return str(job_client.stop_with_savepoint(True, target).result())
+    savepoint = str(job_client.stop_with_savepoint(not keep_state, target).result())
+    if not keep_state:
+        restore_points.mark_drained(savepoint)
+    return savepoint

@@ -9,12 +9,16 @@ from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
+from flink_jobs.events_job import job_parameters
 from flink_jobs.settings import JobSettings
 
 
 def flink_configuration(settings: JobSettings) -> Configuration:
     """Cluster-level settings. On MSF the service owns checkpointing, so only local runs set it."""
     config = Configuration()
+    # Read by switched_on() in the job's SQL, on MSF as locally.
+    config.set_string("pipeline.global-job-parameters", ",".join(
+        f"{key}:{value}" for key, value in job_parameters(settings).items()))
     if not settings.local:
         return config
     # Parquet files are committed on checkpoints only: without checkpointing nothing lands.
@@ -32,6 +36,11 @@ def flink_configuration(settings: JobSettings) -> Configuration:
         str(settings.restart_attempts))
     if settings.checkpoint_dir:
         config.set_string("state.checkpoints.dir", Path(settings.checkpoint_dir).as_uri())
+    if settings.restore_path:
+        # Every operator's state must find its operator again: a plan change that drops
+        # state fails the start instead of silently losing offsets or open windows.
+        config.set_string("execution.savepoint.path", settings.restore_path)
+        config.set_string("execution.savepoint.ignore-unclaimed-state", "false")
     # The mini-cluster's REST API (used to watch progress) listens on loopback only.
     config.set_string("rest.bind-address", "127.0.0.1")
     config.set_string("rest.address", "127.0.0.1")

@@ -116,6 +116,7 @@ DDL: tuple[str | Barrier, ...] = (
     "fn_check_event",
     "fn_parse_user_agent",
     "fn_tally",
+    "fn_switched_on",
     "src_stream__raw_events",
     "src_reference__fx_rates",
     "stg_stream__records",
@@ -235,6 +236,12 @@ def _sql_bool(value: bool) -> str:
     return "TRUE" if value else "FALSE"
 
 
+def job_parameters(settings: JobSettings) -> dict[str, str]:
+    """Switches read at run time by `switched_on(name)` (see SwitchedOn.java): flipping one
+    changes values, not the plan, so a savepoint restores across the change."""
+    return {"ecomflow.switch.enrich.country": str(settings.clean.enrich_country).lower()}
+
+
 def sql_parameters(settings: JobSettings, *, blackhole_sinks: bool = False) -> dict[str, str]:
     """Everything that differs between environments: connector options and switches.
 
@@ -247,7 +254,6 @@ def sql_parameters(settings: JobSettings, *, blackhole_sinks: bool = False) -> d
         "MAX_PAYLOAD_BYTES": str(clean.max_payload_bytes),
         "MAX_FUTURE_SECONDS": str(clean.max_future_seconds),
         "ENRICH_USER_AGENT": _sql_bool(clean.enrich_user_agent),
-        "ENRICH_COUNTRY": _sql_bool(clean.enrich_country),
         "SESSION_GAP_MINUTES": str(settings.sessions.gap_minutes),
         "SESSION_MAX_LENGTH_HOURS": str(settings.sessions.max_length_hours),
         "TOP_N": str(settings.sessions.top_n),

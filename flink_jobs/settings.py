@@ -15,7 +15,8 @@ Property groups (see the README's table):
                    max.retries, password.secret.arn (a Secrets Manager secret whose JSON has
                    username and password; read at start-up by flink_jobs.secrets, never here)
     Job            watermark.delay.seconds, parallelism; checkpoint.interval.ms,
-                   checkpoint.dir, rest.port, restart.attempts   (local runs only)
+                   checkpoint.dir, savepoint.dir, restore.path, rest.port,
+                   restart.attempts   (local runs only)
     Privacy        hash.key (* while pseudonymise is on), hash.key.secret.arn (AWS: resolved at
                    start-up by flink_jobs.secrets), pseudonymise, hash.fields, region.fields,
                    postal.region.chars, url.fields, url.strip.params, forget.drop.days
@@ -291,6 +292,9 @@ class JobSettings:
     local: bool = False
     checkpoint_interval_ms: int = 10000
     checkpoint_dir: str | None = None
+    savepoint_dir: str | None = None
+    # A retained checkpoint or savepoint to start from (`ecomflow run --resume`).
+    restore_path: str | None = None
     rest_port: int | None = None
     restart_attempts: int = 10
 
@@ -388,6 +392,8 @@ class JobSettings:
             checkpoint_interval_ms=_int(
                 groups, "Job", "checkpoint.interval.ms", 10000, minimum=100),
             checkpoint_dir=_optional(groups, "Job", "checkpoint.dir"),
+            savepoint_dir=_optional(groups, "Job", "savepoint.dir"),
+            restore_path=_optional(groups, "Job", "restore.path"),
             rest_port=_int(groups, "Job", "rest.port", None, minimum=0),
             restart_attempts=_int(groups, "Job", "restart.attempts", 10),
         )

@@ -39,14 +39,25 @@ def verdict(payload: str | None, max_bytes: int, max_future_seconds: int
     """(reason, field, detail, event_id) for one raw payload; plain Python, unit-testable."""
     if payload is None:
         return "not_json", "$", "empty record", None
-    record, issues = validate_payload(
-        payload, max_bytes=max_bytes, max_future=timedelta(seconds=max_future_seconds))
+    try:
+        record, issues = validate_payload(
+            payload, max_bytes=max_bytes, max_future=timedelta(seconds=max_future_seconds))
+    except RecursionError:
+        # Nesting just under the parser's limit parses, then overflows a later step (the
+        # surrogate check re-serialises the record one frame deeper): never fail the job.
+        return "not_json", "$", "nested too deeply", None
     event_id = None
     if record is not None:
         own = record.get("event_id")
         event_id = own if isinstance(own, str) and own else None
         if event_id is None and not issues:
-            event_id = derive_event_id(record)
+            try:
+                event_id = derive_event_id(record)
+            except (ValueError, RecursionError) as exc:
+                # e.g. 1e400, which Python parses as inf: the record has no canonical JSON
+                # (the collector rejects such numbers as not_json too).
+                detail = f"no canonical JSON for an event id: {exc}"
+                return "not_json", "$", detail[:DETAIL_LIMIT], None
     if issues:
         first = issues[0]
         return first.reason, first.field, first.message[:DETAIL_LIMIT], event_id

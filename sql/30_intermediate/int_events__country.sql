@@ -4,6 +4,6 @@
 CREATE TEMPORARY VIEW int_events__country AS
 SELECT
     e.*,
-    CASE WHEN ${ENRICH_COUNTRY} THEN UPPER(COALESCE(e.shipping_country, e.event_country)) END
+    CASE WHEN switched_on('enrich.country') THEN UPPER(COALESCE(e.shipping_country, e.event_country)) END
         AS country
 FROM int_events__device AS e

@@ -1,0 +1,266 @@
+"""The bad-input corpus mixed into valid traffic, through the real job on Kinesis.
+
+The valid traffic is the clean-stream case (tests/jobs/clean_case.py: every path of the clean
+stream, its own dead letters, duplicates, late events, FX and catalog), without its oversized
+record (this run keeps the production size limit, 1,000,000 bytes). The corpus
+(tests/data/bad_input/, loaded by tests/jobs/bad_corpus.py) is interleaved with it
+deterministically so that no corpus record moves the watermark: the valid traffic's outcomes
+are exactly clean_oracle's. Every record goes on a fresh one-shard kinesis-mock stream as its
+exact bytes (PutRecords, one record per request, so nothing overtakes anything), and the job
+reads it with ``ecomflow run --from TRIM_HORIZON --idle-timeout 10 --parallelism 1``.
+
+Then: the job ran to the end without failing or restarting (its live counters saw every
+record once); every corpus dead letter is in ``dead_letter/`` with its reason and field; every
+record the corpus calls valid is in ``events/`` unchanged; the valid traffic is in ``events/``,
+``dead_letter/`` and ``late_events/`` exactly as clean_oracle says; pipeline_health's identity
+holds in every minute and its totals are the expected ones.
+
+One run per group (``bad_corpus.JOB_RISKS``): "main" is every entry the current job is expected
+to handle; each other group holds entries it is suspected to mishandle (crash or land wrong),
+so a failure there cannot hide the others. Select one with ``-k``, e.g. ``-k main``. Each run
+takes a Flink start-up plus the idle timeout (a minute or two on two cores).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ecomflow.local_stack import StackInfo
+from ecomflow.producer import PutRecordsError, PutRecordsSender, Record, ShardRateGuard
+from ecomflow.replay import kinesis_client
+from ecomflow.summary import lake_files
+from flink_jobs.contract import canonical_type, derive_event_id
+from tests.jobs import bad_corpus, clean_case, clean_oracle
+from tests.jobs.bad_corpus import BadRecord
+from tests.jobs.lake_reader import PARTITION, _s3
+from tests.jobs.test_clean_stream import COMPARED, query, warehouse  # noqa: F401 (fixture)
+from tests.jobs.test_events_job import run_cli
+from tests.kinesis_reader import create_active_stream
+
+pytestmark = [pytest.mark.flink, pytest.mark.stack]
+
+SEED = 20250716
+GROUPS = ["main", *(risk for risk in bad_corpus.JOB_RISKS if risk != "over_kinesis_limit")]
+# The columns compared for a corpus record that must land in events/ unchanged.
+CORPUS_COLUMNS = ("event_id", "event_type", "event_time", "user_id", "session_id", "page_url",
+                  "product_id", "quantity", "payload")
+
+
+def group_of(record: BadRecord) -> str:
+    return record.job_risk or "main"
+
+
+def corpus_group(group: str) -> list[BadRecord]:
+    return [r for r in bad_corpus.load() if group_of(r) == group and r.fits_kinesis]
+
+
+def clean_lines() -> list[clean_case.Line]:
+    """The clean-stream case at the production size limit: without its oversized record,
+    which is only oversized for the 4,096-byte limit test_clean_stream sets."""
+    return [line for line in clean_case.build() if line.reason != "payload_too_large"]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def put_in_order(client: Any, stream: str, payloads: list[bytes]) -> list[int]:
+    """Put each payload as one record, one record per request (a retried record can never
+    land behind a later one), within the shard's rate limits. Returns the indexes of the
+    payloads the stream refused."""
+    sender = PutRecordsSender(client, stream, guard=ShardRateGuard.for_stream(client, stream))
+    refused = []
+    for index, data in enumerate(payloads):
+        try:
+            outcome = sender.put([Record(data, "bad-input")])
+        except PutRecordsError:  # a validation error for the whole call
+            refused.append(index)
+            continue
+        if outcome.failed or len(outcome.accepted) != 1:
+            refused.append(index)
+    return refused
+
+
+def read_rows(lake_url: str, dataset: str, stack: StackInfo) -> list[dict[str, Any]]:
+    """Every row of a lake dataset (as lake_reader.read_dataset), with ``payload`` as bytes:
+    a payload that is not UTF-8 is stored as it came, and would not convert to str."""
+    files = lake_files(lake_url, dataset, s3_endpoint=stack.s3_endpoint, region=stack.region,
+                       access_key=stack.access_key, secret_key=stack.secret_key)
+    rows: list[dict[str, Any]] = []
+    for name in files:
+        if name.startswith("s3://"):
+            parsed = urlparse(name)
+            body = _s3(stack).get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))
+            table = pq.read_table(io.BytesIO(body["Body"].read()))
+        else:
+            table = pq.read_table(name)
+        if "payload" in table.column_names:
+            index = table.column_names.index("payload")
+            table = table.set_column(index, "payload", table.column("payload").cast(pa.binary()))
+        partitions = dict(PARTITION.findall("/" + name.split(f"/{dataset}/", 1)[1]))
+        for row in table.to_pylist():
+            for key, value in row.items():
+                if isinstance(value, datetime):
+                    row[key] = value.replace(tzinfo=None)
+            rows.append({**row, **partitions})
+    return rows
+
+
+def as_seen(payload: bytes) -> bytes:
+    """A payload as the job's functions read it (invalid UTF-8 as U+FFFD), re-encoded: the lake
+    may hold either the raw bytes or that text; both compare equal through this."""
+    return payload.decode("utf-8", errors="replace").encode("utf-8")
+
+
+def expected_event(record: BadRecord) -> dict[str, Any]:
+    """The events/ row of a corpus record the job must pass unchanged."""
+    parsed = json.loads(record.text)
+    own = parsed.get("event_id")
+    moment = bad_corpus.job_event_time(record.text)
+    assert moment is not None
+    moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000, tzinfo=None)
+    quantity = parsed.get("quantity")
+    return {
+        "event_id": own if isinstance(own, str) and own else derive_event_id(parsed),
+        "event_type": canonical_type(parsed),
+        "event_time": moment,
+        "user_id": parsed.get("user_id") or parsed.get("customer_id"),
+        "session_id": parsed.get("session_id"),
+        "page_url": parsed.get("page_url"),
+        "product_id": parsed.get("product_id"),
+        "quantity": int(quantity) if isinstance(quantity, int | float) else None,
+        "payload": as_seen(record.raw),
+    }
+
+
+# --------------------------------------------------------------------------- the test
+
+
+@pytest.fixture(scope="module")
+def rates_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bad-input") / "fx_rates.csv"
+    path.write_text(clean_case.FX_RATES_CSV, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_bad_input_in_valid_traffic(stack: StackInfo, warehouse: str,  # noqa: F811
+                                    rates_file: Path, group: str,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    records = corpus_group(group)
+    if not records:
+        pytest.skip(f"no corpus entries in group {group}")
+    lines = clean_lines()
+    want = clean_oracle.expected(lines, rates_csv=clean_case.FX_RATES_CSV)
+    assert want.outcomes == [line.label for line in lines]  # the valid traffic is as built
+    slots = bad_corpus.interleave([line.text for line in lines], SEED, records)
+
+    client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
+                            stack.secret_key)
+    stream = f"bad-input-{group.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
+    create_active_stream(client, stream, shards=1)  # fresh, one shard: the order is kept
+    refused = put_in_order(client, stream, [slot.data for slot in slots])
+    # Kinesis allows empty records (0 to 1 MiB); should kinesis-mock refuse one, it never
+    # reaches the job and is left out of what is expected.
+    assert all(slots[i].data == b"" for i in refused), [slots[i].data[:80] for i in refused]
+    on_stream = [slot for i, slot in enumerate(slots) if i not in set(refused)]
+    corpus = [slot.record for slot in on_stream if slot.record is not None]
+
+    lake_url = f"{stack.lake_url}/bad-input/{group}"
+    monkeypatch.setenv("ECOMFLOW__KinesisSource__stream.name", stream)
+    monkeypatch.setenv("ECOMFLOW__CleanStream__fx.rates.url", rates_file.as_uri())
+    # A record that fails the job fails it again after every restart: fail fast.
+    monkeypatch.setenv("ECOMFLOW__Job__restart.attempts", "1")
+    out = run_cli(stack, "run", "--lake", lake_url, "--idle-timeout", "10", "--from",
+                  "TRIM_HORIZON", "--parallelism", "1")
+    assert "stopped after idle timeout" in out, out[-3000:]
+
+    problems: list[str] = []
+
+    # ---- dead letters: the valid traffic's (clean_oracle) and the corpus's
+    dead = read_rows(lake_url, "dead_letter", stack)
+    got_dead = Counter((as_seen(r["payload"]), r["reason"], r["field"]) for r in dead)
+    want_dead = Counter((text.encode("utf-8"), reason, field)
+                        for text, reason, field in want.dead_letters)
+    want_dead.update((as_seen(r.raw), r.reason, r.field) for r in corpus if not r.valid)
+    for key in (got_dead - want_dead) + (want_dead - got_dead):
+        what = "unexpected" if got_dead[key] > want_dead[key] else "missing"
+        problems.append(f"dead letter {what}: reason={key[1]} field={key[2]} "
+                        f"payload={key[0][:120]!r}")
+    verdict_given = {as_seen(r.raw) for r in corpus if not r.valid and r.verdict_reason}
+    for row in dead:
+        if as_seen(row["payload"]) in verdict_given and not row["detail"]:
+            problems.append(f"dead letter without detail: {row['payload'][:80]!r}")
+        if row["dt"] != row["received_at"].strftime("%Y-%m-%d"):
+            problems.append(f"dead letter in the wrong partition: {row['dt']}")
+
+    # ---- events: the valid traffic exactly as the oracle says, the corpus's valid unchanged
+    events = read_rows(lake_url, "events", stack)
+    by_payload: dict[bytes, list[dict[str, Any]]] = {}
+    for row in events:
+        by_payload.setdefault(as_seen(row["payload"]), []).append(row)
+    clean_payloads = {line.text.encode("utf-8") for line in lines}
+    got_clean = sorted(({k: (r[k].decode("utf-8") if k == "payload" else r[k]) for k in COMPARED}
+                        for r in events if r["payload"] in clean_payloads),
+                       key=lambda r: r["payload"])
+    want_clean = [{k: e[k] for k in COMPARED} for e in want.events]
+    if got_clean != want_clean:
+        first = next(((g, w) for g, w in zip(got_clean, want_clean, strict=False) if g != w),
+                     None)
+        problems.append(f"valid traffic in events/ differs from clean_oracle: {len(got_clean)} "
+                        f"rows, {len(want_clean)} expected; first difference (got, wanted): "
+                        f"{first!r:.1200}")
+    for record in corpus:
+        rows = by_payload.get(as_seen(record.raw), [])
+        if not record.valid:
+            if rows:
+                problems.append(f"{record.kind}: expected {record.reason}, found in events/")
+            continue
+        wanted = expected_event(record)
+        got = [{k: r[k] for k in CORPUS_COLUMNS} | {"payload": as_seen(r["payload"])}
+               for r in rows]
+        if got != [wanted]:
+            problems.append(f"{record.kind}: events/ has {got!r:.600}, expected {wanted!r:.600}")
+    unexplained = set(by_payload) - clean_payloads - {as_seen(r.raw) for r in corpus}
+    problems.extend(f"unexpected row in events/: {p[:120]!r}" for p in unexplained)
+
+    # ---- late events: only the valid traffic's
+    late = read_rows(lake_url, "late_events", stack)
+    got_late = sorted((r["event_id"], r["payload"], r["arrival_watermark"]) for r in late)
+    want_late = [(event_id, payload.encode("utf-8"), watermark.replace(tzinfo=None))
+                 for event_id, payload, watermark in want.late]
+    if got_late != want_late:
+        problems.append(f"late_events/ differs: {got_late!r:.600} != {want_late!r:.600}")
+
+    # ---- accounting: every minute's identity, and the totals
+    health = query(warehouse, "SELECT window_start, records_in, valid, dead_letter, "
+                              "duplicates, late FROM pipeline_health ORDER BY window_start")
+    problems.extend(f"pipeline_health identity broken: {row}" for row in health
+                    if row[1] != sum(row[2:]))
+    totals = [sum(row[i] for row in health) for i in range(1, 6)]
+    clean_totals = [sum(c[term] for c in want.health.values())
+                    for term in ("records_in", "valid", "dead_letter", "duplicates", "late")]
+    n_valid = sum(r.valid for r in corpus)
+    expected_totals = [clean_totals[0] + len(corpus), clean_totals[1] + n_valid,
+                       clean_totals[2] + len(corpus) - n_valid, clean_totals[3], clean_totals[4]]
+    assert expected_totals[0] == len(on_stream)
+    if totals != expected_totals:
+        problems.append(f"pipeline_health totals (records_in, valid, dead_letter, duplicates, "
+                        f"late) {totals} != {expected_totals}")
+    # The live counters saw every record exactly once: no restart replayed any.
+    counters = ("accounting (Flink counters): records_in={} valid={} dead_letter={} "
+                "duplicates={} late={}".format(*expected_totals))
+    if counters not in out:
+        problems.append(f"counters: expected {counters!r}; output: {out[-1500:]}")
+
+    assert not problems, f"group {group}: {len(problems)} problem(s):\n" + "\n".join(problems)
