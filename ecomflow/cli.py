@@ -304,8 +304,11 @@ def report(out: Path, since: datetime) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be removed; change nothing.")
 @click.option("--resume", "resume_", is_flag=True,
               help="Finish unfinished requests (lake partitions left, events not sent).")
+@click.option("--lake", "lake_url", help="Lake location (default: the local stack's bucket).")
+@click.option("--stream", "stream_name", help="Stream for the control event (default: the "
+              "local stack's).")
 def forget(user_id: str | None, expires_days: int | None, dry_run: bool,
-           resume_: bool) -> None:
+           resume_: bool, lake_url: str | None, stream_name: str | None) -> None:
     """Erase USER_ID (a user or customer id, as sent) from the warehouse, the lake and the
     stream's later output; print what was removed. Running it twice is harmless."""
     from ecomflow import forget as erasure
@@ -323,10 +326,10 @@ def forget(user_id: str | None, expires_days: int | None, dry_run: bool,
 
     s3 = boto3.client("s3", endpoint_url=info.s3_endpoint, region_name=info.region,
                       aws_access_key_id=info.access_key, aws_secret_access_key=info.secret_key)
-    lake = Lake(info.lake_url, s3=s3)
+    lake = Lake(lake_url or info.lake_url, s3=s3)
     dsn = local_stack.warehouse_dsn(info)
     stream = erasure.Stream(kinesis_client(info.kinesis_endpoint, info.region, info.access_key,
-                                           info.secret_key), info.stream_name)
+                                           info.secret_key), stream_name or info.stream_name)
     try:
         if resume_:
             reports = erasure.resume(dsn=dsn, lake=lake, stream=stream)

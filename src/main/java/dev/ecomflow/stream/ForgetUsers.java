@@ -12,8 +12,6 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
-import org.apache.flink.metrics.Counter;
-import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.types.Row;
@@ -31,9 +29,7 @@ import org.apache.flink.util.Collector;
  *
  * <p>{@link #apply} drops control rows and forgotten rows; {@link #mark} keeps every row and
  * sets the type field of a forgotten row to "forgotten" (control rows pass unchanged), so that
- * SQL can count both before filtering them out. Either way the Flink counters
- * `erasure_requests` and `forgotten` (metric group kinesisanalytics / ecomflow, as Tally's)
- * count them.
+ * SQL can count both before filtering them out (the job's accounting: int_stream__outcomes).
  *
  * <p>"time" is the field `timeIndex`: an Instant (TIMESTAMP_LTZ), a LocalDateTime or Timestamp
  * (TIMESTAMP, read as UTC) or epoch milliseconds (Long); NULL means the processing time. Use the
@@ -109,8 +105,6 @@ public class ForgetUsers {
         private final long dropMillis;
         private final boolean mark;
         private transient ValueState<Long> until;
-        private transient Counter requests;
-        private transient Counter forgotten;
 
         Forget(int typeIndex, int timeIndex, int expiresIndex, long dropMillis, boolean mark) {
             this.typeIndex = typeIndex;
@@ -134,10 +128,6 @@ public class ForgetUsers {
                                 .build());
             }
             until = getRuntimeContext().getState(descriptor);
-            MetricGroup group = getRuntimeContext().getMetricGroup()
-                    .addGroup("kinesisanalytics").addGroup("ecomflow");
-            requests = group.counter("erasure_requests");
-            forgotten = group.counter("forgotten");
         }
 
         @Override
@@ -147,7 +137,6 @@ public class ForgetUsers {
             long now = context.timerService().currentProcessingTime();
             long time = millis(row.getField(timeIndex), now);
             if (CONTROL_TYPE.equals(row.getField(typeIndex))) {
-                requests.inc();
                 if (dropMillis > 0 && !anonymous) {
                     long end = time + dropMillis;
                     if (expiresIndex >= 0) {
@@ -166,7 +155,6 @@ public class ForgetUsers {
                 out.collect(row);
                 return;
             }
-            forgotten.inc();
             if (mark) {
                 Row copy = Row.copy(row);
                 copy.setField(typeIndex, FORGOTTEN_TYPE);
