@@ -56,8 +56,7 @@ from ecomflow_infra.storage import (
 
 RUNTIME = "FLINK-1_20"
 RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
-# Not read by flink_jobs/settings.py yet: the job must resolve the warehouse password from this
-# Secrets Manager secret (JSON key "password") on MSF. See README "Deploy to AWS".
+# The Redshift-managed secret (JSON key "password"), resolved at start-up by flink_jobs/secrets.py.
 WAREHOUSE_SECRET_KEY = "password.secret.arn"
 # The pseudonymisation key's secret (JSON {"key": ...}), resolved by flink_jobs/secrets.py.
 PRIVACY_GROUP = "Privacy"
