@@ -139,6 +139,8 @@ DDL: tuple[str | Barrier, ...] = (
     "fn_parse_user_agent",
     "fn_tally",
     "fn_switched_on",
+    "fn_utf8_text",
+    "fn_utf8_problem",
     "src_stream__raw_events",
     "src_reference__fx_rates",
     "stg_stream__records",

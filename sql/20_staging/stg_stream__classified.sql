@@ -13,7 +13,8 @@
 CREATE TEMPORARY VIEW stg_stream__classified AS
 SELECT
     CASE
-        WHEN verdict_reason IS NOT NULL OR (event_time <= TO_TIMESTAMP_LTZ(0, 3)
+        WHEN utf8_problem IS NOT NULL OR verdict_reason IS NOT NULL
+            OR (event_time <= TO_TIMESTAMP_LTZ(0, 3)
             AND parsed.event_type IS DISTINCT FROM 'erasure_request') THEN payload
         ELSE COALESCE(private_payload, payload)
     END AS payload,
@@ -43,18 +44,20 @@ SELECT
     parsed.items_json AS items_json,
     -- the verdict
     CASE
+        WHEN utf8_problem IS NOT NULL THEN 'not_json'
         WHEN verdict_reason IS NOT NULL THEN verdict_reason
         WHEN parsed.event_type = 'erasure_request' THEN NULL
         WHEN event_time <= TO_TIMESTAMP_LTZ(0, 3) THEN 'bad_timestamp'
     END AS reason,
     CASE
+        WHEN utf8_problem IS NOT NULL THEN NULL
         WHEN verdict_reason IS NOT NULL THEN verdict_field
         WHEN parsed.event_type = 'erasure_request' THEN NULL
         WHEN event_time <= TO_TIMESTAMP_LTZ(0, 3) THEN 'timestamp'
     END AS field,
-    verdict_detail AS detail,
+    COALESCE(utf8_problem, verdict_detail) AS detail,
     CASE
-        WHEN verdict_reason IS NOT NULL THEN 'dead_letter'
+        WHEN utf8_problem IS NOT NULL OR verdict_reason IS NOT NULL THEN 'dead_letter'
         WHEN parsed.event_type = 'erasure_request' THEN 'control'
         WHEN event_time <= TO_TIMESTAMP_LTZ(0, 3) THEN 'dead_letter'
         WHEN event_time < arrival_watermark THEN 'late'
