@@ -64,5 +64,23 @@ def bucket_name(env: str, purpose: str, *, account: str, region: str) -> str:
     return f"{PROJECT}-{_check(env)}-{purpose}-{account}-{region}"
 
 
+def flink_role_name(env: str) -> str:
+    """The Flink job's IAM role (the CDK app appends the region: role names are per account).
+
+    Fixed so that the lake's bucket policy can name it without depending on the stack that
+    creates it."""
+    return f"{PROJECT}-{_check(env)}-flink-job"
+
+
+def raw_data_reader_role_name(env: str) -> str:
+    """The only role that may read raw records (dead_letter/, raw/); region appended too."""
+    return f"{PROJECT}-{_check(env)}-raw-data-reader"
+
+
+def hash_key_secret_name(env: str) -> str:
+    """The Secrets Manager secret holding the pseudonymisation key (Privacy.hash.key)."""
+    return f"{PROJECT}-{_check(env)}-privacy-hash-key"
+
+
 def delivery_stream_name(env: str) -> str:
     return f"{PROJECT}-{_check(env)}-raw-archive"

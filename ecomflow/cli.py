@@ -294,6 +294,62 @@ def report(out: Path, since: datetime) -> None:
                f"{out / 'top_products.png'}")
 
 
+# -- forget -----------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("user_id", required=False)
+@click.option("--expires-days", type=click.IntRange(min=0),
+              help="Drop the user's later events on the stream for this many days (at most "
+                   "Privacy.forget.drop.days, the default; 0: not at all).")
+@click.option("--dry-run", is_flag=True, help="Show what would be removed; change nothing.")
+@click.option("--resume", "resume_", is_flag=True,
+              help="Finish unfinished requests (lake partitions left, events not sent).")
+@click.option("--lake", "lake_url", help="Lake location (default: the local stack's bucket).")
+@click.option("--stream", "stream_name", help="Stream for the control event (default: the "
+              "local stack's).")
+def forget(user_id: str | None, expires_days: int | None, dry_run: bool,
+           resume_: bool, lake_url: str | None, stream_name: str | None) -> None:
+    """Erase USER_ID (a user or customer id, as sent) from the warehouse, the lake and the
+    stream's later output; print what was removed. Running it twice is harmless."""
+    from ecomflow import forget as erasure
+    from ecomflow.lake_rewrite import Lake
+    from ecomflow.local_run import local_privacy
+    from ecomflow.replay import kinesis_client
+    from flink_jobs.settings import SettingsError
+
+    if resume_ == bool(user_id):
+        _fail("give a USER_ID, or --resume without one")
+    info = _running_stack()
+    if info is None:
+        _fail("the local stack is not running: start it with `ecomflow local up`")
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=info.s3_endpoint, region_name=info.region,
+                      aws_access_key_id=info.access_key, aws_secret_access_key=info.secret_key)
+    lake = Lake(lake_url or info.lake_url, s3=s3)
+    dsn = local_stack.warehouse_dsn(info)
+    stream = erasure.Stream(kinesis_client(info.kinesis_endpoint, info.region, info.access_key,
+                                           info.secret_key), stream_name or info.stream_name)
+    try:
+        if resume_:
+            reports = erasure.resume(dsn=dsn, lake=lake, stream=stream)
+            if not reports:
+                click.echo("no unfinished erasure request")
+        else:
+            privacy = local_privacy(paths.state_home(), os.environ)
+            if not privacy.pseudonymise or privacy.hash_key is None:
+                _fail("Privacy.pseudonymise is off: the job stores raw ids, which this command "
+                      "does not erase")
+            reports = [erasure.forget(user_id or "", key=privacy.hash_key, dsn=dsn, lake=lake,
+                                      stream=stream, drop_days=privacy.forget_drop_days,
+                                      expires_days=expires_days, dry_run=dry_run)]
+    except (erasure.ForgetError, SettingsError, ValueError) as exc:
+        _fail(str(exc))
+    for report in reports:
+        for line in report.lines():
+            click.echo(line)
+
+
 # -- traffic and collection ------------------------------------------------------------------
 
 def _register_tool_commands() -> None:

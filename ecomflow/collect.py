@@ -380,6 +380,12 @@ class CollectorServer(ThreadingHTTPServer):
                 issues = contract.validate(event)  # not_an_object
                 rejected.append(_rejection(index, issues))
                 continue
+            if contract.is_control(event):
+                # Control events (erasure requests) come from `ecomflow forget` alone.
+                rejected.append(_rejection(index, [contract.Issue(
+                    "unknown_event_type", "event_type",
+                    f"{event['event_type']!r} is a control event, not accepted from clients")]))
+                continue
             record = dict(event)
             if record.get("timestamp") is None and contract.canonical_type(record) != "product":
                 record["timestamp"] = stamp

@@ -6,6 +6,8 @@ The layers are property groups of MSF's shape, merged key by key, then typed onc
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,7 +21,7 @@ from flink_jobs.properties import (
     load_property_groups,
     merge,
 )
-from flink_jobs.settings import JobSettings
+from flink_jobs.settings import JobSettings, Privacy, privacy_settings
 
 
 def stack_property_groups(info: StackInfo) -> PropertyGroups:
@@ -41,6 +43,44 @@ def stack_property_groups(info: StackInfo) -> PropertyGroups:
         "Warehouse": {"jdbc.url": info.warehouse_url, "username": info.user},
         "Job": {"parallelism": str(info.shards)},
     }
+
+
+PRIVACY_KEY_FILE = "privacy.key"
+
+
+def local_hash_key(home: Path) -> str:
+    """This machine's pseudonymisation key: `<home>/privacy.key`, created on first use.
+
+    Never in the repository: a key committed there would let anyone re-identify hashed ids by
+    hashing guesses. 0600, created atomically so two first runs agree on one key.
+    """
+    path = home / PRIVACY_KEY_FILE
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        # Written whole under a temporary name, then linked into place: a concurrent first
+        # run either links first or finds the complete file, never a half-written one.
+        tmp = home / f".{PRIVACY_KEY_FILE}.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = path.read_text(encoding="utf-8").strip()
+    if not key:
+        raise ValueError(f"{path} is empty: delete it to create a new key (hashes change)")
+    return key
+
+
+def local_privacy(home: Path, environ: Mapping[str, str],
+                  properties_file: Path = LOCAL_PROPERTIES_PATH) -> Privacy:
+    """The `Privacy` settings a local run would use (key file < properties < environment)."""
+    groups = merge({"Privacy": {"hash.key": local_hash_key(home)}},
+                   load_property_groups(properties_file), env_overrides(environ))
+    return privacy_settings(groups)
 
 
 def lake_url(value: str) -> str:
@@ -82,9 +122,11 @@ def build_local_settings(
         flags["Job"]["restore.path"] = str(restore_path)
 
     # Lowest layer: what a local run needs that MSF gets from its deployment (rates from S3,
-    # state folders, a REST port). Environment variables may override these.
+    # state folders, a REST port, the hash key from Secrets Manager). Environment variables may
+    # override these.
     defaults: PropertyGroups = {
         "CleanStream": {"fx.rates.url": paths.FX_RATES.as_uri()},
+        "Privacy": {"hash.key": local_hash_key(home)},
         "Job": {"checkpoint.dir": str(home / "checkpoints"),
                 "savepoint.dir": str(home / "savepoints")},
     }

@@ -29,7 +29,8 @@ from flink_jobs.settings import JobSettings
 SOURCE_RECORDS_OUT = re.compile(r"^\d+\.Source__[^.]+\.numRecordsOut$")
 # The job's accounting counters (fn_tally), e.g. "0.Calc[12].kinesisanalytics.ecomflow.late".
 ACCOUNTING_METRIC = re.compile(r"^\d+\..+\.kinesisanalytics\.ecomflow\.([a-z_]+)$")
-ACCOUNTING_TERMS = ("records_in", "valid", "dead_letter", "duplicates", "late")
+ACCOUNTING_TERMS = ("records_in", "valid", "dead_letter", "duplicates", "late", "forgotten",
+                    "control")
 
 
 class RunError(RuntimeError):

@@ -14,7 +14,7 @@ WAREHOUSE_TABLES = ("event_counts_minute", "pipeline_health", "dead_letter_count
                     "top_products_minute", "anomalies", "transactions", "products",
                     "rfm_scores", "trending_products", "funnel_steps_hourly")
 LAKE_DATASETS = ("events", "dead_letter", "late_events", "sessions")
-ACCOUNTING = ("records_in", "valid", "dead_letter", "duplicates", "late")
+ACCOUNTING = ("records_in", "valid", "dead_letter", "duplicates", "late", "forgotten", "control")
 
 
 def lake_files(lake_url: str, dataset: str, *, s3_endpoint: str | None = None,

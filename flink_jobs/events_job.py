@@ -41,6 +41,7 @@ class Barrier:
     rowtime: str | None  # None: the target has no event time (a sink-only result)
     watermark: str = "SOURCE_WATERMARK()"
     dedup_key: str | None = None  # keep the first row per value of this column
+    forget_users: bool = False  # mark erased users' rows (ForgetUsers) after deduplicating
     cart_timeout: bool = False  # run CartAbandonment on (user_id, event_type, ...) rows
     ordered_funnels: bool = False  # run OrderedFunnels; rowtime = the records' timestamps
 
@@ -54,6 +55,8 @@ class Barrier:
         if self.dedup_key is not None:
             stream = _first_by_key(stream, table.get_schema().get_field_names().index(
                 self.dedup_key), settings.clean.dedup_horizon_minutes * 60_000)
+        if self.forget_users:
+            stream = _forget_users(stream, table.get_schema().get_field_names(), settings)
         if self.cart_timeout:
             carts = load_java_class("dev.ecomflow.stream.CartAbandonment").newInstance()
             stream = DataStream(carts.apply(stream._j_data_stream,
@@ -92,13 +95,32 @@ def _first_by_key(stream: DataStream, key_index: int, horizon_ms: int) -> DataSt
     return DataStream(first_by_key.apply(stream._j_data_stream, key_index, horizon_ms))
 
 
+def _forget_users(stream: DataStream, fields: list[str], settings: JobSettings) -> DataStream:
+    """dev.ecomflow.stream.ForgetUsers, keyed by the (hashed) user id; "later" is by arrival."""
+    forget = load_java_class("dev.ecomflow.stream.ForgetUsers").newInstance()
+    return DataStream(forget.mark(stream._j_data_stream, fields.index("user_id"),
+                                  fields.index("event_type"), fields.index("received_at"), -1,
+                                  settings.privacy.forget_drop_millis))
+
+
+def register_pseudonymise(t_env: StreamTableEnvironment, settings: JobSettings) -> None:
+    """`pseudonymise(payload, spec)`, an instance of dev.ecomflow.udf.Pseudonymise that holds the
+    key: registered from code so that the key is in no SQL text, plan or operator name."""
+    if not settings.privacy.pseudonymise:
+        return
+    function = load_java_class("dev.ecomflow.udf.Pseudonymise")(settings.privacy.hash_key)
+    t_env._j_tenv.createTemporarySystemFunction("pseudonymise", function)
+
+
 # Accounting time: the event time for on-time records, else the watermark the record met. Its
 # watermark is that met watermark, which never decreases, so no record is late downstream.
 RETIME = Barrier("stg_stream__classified", "int_stream__records", rowtime="accounting_time",
                  watermark="arrival_watermark")
 # Accepted events, deduplicated by event_id within the horizon, keeping the first to arrive.
+# Then erasure: after an erasure request (ecomflow forget) the user's later events are marked
+# event_type 'forgotten' (dev.ecomflow.stream.ForgetUsers), counted, and go no further.
 UNIQUE = Barrier("int_events__accepted", "int_events__unique", rowtime="event_time",
-                 dedup_key="event_id")
+                 dedup_key="event_id", forget_users=True)
 ENRICHED = Barrier("int_events__catalog", "int_events__enriched", rowtime="event_time")
 # Carts without a purchase within the timeout (dev.ecomflow.stream.CartAbandonment): SQL in
 # Flink 1.20 cannot emit a timed-out match.
@@ -117,6 +139,8 @@ DDL: tuple[str | Barrier, ...] = (
     "fn_parse_user_agent",
     "fn_tally",
     "fn_switched_on",
+    "fn_utf8_text",
+    "fn_utf8_problem",
     "src_stream__raw_events",
     "src_reference__fx_rates",
     "stg_stream__records",
@@ -254,6 +278,8 @@ def sql_parameters(settings: JobSettings, *, blackhole_sinks: bool = False) -> d
         "MAX_PAYLOAD_BYTES": str(clean.max_payload_bytes),
         "MAX_FUTURE_SECONDS": str(clean.max_future_seconds),
         "ENRICH_USER_AGENT": _sql_bool(clean.enrich_user_agent),
+        "PSEUDONYMISE": _sql_bool(settings.privacy.pseudonymise),
+        "PRIVACY_SPEC": settings.privacy.rules.spec().replace("'", "''"),  # a SQL literal
         "SESSION_GAP_MINUTES": str(settings.sessions.gap_minutes),
         "SESSION_MAX_LENGTH_HOURS": str(settings.sessions.max_length_hours),
         "TOP_N": str(settings.sessions.top_n),
@@ -302,6 +328,7 @@ def build(t_env: StreamTableEnvironment, settings: JobSettings, *,
           extra_ddl: tuple[str, ...] = ()) -> StatementSet:
     """Declare the job; `inserts` picks which sinks are filled (all of them by default)."""
     statement_set = t_env.create_statement_set()
+    register_pseudonymise(t_env, settings)
     barriers = {barrier.name: barrier for barrier in DDL if isinstance(barrier, Barrier)}
     for name, sql in rendered_statements(settings, inserts=inserts,
                                          blackhole_sinks=blackhole_sinks, extra_ddl=extra_ddl):

@@ -2,8 +2,8 @@
 
 MSF runs this file with the runtime property groups in /etc/flink/application_properties.json,
 configures checkpointing itself, and expects main() to return once the job is submitted. The
-warehouse password is read from Secrets Manager first when the groups name a secret
-(flink_jobs/secrets.py).
+warehouse password and the pseudonymisation key are read from Secrets Manager first when the
+groups name a secret (flink_jobs/secrets.py).
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from __future__ import annotations
 from flink_jobs.environment import create_table_environment
 from flink_jobs.events_job import build
 from flink_jobs.properties import MSF_PROPERTIES_PATH, load_property_groups
-from flink_jobs.secrets import resolve_warehouse_secret
+from flink_jobs.secrets import resolve_secrets
 from flink_jobs.settings import JobSettings
 
 
 def main() -> None:
-    # The warehouse password lives in Secrets Manager on AWS: read it here, once, on the client,
-    # before any SQL is built (the JDBC sink's options carry it to the task managers).
-    groups = resolve_warehouse_secret(load_property_groups(MSF_PROPERTIES_PATH))
+    # The warehouse password and the hash key live in Secrets Manager on AWS: read them here,
+    # once, on the client, before any SQL is built (options carry them to the task managers).
+    groups = resolve_secrets(load_property_groups(MSF_PROPERTIES_PATH))
     settings = JobSettings.from_property_groups(groups, local=False)
     t_env = create_table_environment(settings)
     # Submit and return: MSF watches the job; waiting here would block the service's deploy.

@@ -11,6 +11,10 @@ Rules:
   `Warehouse.password`; its `username` becomes `Warehouse.username` unless that is set.
 - neither: nothing changes (credentials in the JDBC URL, or trust auth locally).
 
+The pseudonymisation key works the same way (`resolve_privacy_secret`): `Privacy.hash.key`
+wins; otherwise `Privacy.hash.key.secret.arn` names a secret whose text is the key, or JSON
+with the key under `key`. `resolve_secrets` applies both.
+
 boto3 is imported only when a secret must be read, so this module (like `settings`) imports
 without it. The region is the ARN's own.
 """
@@ -25,41 +29,49 @@ from flink_jobs.settings import SettingsError
 
 GROUP = "Warehouse"
 SECRET_ARN_KEY = "password.secret.arn"
+PRIVACY_GROUP = "Privacy"
+PRIVACY_SECRET_ARN_KEY = "hash.key.secret.arn"
+_WAREHOUSE_SETTING = f"{GROUP}.{SECRET_ARN_KEY}"
 
 
-def region_of(arn: str) -> str:
+def region_of(arn: str, setting: str = _WAREHOUSE_SETTING) -> str:
     """The region field of a Secrets Manager ARN (`arn:aws:secretsmanager:REGION:ACCOUNT:...`)."""
     parts = arn.split(":")
     if len(parts) < 7 or parts[0] != "arn" or parts[2] != "secretsmanager" or not parts[3]:
         raise SettingsError(
-            f"{GROUP}.{SECRET_ARN_KEY} must be a Secrets Manager secret ARN "
+            f"{setting} must be a Secrets Manager secret ARN "
             f"(arn:aws:secretsmanager:<region>:<account>:secret:<name>), got {arn!r}")
     return parts[3]
 
 
-def _secretsmanager_client(region: str) -> Any:
+def _secretsmanager_client(region: str, setting: str = _WAREHOUSE_SETTING,
+                           instead: str = f"{GROUP}.password") -> Any:
     try:
         import boto3
     except ImportError:
         raise SettingsError(
-            f"{GROUP}.{SECRET_ARN_KEY} is set but boto3 cannot be imported in this Python; "
+            f"{setting} is set but boto3 cannot be imported in this Python; "
             f"install boto3 (or ship it in the application zip's lib/python/), or set "
-            f"{GROUP}.password instead") from None
+            f"{instead} instead") from None
     return boto3.client("secretsmanager", region_name=region)
 
 
-def _read_secret(arn: str) -> dict[str, Any]:
-    client = _secretsmanager_client(region_of(arn))
+def _secret_text(arn: str, setting: str, instead: str, expected: str) -> str:
+    client = _secretsmanager_client(region_of(arn, setting), setting, instead)
     try:
         response = client.get_secret_value(SecretId=arn)
     except Exception as exc:  # botocore's ClientError and friends: say which secret, then why
-        raise SettingsError(
-            f"cannot read the secret {GROUP}.{SECRET_ARN_KEY} = {arn}: {exc}") from exc
+        raise SettingsError(f"cannot read the secret {setting} = {arn}: {exc}") from exc
     text = response.get("SecretString")
     if text is None:
         raise SettingsError(
-            f"the secret {arn} ({GROUP}.{SECRET_ARN_KEY}) has no SecretString: expected JSON "
-            f"with username and password")
+            f"the secret {arn} ({setting}) has no SecretString: expected {expected}")
+    return text
+
+
+def _read_secret(arn: str) -> dict[str, Any]:
+    text = _secret_text(arn, _WAREHOUSE_SETTING, f"{GROUP}.password",
+                        "JSON with username and password")
     try:
         secret = json.loads(text)
     except ValueError:
@@ -97,3 +109,39 @@ def resolve_warehouse_secret(groups: PropertyGroups) -> PropertyGroups:
     if not warehouse.get("username", "").strip():
         resolved["username"] = _string_key(secret, "username", arn)
     return {**groups, GROUP: resolved}
+
+
+def resolve_privacy_secret(groups: PropertyGroups) -> PropertyGroups:
+    """`groups` with `Privacy.hash.key` filled from `Privacy.hash.key.secret.arn`.
+
+    The secret is JSON with a non-empty string `key` (what the CDK app generates); any other
+    text is the key itself (surrounding whitespace dropped). As for the warehouse: the input is
+    never modified, an own `hash.key` wins, and errors name the setting, never the secret.
+    """
+    privacy = groups.get(PRIVACY_GROUP, {})
+    arn = privacy.get(PRIVACY_SECRET_ARN_KEY, "").strip()
+    if not arn or privacy.get("hash.key", "").strip():
+        return groups
+    setting = f"{PRIVACY_GROUP}.{PRIVACY_SECRET_ARN_KEY}"
+    text = _secret_text(arn, setting, f"{PRIVACY_GROUP}.hash.key",
+                        'the key, or JSON with a string "key"')
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None  # not JSON: the text is the key itself
+    if isinstance(document, dict):
+        key = document.get("key")
+        if not isinstance(key, str) or not key:
+            raise SettingsError(
+                f"the secret {arn} ({setting}) is JSON without a non-empty string 'key' "
+                f"(keys present: {', '.join(sorted(document)) or 'none'})")
+    else:
+        key = text.strip()
+        if not key:
+            raise SettingsError(f"the secret {arn} ({setting}) is empty")
+    return {**groups, PRIVACY_GROUP: {**privacy, "hash.key": key}}
+
+
+def resolve_secrets(groups: PropertyGroups) -> PropertyGroups:
+    """Every secret the job's groups name (warehouse password, pseudonymisation key)."""
+    return resolve_privacy_secret(resolve_warehouse_secret(groups))

@@ -17,6 +17,9 @@ Property groups (see the README's table):
     Job            watermark.delay.seconds, parallelism; checkpoint.interval.ms,
                    checkpoint.dir, savepoint.dir, restore.path, rest.port,
                    restart.attempts   (local runs only)
+    Privacy        hash.key (* while pseudonymise is on), hash.key.secret.arn (AWS: resolved at
+                   start-up by flink_jobs.secrets), pseudonymise, hash.fields, region.fields,
+                   postal.region.chars, url.fields, url.strip.params, forget.drop.days
 """
 
 from __future__ import annotations
@@ -25,6 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from flink_jobs.privacy_rules import (
+    DEFAULT_HASH_FIELDS,
+    DEFAULT_REGION_CHARS,
+    DEFAULT_REGION_FIELDS,
+    DEFAULT_STRIP_PARAMS,
+    DEFAULT_URL_FIELDS,
+    PrivacyRules,
+    RulesError,
+)
 from flink_jobs.properties import PropertyGroups
 
 INIT_POSITIONS = ("TRIM_HORIZON", "LATEST")
@@ -245,6 +257,26 @@ def _float(groups: PropertyGroups, group: str, key: str, default: float) -> floa
 
 
 @dataclass(frozen=True, kw_only=True)
+class Privacy:
+    """Pseudonymisation and erasure (property group `Privacy`; README "Privacy")."""
+
+    pseudonymise: bool = True
+    # The HMAC key: never logged, never in the repository (locally: <state home>/privacy.key).
+    hash_key: str | None = field(default=None, repr=False)
+    rules: PrivacyRules = field(default_factory=PrivacyRules)
+    # How long the stream drops a forgotten user's later events; 0: it does not drop them.
+    forget_drop_days: int = 30
+
+    @property
+    def forget_drop_millis(self) -> int:
+        return self.forget_drop_days * 86_400_000
+
+    def spec(self) -> str:
+        """The rules for the Java function `pseudonymise(payload, key, spec)`."""
+        return self.rules.spec()
+
+
+@dataclass(frozen=True, kw_only=True)
 class JobSettings:
     source: KinesisSource | FileSource
     lake: LakeSink
@@ -252,6 +284,7 @@ class JobSettings:
     clean: CleanStream = field(default_factory=CleanStream)
     sessions: Sessions = field(default_factory=Sessions)
     anomalies: Anomalies = field(default_factory=Anomalies)
+    privacy: Privacy = field(default_factory=Privacy)
     watermark_delay_seconds: int = 30
     python_execution_mode: str = "process"
     parallelism: int | None = None
@@ -351,6 +384,7 @@ class JobSettings:
                 bot_events_per_minute=_int(groups, "Anomalies", "bot.events.per.minute", 60,
                                            minimum=1),
                 trend_factor=_float(groups, "Anomalies", "trend.factor", 3.0)),
+            privacy=privacy_settings(groups),
             python_execution_mode=mode,
             watermark_delay_seconds=_int(groups, "Job", "watermark.delay.seconds", 30),
             parallelism=_int(groups, "Job", "parallelism", None, minimum=1),
@@ -383,3 +417,38 @@ def _clean_stream(groups: PropertyGroups) -> CleanStream:
             "CleanStream.fx.rates.url is required while CleanStream.enrich.fx is on "
             "(a CSV of currency,rate_to_usd,valid_from); set enrich.fx=false to run without")
     return clean
+
+
+def _field_list(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list; unset keeps the default, an empty value means none."""
+    if raw is None:
+        return default
+    return tuple(name.strip() for name in raw.split(",") if name.strip())
+
+
+def privacy_settings(groups: PropertyGroups) -> Privacy:
+    """The `Privacy` group alone (also what `ecomflow forget` reads for the key)."""
+    group = "Privacy"
+    pseudonymise = _bool(groups, group, "pseudonymise", True)
+    key = _optional(groups, group, "hash.key")
+    if _optional(groups, group, "hash.key.secret.arn") and key is None:
+        raise SettingsError(
+            "Privacy.hash.key.secret.arn is set but was not resolved: apply "
+            "flink_jobs.secrets.resolve_secrets to the groups first (main.py does)")
+    if pseudonymise and key is None:
+        raise SettingsError(
+            "missing property Privacy.hash.key (the pseudonymisation key; on AWS set "
+            "Privacy.hash.key.secret.arn; set Privacy.pseudonymise=false to run without)")
+    # Lists are read raw: an explicitly empty value switches a rule off.
+    raw = groups.get(group, {})
+    try:
+        rules = PrivacyRules(
+            hash_fields=_field_list(raw.get("hash.fields"), DEFAULT_HASH_FIELDS),
+            region_fields=_field_list(raw.get("region.fields"), DEFAULT_REGION_FIELDS),
+            region_chars=_int(groups, group, "postal.region.chars", DEFAULT_REGION_CHARS),
+            url_fields=_field_list(raw.get("url.fields"), DEFAULT_URL_FIELDS),
+            strip_params=_field_list(raw.get("url.strip.params"), DEFAULT_STRIP_PARAMS))
+    except RulesError as exc:
+        raise SettingsError(str(exc)) from None
+    return Privacy(pseudonymise=pseudonymise, hash_key=key, rules=rules,
+                   forget_drop_days=_int(groups, group, "forget.drop.days", 30))

@@ -40,6 +40,11 @@ EVENT_TYPES: tuple[str, ...] = (
     "product",
 )
 
+#: Control events: on the stream beside the events, but not analytics (README "Privacy").
+#: ``erasure_request`` (``ecomflow forget``) carries a hashed user id; the job drops that user's
+#: later events. Only ecomflow's own tooling sends them: the HTTP collector refuses them.
+CONTROL_TYPES: tuple[str, ...] = ("erasure_request",)
+
 #: Accepted ``event_type`` values that stand for a canonical type.
 ALIASES: Mapping[str, str] = {"transaction": "purchase"}
 
@@ -64,9 +69,11 @@ REASONS: Mapping[str, str] = {
 _TIMESTAMP_FIELDS: Mapping[str, tuple[str, ...]] = {
     **{t: ("timestamp",) for t in EVENT_TYPES if t != "product"},
     "product": ("timestamp", "created_at", "updated_at"),
+    # expires_at lies in the future by design: only the request's own time is checked.
+    "erasure_request": ("timestamp",),
 }
 
-_SCHEMA_NAMES = (*EVENT_TYPES, "envelope", "event")
+_SCHEMA_NAMES = (*EVENT_TYPES, *CONTROL_TYPES, "envelope", "event")
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,7 @@ def schema(event_type: str) -> dict:
     """
     name = ALIASES.get(event_type, event_type)
     if name not in _SCHEMA_NAMES:
-        known = ", ".join((*EVENT_TYPES, *ALIASES, "envelope", "event"))
+        known = ", ".join((*EVENT_TYPES, *ALIASES, *CONTROL_TYPES, "envelope", "event"))
         raise ValueError(f"unknown event type {event_type!r}; known: {known}")
     return copy.deepcopy(_contract().schemas[name])
 
@@ -167,7 +174,8 @@ def schema(event_type: str) -> dict:
 def canonical_type(record: dict) -> str | None:
     """The canonical type of ``record``, or None when it has none the contract knows.
 
-    ``event_type`` decides when present ("transaction" -> "purchase"). A record without
+    ``event_type`` decides when present ("transaction" -> "purchase"); a control event's type
+    is its own (``CONTROL_TYPES``). A record without
     ``event_type`` is a catalog record ("product") when it has both ``product_id`` and ``name``
     (the design's catalog shape; events name a product ``product_name``). Mirrors the dispatch
     in ``v1/event.schema.json``.
@@ -180,7 +188,12 @@ def canonical_type(record: dict) -> str | None:
     if not isinstance(event_type, str):
         return None
     event_type = ALIASES.get(event_type, event_type)
-    return event_type if event_type in EVENT_TYPES else None
+    return event_type if event_type in EVENT_TYPES or event_type in CONTROL_TYPES else None
+
+
+def is_control(record: object) -> bool:
+    """Whether ``record`` is a control event (``CONTROL_TYPES``), valid or not."""
+    return isinstance(record, dict) and record.get("event_type") in CONTROL_TYPES
 
 
 def user_key(record: dict) -> str | None:
@@ -455,6 +468,7 @@ def with_event_id(record: dict) -> dict:
 __all__ = [
     "ALIASES",
     "CONTRACT_VERSION",
+    "CONTROL_TYPES",
     "EVENT_TYPES",
     "REASONS",
     "EventValidationError",
@@ -462,6 +476,7 @@ __all__ = [
     "canonical_type",
     "check",
     "derive_event_id",
+    "is_control",
     "schema",
     "user_key",
     "validate",

@@ -45,7 +45,11 @@ class LakeLifecycle:
     infrequent_access_after_days: int = 30   # S3's minimum for STANDARD_IA
     glacier_after_days: int = 90
     noncurrent_version_expiry_days: int = 30
+    # Raw records (dead letters, Firehose's raw/ archive) hold unhashed ids: they expire, and
+    # their replaced versions go after a day (README "Privacy").
     dead_letter_expiry_days: int = 30
+    raw_archive_expiry_days: int = 30
+    raw_noncurrent_version_expiry_days: int = 1
     incomplete_upload_abort_days: int = 7
     access_log_expiry_days: int = 90
 
@@ -107,7 +111,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         # Dev runs small and fixed: autoscaling would only add cost and restarts.
         flink_autoscaling=False,
         lake=LakeLifecycle(noncurrent_version_expiry_days=7, dead_letter_expiry_days=14,
-                           access_log_expiry_days=30),
+                           raw_archive_expiry_days=14, access_log_expiry_days=30),
         log_retention_days=14,
         api_rate_limit=50,
         api_burst_limit=100,
@@ -131,7 +135,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         backup_retention_days=30,
         deletion_protection=True,
         kinesis_retention_hours=168,
-        lake=LakeLifecycle(noncurrent_version_expiry_days=90, dead_letter_expiry_days=90,
+        lake=LakeLifecycle(noncurrent_version_expiry_days=90, dead_letter_expiry_days=30,
                            access_log_expiry_days=365),
         log_retention_days=90,
         api_rate_limit=2000,

@@ -30,8 +30,12 @@ from aws_cdk import (
 from aws_cdk import (
     aws_logs as logs,
 )
+from aws_cdk import (
+    aws_secretsmanager as secretsmanager,
+)
 from constructs import Construct
 
+from ecomflow import aws_names
 from ecomflow.package import run_options
 from ecomflow_infra.common import (
     bucket_arn,
@@ -47,13 +51,16 @@ from ecomflow_infra.storage import (
     EVENTS_PREFIX,
     FX_RATES_KEY,
     LATE_EVENTS_PREFIX,
+    SESSIONS_PREFIX,
 )
 
 RUNTIME = "FLINK-1_20"
 RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
-# Not read by flink_jobs/settings.py yet: the job must resolve the warehouse password from this
-# Secrets Manager secret (JSON key "password") on MSF. See README "Deploy to AWS".
+# The Redshift-managed secret (JSON key "password"), resolved at start-up by flink_jobs/secrets.py.
 WAREHOUSE_SECRET_KEY = "password.secret.arn"
+# The pseudonymisation key's secret (JSON {"key": ...}), resolved by flink_jobs/secrets.py.
+PRIVACY_GROUP = "Privacy"
+HASH_KEY_SECRET_KEY = "hash.key.secret.arn"
 LOG_STREAM = "job"
 
 # ENI management in the application's VPC: AWS gives these Describe calls no resource-level
@@ -78,14 +85,17 @@ class Processing(Construct):
         log_stream = self.log_group.add_stream("Job", log_stream_name=LOG_STREAM)
         subnet_ids = vpc.select_subnets(subnet_type=subnets.subnet_type).subnet_ids
 
+        # Named: the lake's bucket policy lets this role alone write dead letters (storage.py).
         role = iam.Role(self, "Role",
+                        role_name=f"{aws_names.flink_role_name(config.name)}-{Aws.REGION}",
                         assumed_by=iam.ServicePrincipal("kinesisanalytics.amazonaws.com"),
                         description="Managed Flink events job")
+        self.hash_key = _hash_key_secret(self, config, data_key)
         self.policy = iam.Policy(self, "Policy", roles=[role], statements=_job_statements(
             code_bucket=code_bucket, code_key=code_key, data_key=data_key, stream=stream,
             lake=lake, log_group=log_group_name, log_stream=LOG_STREAM,
             subnet_ids=subnet_ids, security_group=security_group,
-            warehouse_secret_arn=warehouse_secret_arn))
+            warehouse_secret_arn=warehouse_secret_arn, hash_key_secret_arn=self.hash_key.ref))
 
         property_groups = {
             "KinesisSource": {
@@ -102,6 +112,8 @@ class Processing(Construct):
             },
             # Exchange rates for the FX enrichment: the CSV `ecomflow deploy` uploads.
             "CleanStream": {"fx.rates.url": f"s3://{lake}/{FX_RATES_KEY}"},
+            # Ids are hashed with this secret's key before any sink (README "Privacy").
+            PRIVACY_GROUP: {HASH_KEY_SECRET_KEY: self.hash_key.ref},
             RUN_OPTIONS_GROUP: run_options(),
         }
         if config.watermark_delay_seconds is not None:
@@ -176,7 +188,8 @@ class Processing(Construct):
 def _job_statements(*, code_bucket: str, code_key: str, data_key: kms.IKey,
                     stream: kinesis.IStream, lake: str, log_group: str, log_stream: str,
                     subnet_ids: list[str], security_group: ec2.ISecurityGroup,
-                    warehouse_secret_arn: str) -> list[iam.PolicyStatement]:
+                    warehouse_secret_arn: str,
+                    hash_key_secret_arn: str) -> list[iam.PolicyStatement]:
     arn = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}"
     group_arn = log_group_arn(log_group)
     return [
@@ -197,7 +210,8 @@ def _job_statements(*, code_bucket: str, code_key: str, data_key: kms.IKey,
                      "s3:ListMultipartUploadParts", "s3:PutObject"],
             resources=[objects_arn(lake, f"{EVENTS_PREFIX}*"),
                        objects_arn(lake, f"{DEAD_LETTER_PREFIX}*"),
-                       objects_arn(lake, f"{LATE_EVENTS_PREFIX}*")]),
+                       objects_arn(lake, f"{LATE_EVENTS_PREFIX}*"),
+                       objects_arn(lake, f"{SESSIONS_PREFIX}*")]),
         iam.PolicyStatement(sid="ReadReferenceData", actions=["s3:GetObject"],
                             resources=[objects_arn(lake, FX_RATES_KEY)]),
         iam.PolicyStatement(sid="UseDataKey",
@@ -205,6 +219,8 @@ def _job_statements(*, code_bucket: str, code_key: str, data_key: kms.IKey,
                             resources=[data_key.key_arn]),
         iam.PolicyStatement(sid="WarehousePassword", actions=["secretsmanager:GetSecretValue"],
                             resources=[warehouse_secret_arn]),
+        iam.PolicyStatement(sid="PseudonymisationKey", actions=["secretsmanager:GetSecretValue"],
+                            resources=[hash_key_secret_arn]),
         iam.PolicyStatement(sid="FindLogGroup", actions=["logs:DescribeLogGroups"],
                             resources=[log_group_arn("*")]),
         iam.PolicyStatement(sid="WriteJobLogs",
@@ -224,3 +240,24 @@ def _job_statements(*, code_bucket: str, code_key: str, data_key: kms.IKey,
             actions=["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface"],
             resources=[f"{arn}:network-interface/*"]),
     ]
+
+
+def _hash_key_secret(scope: Construct, config: EnvironmentConfig,
+                     data_key: kms.IKey) -> secretsmanager.CfnSecret:
+    """The pseudonymisation key: generated once, JSON {"key": ...}, encrypted with the data key.
+
+    L1 on purpose: the L2 Secret grants the key to Secrets Manager in the key's own policy
+    with wildcard actions (kms:GenerateDataKey*); the key policy already delegates to IAM.
+    Retained and never rotated: a new key changes every pseudonym, which breaks joins across
+    the change and leaves `ecomflow forget` unable to find rows hashed with the old key.
+    """
+    secret = secretsmanager.CfnSecret(
+        scope, "HashKey",
+        name=aws_names.hash_key_secret_name(config.name),
+        description=f"ecomflow {config.name}: HMAC key that pseudonymises user ids",
+        kms_key_id=data_key.key_arn,
+        generate_secret_string=secretsmanager.CfnSecret.GenerateSecretStringProperty(
+            secret_string_template="{}", generate_string_key="key", password_length=64,
+            exclude_punctuation=True))
+    secret.apply_removal_policy(RemovalPolicy.RETAIN)
+    return secret

@@ -6,17 +6,23 @@ Lake layout (the job's `Lake.url` is the bucket root):
     events/       the job's Parquet events (dt=/hr= partitions)
     dead_letter/  records the job could not parse (expire sooner: kept for diagnosis only)
     late_events/  valid events that arrived behind the watermark
+    sessions/     closed sessions
     reference/    reference data the job reads at start (fx_rates.csv, uploaded by deploy)
+
+Raw records (raw/, raw_errors/, dead_letter/) still carry unhashed ids (README "Privacy"):
+they expire after days, not years, their replaced versions after one day, and only the Flink
+job's role (dead letters) and the raw-data reader role may read them.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ecomflow import aws_names
-from ecomflow_infra.common import bucket_name
+from ecomflow_infra.common import bucket_arn, bucket_name, objects_arn
 from ecomflow_infra.environments import EnvironmentConfig
 from ecomflow_infra.keys import account_key
 
@@ -25,6 +31,14 @@ RAW_ERRORS_PREFIX = "raw_errors/"
 EVENTS_PREFIX = "events/"
 DEAD_LETTER_PREFIX = "dead_letter/"
 LATE_EVENTS_PREFIX = "late_events/"
+SESSIONS_PREFIX = "sessions/"
+RAW_DATA_PREFIXES = (RAW_PREFIX, RAW_ERRORS_PREFIX, DEAD_LETTER_PREFIX)
+RAW_READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
+
+
+def role_arn(name: str) -> str:
+    """A role of this account by name, with the region appended (see aws_names)."""
+    return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{name}-{Aws.REGION}"
 FX_RATES_KEY = aws_names.FX_RATES_KEY
 
 
@@ -88,15 +102,28 @@ class Storage(Construct):
                     id="expire-dead-letters",
                     prefix=DEAD_LETTER_PREFIX,
                     expiration=Duration.days(lifecycle.dead_letter_expiry_days),
+                    noncurrent_version_expiration=Duration.days(
+                        lifecycle.raw_noncurrent_version_expiry_days),
                 ),
                 s3.LifecycleRule(
                     id="expire-undeliverable-raw",
                     prefix=RAW_ERRORS_PREFIX,
                     expiration=Duration.days(lifecycle.dead_letter_expiry_days),
+                    noncurrent_version_expiration=Duration.days(
+                        lifecycle.raw_noncurrent_version_expiry_days),
+                ),
+                s3.LifecycleRule(
+                    id="expire-raw-archive",
+                    prefix=RAW_PREFIX,
+                    expiration=Duration.days(lifecycle.raw_archive_expiry_days),
+                    noncurrent_version_expiration=Duration.days(
+                        lifecycle.raw_noncurrent_version_expiry_days),
                 ),
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
+
+        self._restrict_raw_data(config)
 
         # The packages `ecomflow deploy` uploads (content-addressed keys under flink/).
         self.code = s3.Bucket(
@@ -118,3 +145,38 @@ class Storage(Construct):
                     lifecycle.incomplete_upload_abort_days))],
             removal_policy=RemovalPolicy.RETAIN,
         )
+
+    def _restrict_raw_data(self, config: EnvironmentConfig) -> None:
+        """Raw records are read by two roles only: the job (its dead letters) and a reader.
+
+        Bucket-policy denials hold whatever an identity policy allows (analysts' and
+        administrators' included). Reading raw data means assuming the reader role, which
+        CloudTrail records. Only the job may write dead letters.
+        """
+        flink = role_arn(aws_names.flink_role_name(config.name))
+        lake = bucket_name(config, "lake")
+        self.raw_data_reader = iam.Role(
+            self, "RawDataReader",
+            role_name=f"{aws_names.raw_data_reader_role_name(config.name)}-{Aws.REGION}",
+            assumed_by=iam.AccountRootPrincipal(),
+            description="Reads raw records (dead_letter/, raw/): diagnosis and erasure only")
+        iam.Policy(self, "RawDataReaderPolicy", roles=[self.raw_data_reader], statements=[
+            iam.PolicyStatement(
+                sid="ReadRawData", actions=[*RAW_READ_ACTIONS, "s3:DeleteObjectVersion"],
+                resources=[objects_arn(lake, f"{p}*") for p in RAW_DATA_PREFIXES]),
+            iam.PolicyStatement(sid="ListLake", actions=["s3:ListBucket"],
+                                resources=[bucket_arn(lake)]),
+            iam.PolicyStatement(sid="DecryptRawData", actions=["kms:Decrypt"],
+                                resources=[self.data_key.key_arn]),
+        ])
+        reader = role_arn(aws_names.raw_data_reader_role_name(config.name))
+        self.lake.add_to_resource_policy(iam.PolicyStatement(
+            sid="RawDataOnlyForTheJobAndTheReader", effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()], actions=list(RAW_READ_ACTIONS),
+            resources=[self.lake.arn_for_objects(f"{p}*") for p in RAW_DATA_PREFIXES],
+            conditions={"ArnNotEquals": {"aws:PrincipalArn": [flink, reader]}}))
+        self.lake.add_to_resource_policy(iam.PolicyStatement(
+            sid="DeadLettersWrittenByTheJobOnly", effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()], actions=["s3:PutObject"],
+            resources=[self.lake.arn_for_objects(f"{DEAD_LETTER_PREFIX}*")],
+            conditions={"ArnNotEquals": {"aws:PrincipalArn": flink}}))

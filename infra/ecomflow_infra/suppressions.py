@@ -34,6 +34,11 @@ def _lake_prefix(policy: str, prefix: str) -> Suppression:
 
 
 SUPPRESSIONS: dict[str, list[Suppression]] = {
+    "storage": [
+        _lake_prefix("Storage/RawDataReaderPolicy/Resource", "raw/"),
+        _lake_prefix("Storage/RawDataReaderPolicy/Resource", "raw_errors/"),
+        _lake_prefix("Storage/RawDataReaderPolicy/Resource", "dead_letter/"),
+    ],
     "ingest": [
         _lake_prefix("Ingest/RawArchivePolicy/Resource", "raw/"),
         _lake_prefix("Ingest/RawArchivePolicy/Resource", "raw_errors/"),
@@ -77,6 +82,13 @@ SUPPRESSIONS: dict[str, list[Suppression]] = {
         _lake_prefix("Processing/Policy/Resource", "events/"),
         _lake_prefix("Processing/Policy/Resource", "dead_letter/"),
         _lake_prefix("Processing/Policy/Resource", "late_events/"),
+        _lake_prefix("Processing/Policy/Resource", "sessions/"),
+        Suppression(
+            "Processing/HashKey", "AwsSolutions-SMG4",
+            "The pseudonymisation key is never rotated automatically: a new key changes every "
+            "pseudonym, which breaks joins and sessions across the change and leaves "
+            "`ecomflow forget` unable to find rows hashed with the old key. Re-keying is a "
+            "deliberate migration (README \"Privacy\")."),
         Suppression(
             "Processing/Policy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"

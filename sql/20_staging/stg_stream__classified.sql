@@ -7,9 +7,17 @@
 --   per-minute window that is still open: nothing escapes the accounting.
 -- The parsed fields are flattened here (nested ROWs do not survive the barrier's round trip).
 -- A record the contract accepts but whose timestamp the job cannot read is a dead letter too.
+-- An `erasure_request` (ecomflow forget) is a control record: it carries wall-clock time, not
+-- event time, so it has no event time and is never late. Dead letters keep the payload as
+-- received; every other record continues with its pseudonymised payload.
 CREATE TEMPORARY VIEW stg_stream__classified AS
 SELECT
-    payload,
+    CASE
+        WHEN utf8_problem IS NOT NULL OR verdict_reason IS NOT NULL
+            OR (event_time <= TO_TIMESTAMP_LTZ(0, 3)
+            AND parsed.event_type IS DISTINCT FROM 'erasure_request') THEN payload
+        ELSE COALESCE(private_payload, payload)
+    END AS payload,
     event_time,
     COALESCE(verdict_event_id, parsed.event_id) AS event_id,
     -- the envelope and per-type fields, as parse_event read them
@@ -36,16 +44,22 @@ SELECT
     parsed.items_json AS items_json,
     -- the verdict
     CASE
+        WHEN utf8_problem IS NOT NULL THEN 'not_json'
         WHEN verdict_reason IS NOT NULL THEN verdict_reason
+        WHEN parsed.event_type = 'erasure_request' THEN NULL
         WHEN event_time <= TO_TIMESTAMP_LTZ(0, 3) THEN 'bad_timestamp'
     END AS reason,
     CASE
+        WHEN utf8_problem IS NOT NULL THEN NULL
         WHEN verdict_reason IS NOT NULL THEN verdict_field
+        WHEN parsed.event_type = 'erasure_request' THEN NULL
         WHEN event_time <= TO_TIMESTAMP_LTZ(0, 3) THEN 'timestamp'
     END AS field,
-    verdict_detail AS detail,
+    COALESCE(utf8_problem, verdict_detail) AS detail,
     CASE
-        WHEN verdict_reason IS NOT NULL OR event_time <= TO_TIMESTAMP_LTZ(0, 3) THEN 'dead_letter'
+        WHEN utf8_problem IS NOT NULL OR verdict_reason IS NOT NULL THEN 'dead_letter'
+        WHEN parsed.event_type = 'erasure_request' THEN 'control'
+        WHEN event_time <= TO_TIMESTAMP_LTZ(0, 3) THEN 'dead_letter'
         WHEN event_time < arrival_watermark THEN 'late'
         ELSE 'on_time'
     END AS outcome,

@@ -4,12 +4,17 @@
 -- upstream: src_stream__raw_events; read by stg_stream__classified
 -- `parsed` is NULL when the payload is not a JSON object (see fn_parse_event); `verdict_*` are the
 -- contract's (see fn_check_event). arrival_watermark is the watermark the record met: a record
--- older than it is late.
+-- older than it is late. The payload continues as valid UTF-8 (utf8_text); a record that was not
+-- is a not_json dead letter (utf8_problem says where). private_payload is the payload with personal fields pseudonymised
+-- (Privacy group; `pseudonymise` is registered by the job with the key, which never appears in
+-- SQL): every output but the dead letter reads it. NULL when the payload is not a JSON object.
 CREATE TEMPORARY VIEW stg_stream__records AS
 SELECT
-    r.payload,
+    utf8_text(r.payload) AS payload,
+    utf8_problem(r.payload) AS utf8_problem,
+    r.private_payload,
     r.event_time,
-    parse_event(r.payload) AS parsed,
+    parse_event(COALESCE(r.private_payload, r.payload)) AS parsed,
     v.reason AS verdict_reason,
     v.field AS verdict_field,
     v.detail AS verdict_detail,
@@ -21,10 +26,12 @@ FROM (
     -- its bundle ends, so records after a watermark would otherwise still meet the older one.
     SELECT
         payload,
+        CASE WHEN ${PSEUDONYMISE} THEN pseudonymise(payload, '${PRIVACY_SPEC}') ELSE payload END
+            AS private_payload,
         event_time,
         CURRENT_WATERMARK(event_time) AS arrival_watermark,
         CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS received_at
     FROM src_stream__raw_events
 ) AS r,
-    LATERAL TABLE(check_event(r.payload, ${MAX_PAYLOAD_BYTES}, ${MAX_FUTURE_SECONDS}))
+    LATERAL TABLE(check_event(utf8_text(r.payload), ${MAX_PAYLOAD_BYTES}, ${MAX_FUTURE_SECONDS}))
         AS v(reason, field, detail, event_id)

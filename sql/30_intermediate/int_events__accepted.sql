@@ -1,7 +1,8 @@
 -- int_events__accepted: valid, on-time events with the envelope and per-type fields.
 -- grain: one row per valid on-time record (duplicates still included)
 -- event time: event_time (the rowtime; equal to the event's own timestamp for on-time records)
--- upstream: int_stream__records (outcome = 'on_time')
+-- upstream: int_stream__records (outcome 'on_time', and 'control': erasure requests travel with
+--   the events to the erasure step in int_events__unique, keyed by the same hashed user id)
 -- `user_id` falls back to `customer_id` (the design's transactions carry only the latter);
 -- `event_type` is canonical ('transaction' -> 'purchase').
 CREATE TEMPORARY VIEW int_events__accepted AS
@@ -38,4 +39,4 @@ SELECT
     payload,
     received_at
 FROM int_stream__records
-WHERE outcome = 'on_time'
+WHERE outcome IN ('on_time', 'control')

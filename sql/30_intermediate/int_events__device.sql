@@ -12,4 +12,6 @@ FROM (
         u.*,
         CASE WHEN ${ENRICH_USER_AGENT} THEN parse_user_agent(u.user_agent) END AS ua
     FROM int_events__unique AS u
+    -- erased users' events and the erasure requests themselves go no further
+    WHERE u.event_type NOT IN ('forgotten', 'erasure_request')
 ) AS e

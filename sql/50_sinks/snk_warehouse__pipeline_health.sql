@@ -8,7 +8,9 @@ CREATE TABLE snk_warehouse__pipeline_health (
     dead_letter BIGINT,
     duplicates BIGINT,
     late BIGINT,
-    loaded_at TIMESTAMP(3)
+    loaded_at TIMESTAMP(3),
+    forgotten BIGINT,
+    control BIGINT
 ) WITH (
 ${WAREHOUSE_PIPELINE_HEALTH_OPTIONS}
 )

@@ -8,5 +8,7 @@ SELECT
     CAST(dead_letter AS BIGINT),
     CAST(duplicates AS BIGINT),
     CAST(late AS BIGINT),
-    CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS loaded_at
+    CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS loaded_at,
+    CAST(forgotten AS BIGINT),
+    CAST(control AS BIGINT)
 FROM agg_pipeline_health_1m

@@ -11,14 +11,18 @@ CREATE TABLE IF NOT EXISTS pipeline_health_log (
     dead_letter BIGINT NOT NULL,
     duplicates BIGINT NOT NULL,
     late BIGINT NOT NULL,
-    loaded_at TIMESTAMP NOT NULL
+    loaded_at TIMESTAMP NOT NULL,
+    -- events of users under an erasure request, and the requests themselves (README "Privacy")
+    forgotten BIGINT NOT NULL DEFAULT 0,
+    control BIGINT NOT NULL DEFAULT 0
 )
 -- redshift: DISTSTYLE ALL SORTKEY (window_start)
 ;
 
--- records_in = valid + dead_letter + duplicates + late holds in every row.
+-- records_in = valid + dead_letter + duplicates + late + forgotten + control holds in every row.
 CREATE OR REPLACE VIEW pipeline_health AS
-SELECT window_start, window_end, records_in, valid, dead_letter, duplicates, late
+SELECT window_start, window_end, records_in, valid, dead_letter, duplicates, late, forgotten,
+    control
 FROM (
     SELECT
         *,

@@ -272,6 +272,19 @@ def test_nothing_valid_is_400(url: str, kinesis: Any, stream: str) -> None:
 
 
 @pytest.mark.stack
+def test_control_events_are_refused(url: str, kinesis: Any, stream: str) -> None:
+    # Erasure requests come from `ecomflow forget` alone, never from a client.
+    request = {"event_type": "erasure_request", "timestamp": "2025-07-16T10:30:00Z",
+               "user_id": "0" * 64, "request_id": "erasure-x"}
+    reply = call(url, request)
+    assert reply.status == 400
+    assert [(r["index"], r["reason"], r["field"]) for r in reply.body["rejected"]] == [
+        (0, "unknown_event_type", "event_type")
+    ]
+    assert read_stream(kinesis, stream) == []
+
+
+@pytest.mark.stack
 def test_js_sdk_payloads(url: str, kinesis: Any, stream: str) -> None:
     """What the design's EcommerceAnalytics class posts, one event per request, browser-style
     (Origin, keep-alive): a page_view with its own timestamp and user_id null, and a

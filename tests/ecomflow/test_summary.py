@@ -28,5 +28,6 @@ def test_accounting_totals_count_each_window_once(stack: StackInfo) -> None:
             "INSERT INTO pipeline_health_log VALUES (%s, %s + interval '1 minute', %s, %s, %s, "
             "%s, %s, %s)", [(r[0], r[0], *r[1:]) for r in rows])
     assert summary.accounting_totals(dsn) == {
-        "records_in": 16, "valid": 13, "dead_letter": 1, "duplicates": 1, "late": 1}
+        "records_in": 16, "valid": 13, "dead_letter": 1, "duplicates": 1, "late": 1,
+        "forgotten": 0, "control": 0}
     assert summary.warehouse_counts(dsn)["pipeline_health"] == 2

@@ -602,7 +602,7 @@ def test_generated_events_all_validate() -> None:
 def test_schema_files_are_valid_json_schemas() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     names = {p.name.removesuffix(".schema.json") for p in SCHEMA_FILES}
-    assert names == {*EVENT_TYPES, "envelope", "event"}
+    assert names == {*EVENT_TYPES, *contract.CONTROL_TYPES, "envelope", "event"}
     for path in SCHEMA_FILES:
         document = json.loads(path.read_text())
         jsonschema.Draft202012Validator.check_schema(document)

@@ -22,6 +22,7 @@ def groups(**overrides: dict[str, str]) -> dict[str, dict[str, str]]:
         "Lake": {"url": "s3://lake/"},
         "Warehouse": {"jdbc.url": "jdbc:postgresql://h:5439/dw", "username": "flink"},
         "CleanStream": {"fx.rates.url": "s3://lake/reference/fx_rates.csv"},
+        "Privacy": {"hash.key": "test-key"},
     }
     return merge(base, overrides)
 
@@ -58,7 +59,8 @@ def test_load_reports_missing_and_invalid_files(tmp_path: Path) -> None:
 
 
 def test_local_properties_file_builds_settings() -> None:
-    rates = {"CleanStream": {"fx.rates.url": "file:///tmp/fx_rates.csv"}}
+    rates = {"CleanStream": {"fx.rates.url": "file:///tmp/fx_rates.csv"},
+             "Privacy": {"hash.key": "k"}}  # no key in the repository: a local run adds one
     settings = JobSettings.from_property_groups(
         merge(load_property_groups(LOCAL_PROPERTIES_PATH), rates), local=True)
     assert isinstance(settings.source, KinesisSource)

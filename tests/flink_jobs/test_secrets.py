@@ -48,6 +48,7 @@ def _groups(**warehouse: str) -> PropertyGroups:
         "Lake": {"url": "s3://lake"},
         "Warehouse": {"jdbc.url": JDBC, **warehouse},
         "CleanStream": {"enrich.fx": "false"},
+        "Privacy": {"hash.key": "k"},
     }
 
 

@@ -16,6 +16,7 @@ def settings() -> JobSettings:
         "Warehouse": {"jdbc.url": "jdbc:postgresql://h/db", "username": "u",
                       "password": "it's"},
         "CleanStream": {"fx.rates.url": "s3://lake/reference/fx_rates.csv"},
+        "Privacy": {"hash.key": "k"},
     }, local=False)
 
 
@@ -51,7 +52,8 @@ def test_every_statement_renders_completely() -> None:
     assert "event_time_of(payload, 300)" in source
     rates = dict(statements)["src_reference__fx_rates"]
     assert "'path' = 's3://lake/reference/fx_rates.csv'" in rates
-    assert "check_event(r.payload, 1000000, 300)" in dict(statements)["stg_stream__records"]
+    assert "check_event(utf8_text(r.payload), 1000000, 300)" in dict(statements)[
+        "stg_stream__records"]
     warehouse_sink = dict(statements)["snk_warehouse__event_counts_minute"]
     assert "'password' = 'it''s'" in warehouse_sink
     assert "'table-name' = 'event_counts_minute_log'" in warehouse_sink
@@ -91,6 +93,7 @@ def test_analytics_do_not_differ_between_environments() -> None:
         "Lake": {"url": "file:///tmp/lake"},
         "Warehouse": {"jdbc.url": "jdbc:postgresql://127.0.0.1/db"},
         "CleanStream": {"fx.rates.url": "file:///tmp/fx_rates.csv"},
+        "Privacy": {"hash.key": "k"},
     }, local=True)
     aws = dict(rendered_statements(settings()))
     here = dict(rendered_statements(local))

@@ -135,8 +135,13 @@ def test_stand_in_versions_match_the_project(compose, dockerfile):
 
 def test_the_submitted_job_reads_only_keys_it_knows(compose):
     volumes = compose["services"]["submit-job"]["volumes"]
-    [mount] = [v for v in volumes if "/etc/flink/application_properties.json" in v]
+    [mount] = [v for v in volumes if v.startswith("./docker/application_properties.json:")]
     groups = json.loads((ROOT / mount.split(":")[0]).read_text())
+    # submit-job.sh writes the file MSF's path holds, adding a generated key (none committed)
+    script = (ROOT / "docker" / "submit-job.sh").read_text()
+    assert mount.split(":")[1] in script and "/etc/flink/application_properties.json" in script
+    assert "secrets.token_hex(32)" in script and '"hash.key"' in script
+    assert all(g["PropertyGroupId"] != "Privacy" for g in groups)
     keys = {(g["PropertyGroupId"], k) for g in groups for k in g["PropertyMap"]}
     assert keys <= keys_the_job_reads()
     endpoints = {g["PropertyGroupId"]: g["PropertyMap"] for g in groups}

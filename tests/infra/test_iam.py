@@ -90,7 +90,7 @@ def test_flink_role_reads_only_the_package_and_writes_only_its_lake_prefixes(syn
     package = by_sid["ReadPackage"]["Resource"]["Fn::Join"][1]
     assert package[-1] == f"/{CODE_KEY}"
     lake = [r["Fn::Join"][1][-1] for r in by_sid["WriteLakeDatasets"]["Resource"]]
-    assert lake == ["/events/*", "/dead_letter/*", "/late_events/*"]
+    assert lake == ["/events/*", "/dead_letter/*", "/late_events/*", "/sessions/*"]
     reference = by_sid["ReadReferenceData"]
     assert reference["Action"] == "s3:GetObject"
     assert reference["Resource"]["Fn::Join"][1][-1] == "/reference/fx_rates.csv"

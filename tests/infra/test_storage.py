@@ -84,7 +84,7 @@ def test_lake_lifecycle_tiers_down_and_expires_per_environment(synth):
     assert rules["expire-undeliverable-raw"]["Prefix"] == "raw_errors/"
     assert {r["Status"] for r in rules.values()} == {"Enabled"}
     assert (lifecycle.noncurrent_version_expiry_days, lifecycle.dead_letter_expiry_days) == {
-        "dev": (7, 14), "staging": (30, 30), "prod": (90, 90)}[synth.env]
+        "dev": (7, 14), "staging": (30, 30), "prod": (90, 30)}[synth.env]
 
 
 def test_data_key_rotates_and_buckets_outlive_the_stack(synth):

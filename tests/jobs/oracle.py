@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -71,20 +72,22 @@ def parse(line: str) -> dict[str, Any]:
     }
 
 
-def expected(path: Path, bad_lines: dict[str, str]
+def expected(path: Path, bad_lines: dict[str, str],
+             private: Callable[[str], str] = lambda line: line,
              ) -> tuple[list[dict[str, Any]], list[tuple[str, str]],
                         list[tuple[datetime, datetime, str, int]]]:
     """(lake rows sorted by payload, dead letters sorted, per-minute counts sorted).
 
     `bad_lines` maps each record known to be bad to its dead-letter reason; every other record
-    is a valid, unique, on-time event (the bundled sample is).
+    is a valid, unique, on-time event (the bundled sample is). `private` is what the job's
+    pseudonymisation makes of a valid record (tests/jobs/privacy_view.py).
     """
     events, dead = [], []
     for line in read_lines(path):
         if line in bad_lines:
             dead.append((line, bad_lines[line]))
         else:
-            events.append(parse(line))
+            events.append(parse(private(line)))
     counts = Counter(
         (e["event_time"].replace(second=0, microsecond=0), e["event_type"]) for e in events)
     per_minute = sorted(

@@ -10,6 +10,7 @@ import pytest
 
 from ecomflow.local_stack import StackInfo, warehouse_dsn
 from tests.jobs import anomaly_case
+from tests.jobs.privacy_view import hashed
 from tests.jobs.test_events_job import run_cli
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
@@ -47,10 +48,12 @@ def test_every_injected_anomaly_is_flagged(stack: StackInfo, tmp_path: Path) -> 
     order = _minute(anomaly_case.BIG_ORDER)
     assert (spike, "kpi", "events", "all", "spike") in found
     assert (spike, "kpi", "conversion_rate", "all", "drop") in found
-    assert (bot, "bot_velocity", "events_per_minute", f"user:{anomaly_case.BOT_USER}",
+    # Flags name users by the pseudonymised id the job stores (README "Privacy").
+    stored = hashed(stack.home)
+    assert (bot, "bot_velocity", "events_per_minute", f"user:{stored(anomaly_case.BOT_USER)}",
             "spike") in found
     assert (order, "order_total", "total_amount_usd",
-            f"customer:{anomaly_case.BIG_ORDER_CUSTOMER}", "spike") in found
+            f"customer:{stored(anomaly_case.BIG_ORDER_CUSTOMER)}", "spike") in found
     # Nothing is flagged outside the three injected minutes.
     assert {minute for minute, *_ in found} <= {spike, bot, order}
     assert all(explanation for *_, explanation in flags)

@@ -27,6 +27,7 @@ import io
 import json
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,13 @@ from flink_jobs.contract import canonical_type, derive_event_id
 from tests.jobs import bad_corpus, clean_case, clean_oracle
 from tests.jobs.bad_corpus import BadRecord
 from tests.jobs.lake_reader import PARTITION, _s3
-from tests.jobs.test_clean_stream import COMPARED, query, warehouse  # noqa: F401 (fixture)
+from tests.jobs.privacy_view import private_text
+from tests.jobs.test_clean_stream import (  # noqa: F401 (warehouse is a fixture)
+    COMPARED,
+    as_stored,
+    query,
+    warehouse,
+)
 from tests.jobs.test_events_job import run_cli
 from tests.kinesis_reader import create_active_stream
 
@@ -122,9 +129,10 @@ def as_seen(payload: bytes) -> bytes:
     return payload.decode("utf-8", errors="replace").encode("utf-8")
 
 
-def expected_event(record: BadRecord) -> dict[str, Any]:
-    """The events/ row of a corpus record the job must pass unchanged."""
-    parsed = json.loads(record.text)
+def expected_event(record: BadRecord, private: Callable[[str], str]) -> dict[str, Any]:
+    """The events/ row of a corpus record the job must pass unchanged (but pseudonymised)."""
+    stored = private(record.text)
+    parsed = json.loads(stored)
     own = parsed.get("event_id")
     moment = bad_corpus.job_event_time(record.text)
     assert moment is not None
@@ -139,7 +147,7 @@ def expected_event(record: BadRecord) -> dict[str, Any]:
         "page_url": parsed.get("page_url"),
         "product_id": parsed.get("product_id"),
         "quantity": int(quantity) if isinstance(quantity, int | float) else None,
-        "payload": as_seen(record.raw),
+        "payload": stored.encode("utf-8"),
     }
 
 
@@ -160,10 +168,13 @@ def test_bad_input_in_valid_traffic(stack: StackInfo, warehouse: str,  # noqa: F
     records = corpus_group(group)
     if not records:
         pytest.skip(f"no corpus entries in group {group}")
-    lines = clean_lines()
+    raw_lines = clean_lines()
+    # What the sinks hold: pseudonymised records (README "Privacy"); dead letters as received.
+    private = private_text(stack.home)
+    lines = as_stored(raw_lines, stack.home)
     want = clean_oracle.expected(lines, rates_csv=clean_case.FX_RATES_CSV)
     assert want.outcomes == [line.label for line in lines]  # the valid traffic is as built
-    slots = bad_corpus.interleave([line.text for line in lines], SEED, records)
+    slots = bad_corpus.interleave([line.text for line in raw_lines], SEED, records)
 
     client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
                             stack.secret_key)
@@ -221,17 +232,18 @@ def test_bad_input_in_valid_traffic(stack: StackInfo, warehouse: str,  # noqa: F
                         f"rows, {len(want_clean)} expected; first difference (got, wanted): "
                         f"{first!r:.1200}")
     for record in corpus:
-        rows = by_payload.get(as_seen(record.raw), [])
+        rows = by_payload.get(private(record.text).encode("utf-8"), [])
         if not record.valid:
             if rows:
                 problems.append(f"{record.kind}: expected {record.reason}, found in events/")
             continue
-        wanted = expected_event(record)
+        wanted = expected_event(record, private)
         got = [{k: r[k] for k in CORPUS_COLUMNS} | {"payload": as_seen(r["payload"])}
                for r in rows]
         if got != [wanted]:
             problems.append(f"{record.kind}: events/ has {got!r:.600}, expected {wanted!r:.600}")
-    unexplained = set(by_payload) - clean_payloads - {as_seen(r.raw) for r in corpus}
+    unexplained = set(by_payload) - clean_payloads - {private(r.text).encode("utf-8")
+                                                      for r in corpus}
     problems.extend(f"unexpected row in events/: {p[:120]!r}" for p in unexplained)
 
     # ---- late events: only the valid traffic's

@@ -10,6 +10,7 @@ update in the middle.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from ecomflow.replay import kinesis_client, replay
 from flink_jobs.settings import DEFAULT_FUNNELS
 from tests.jobs import clean_case, clean_oracle
 from tests.jobs.lake_reader import read_dataset
+from tests.jobs.privacy_view import private_text
 from tests.jobs.test_events_job import run_cli
 from tests.kinesis_reader import create_active_stream
 
@@ -80,8 +82,18 @@ def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in cur.fetchall()]
 
 
+def as_stored(lines: list[clean_case.Line], home: Path) -> list[clean_case.Line]:
+    """The input as the job's sinks see it: pseudonymised, except the contract's dead letters,
+    which keep the record as received (README "Privacy")."""
+    private = private_text(home)
+    return [line if line.label == "dead_letter" else replace(line, text=private(line.text))
+            for line in lines]
+
+
 def assert_clean_stream(lines: list[clean_case.Line], lake_url: str, dsn: str,
-                        stack: StackInfo | None) -> None:
+                        stack: StackInfo | None, home: Path) -> None:
+    """`home`: the state folder whose key the job hashed with."""
+    lines = as_stored(lines, home)
     want = clean_oracle.expected(lines, rates_csv=clean_case.FX_RATES_CSV)
     # The input is what it was built to be, by the oracle's own reading of the rules.
     assert want.outcomes == [line.label for line in lines]
@@ -178,7 +190,7 @@ def test_bounded_run(stack: StackInfo, warehouse: str, case_env: None,
     events, _, lines = case
     lake = tmp_path / "lake"
     run_cli(stack, "run", "--input", str(events), "--lake", str(lake))
-    assert_clean_stream(lines, lake.as_uri(), warehouse, None)
+    assert_clean_stream(lines, lake.as_uri(), warehouse, None, stack.home)
 
     # Idempotent loads: the same input again re-delivers every window, session and cart; the
     # warehouse's views replace rows instead of adding them.
@@ -207,7 +219,7 @@ def test_end_to_end_through_kinesis(stack: StackInfo, warehouse: str, case_env: 
     out = run_cli(stack, "run", "--lake", lake_url, "--idle-timeout", "10", "--from",
                   "TRIM_HORIZON", "--parallelism", "1")
     assert "stopped after idle timeout" in out
-    assert_clean_stream(lines, lake_url, warehouse, stack)
+    assert_clean_stream(lines, lake_url, warehouse, stack, stack.home)
     # The live counters agree with the warehouse's accounting.
     want = clean_oracle.health_rows(clean_oracle.expected(lines, rates_csv=clean_case.FX_RATES_CSV))
     totals = [sum(row[i] for row in want) for i in range(1, 6)]

@@ -24,6 +24,7 @@ from ecomflow.local_stack import StackInfo, warehouse_dsn
 from ecomflow.replay import kinesis_client, replay
 from tests.jobs import oracle
 from tests.jobs.lake_reader import read_dataset
+from tests.jobs.privacy_view import private_text
 from tests.kinesis_reader import create_active_stream
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
@@ -77,19 +78,22 @@ def warehouse_rows(dsn: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in cur.fetchall()]
 
 
-def assert_matches_oracle(input_path: Path, lake_url: str, dsn: str,
-                          stack: StackInfo | None) -> None:
-    events, dead, per_minute = oracle.expected(input_path, BAD_LINES)
+def assert_matches_oracle(input_path: Path, lake_url: str, dsn: str, stack: StackInfo,
+                          *, s3: bool = True) -> None:
+    """`stack`: whose state folder holds the key the job hashed with; `s3`: read the lake
+    through the stack's S3 (else lake_url is a local folder)."""
+    events, dead, per_minute = oracle.expected(input_path, BAD_LINES, private_text(stack.home))
+    lake_stack = stack if s3 else None
     assert len(events) == 5000 and len(dead) == len(BAD_LINES)  # the oracle sees the input
 
-    lake = read_dataset(lake_url, "events", stack)
+    lake = read_dataset(lake_url, "events", lake_stack)
     got = sorted(({k: row[k] for k in oracle.LAKE_COLUMNS} for row in lake),
                  key=lambda r: r["payload"])
     assert len(got) == len(events), "every event exactly once in the lake"
     for actual, wanted in zip(got, events, strict=True):
         assert actual == wanted
 
-    dead_rows = read_dataset(lake_url, "dead_letter", stack)
+    dead_rows = read_dataset(lake_url, "dead_letter", lake_stack)
     assert sorted((r["payload"], r["reason"]) for r in dead_rows) == dead
     assert all(r["dt"] == r["received_at"].strftime("%Y-%m-%d") for r in dead_rows)
 
@@ -102,7 +106,7 @@ def test_bounded_run_to_a_local_lake(stack: StackInfo, warehouse: str, input_fil
     url = f"{stack.warehouse_url}?user={stack.user}"
     run_cli(stack, "run", "--input", str(input_file), "--lake", str(lake),
             "--warehouse-url", url)
-    assert_matches_oracle(input_file, lake.as_uri(), warehouse, None)
+    assert_matches_oracle(input_file, lake.as_uri(), warehouse, stack, s3=False)
 
 
 def test_bounded_run_to_the_s3_lake(stack: StackInfo, warehouse: str, input_file: Path) -> None:

@@ -28,6 +28,28 @@ import org.apache.flink.table.functions.ScalarFunction;
 public class EventTimeOf extends ScalarFunction {
 
     private static final JsonFactory FACTORY = new JsonFactory();
+    static final String CONTROL_EVENT_TYPE = "erasure_request";
+
+    /** Whether the payload's top-level event_type is the control type. */
+    static boolean isControl(String payload) {
+        try (JsonParser parser = FACTORY.createParser(payload)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return false;
+            }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.getCurrentName();
+                JsonToken value = parser.nextToken();
+                if ("event_type".equals(name)) {
+                    return value == JsonToken.VALUE_STRING
+                            && CONTROL_EVENT_TYPE.equals(parser.getText());
+                }
+                parser.skipChildren();
+            }
+            return false;
+        } catch (IOException e) {
+            return false;
+        }
+    }
 
     /**
      * As {@link #eval(String)}, but NULL for a timestamp more than `maxFutureSeconds` after now:
@@ -35,6 +57,11 @@ public class EventTimeOf extends ScalarFunction {
      * with it every later record, into the future.
      */
     public @DataTypeHint("TIMESTAMP_LTZ(3)") Instant eval(String payload, Integer maxFutureSeconds) {
+        if (payload != null && payload.contains(CONTROL_EVENT_TYPE) && isControl(payload)) {
+            // A control event (`ecomflow forget`) is stamped with the wall clock, not with event
+            // time: replayed or delayed traffic would all become late behind it.
+            return null;
+        }
         Instant time = eval(payload);
         if (time == null || maxFutureSeconds == null) {
             return time;
