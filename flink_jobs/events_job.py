@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyflink.datastream import DataStream
+from pyflink.java_gateway import get_gateway
 from pyflink.table import DataTypes, Schema, StatementSet, StreamTableEnvironment
 from pyflink.util.java_utils import load_java_class
 
@@ -108,7 +109,13 @@ def register_pseudonymise(t_env: StreamTableEnvironment, settings: JobSettings) 
     key: registered from code so that the key is in no SQL text, plan or operator name."""
     if not settings.privacy.pseudonymise:
         return
-    function = load_java_class("dev.ecomflow.udf.Pseudonymise")(settings.privacy.hash_key)
+    gateway = get_gateway()
+    parameter_types = gateway.new_array(gateway.jvm.java.lang.Class, 1)
+    parameter_types[0] = gateway.jvm.java.lang.String._java_lang_class
+    arguments = gateway.new_array(gateway.jvm.java.lang.Object, 1)
+    arguments[0] = settings.privacy.hash_key
+    function = load_java_class("dev.ecomflow.udf.Pseudonymise").getConstructor(
+        parameter_types).newInstance(arguments)
     t_env._j_tenv.createTemporarySystemFunction("pseudonymise", function)
 
 

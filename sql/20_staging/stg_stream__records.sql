@@ -10,8 +10,8 @@
 -- SQL): every output but the dead letter reads it. NULL when the payload is not a JSON object.
 CREATE TEMPORARY VIEW stg_stream__records AS
 SELECT
-    utf8_text(r.payload) AS payload,
-    utf8_problem(r.payload) AS utf8_problem,
+    r.payload,
+    r.utf8_problem,
     r.private_payload,
     r.event_time,
     parse_event(COALESCE(r.private_payload, r.payload)) AS parsed,
@@ -25,7 +25,8 @@ FROM (
     -- Read the watermark before the Python step: a Python operator holds watermarks back until
     -- its bundle ends, so records after a watermark would otherwise still meet the older one.
     SELECT
-        payload,
+        utf8_text(payload) AS payload,
+        utf8_problem(payload) AS utf8_problem,
         CASE WHEN ${PSEUDONYMISE} THEN pseudonymise(payload, '${PRIVACY_SPEC}') ELSE payload END
             AS private_payload,
         event_time,
@@ -33,5 +34,5 @@ FROM (
         CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS received_at
     FROM src_stream__raw_events
 ) AS r,
-    LATERAL TABLE(check_event(utf8_text(r.payload), ${MAX_PAYLOAD_BYTES}, ${MAX_FUTURE_SECONDS}))
+    LATERAL TABLE(check_event(r.payload, ${MAX_PAYLOAD_BYTES}, ${MAX_FUTURE_SECONDS}))
         AS v(reason, field, detail, event_id)

@@ -30,7 +30,8 @@ def _explain(home: Path, environ: dict[str, str]) -> dict[str, str]:
     plans = {"inserts": build(t_env, settings).explain()}
     for view in ("stg_stream__classified", "int_events__catalog"):
         plans[view] = t_env.from_path(view).explain()
-    return {name: plan.split(EXECUTION_PLAN, 1)[1] for name, plan in plans.items()}
+    plans["key"] = settings.privacy.hash_key or ""
+    return {name: plan.split(EXECUTION_PLAN, 1)[-1] for name, plan in plans.items()}
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +58,22 @@ def test_the_stream_is_read_once(plans: dict[str, str]) -> None:
 
 def test_each_payload_is_parsed_and_checked_once(plans: dict[str, str]) -> None:
     classified = plans["stg_stream__classified"]
-    assert classified.count("parse_event(payload)") == 1
+    # parsed from the pseudonymised payload (the raw one when it is not a JSON object)
+    assert classified.count("parse_event(COALESCE(private_payload, payload))") == 1
+    assert classified.count("pseudonymise(payload, 'v1;") == 1
+    assert classified.count("utf8_text(payload)") == 1
     assert classified.count("event_time_of(payload") == 1
     assert classified.count("PythonCorrelate(invocation=[check_event(") == 1
     # The watermark a record met is read before the Python step, which holds watermarks back.
     assert classified.index("CURRENT_WATERMARK") > classified.index("PythonCorrelate")
+
+
+def test_the_hash_key_is_in_no_plan(plans: dict[str, str]) -> None:
+    """`pseudonymise` is an instance holding the key: the SQL and the plans name only the
+    rules, so the key cannot leak through logs, the Flink UI or an EXPLAIN."""
+    key = plans["key"]
+    assert len(key) == 64
+    assert all(key not in plan for name, plan in plans.items() if name != "key")
 
 
 def test_every_sink_is_filled(plans: dict[str, str]) -> None:
