@@ -50,7 +50,7 @@ SELECT
         WHEN event_time <= TO_TIMESTAMP_LTZ(0, 3) THEN 'bad_timestamp'
     END AS reason,
     CASE
-        WHEN utf8_problem IS NOT NULL THEN NULL
+        WHEN utf8_problem IS NOT NULL THEN '$'
         WHEN verdict_reason IS NOT NULL THEN verdict_field
         WHEN parsed.event_type = 'erasure_request' THEN NULL
         WHEN event_time <= TO_TIMESTAMP_LTZ(0, 3) THEN 'timestamp'

@@ -359,10 +359,15 @@ def fx_missing(record: Mapping[str, Any], moment: datetime,
 
 
 def job_result(text: str | None, *, rates: Mapping[str, Sequence[tuple[datetime, Decimal]]],
-               now: datetime | None = None) -> tuple[str | None, str | None]:
+               now: datetime | None = None, raw: bytes | None = None
+               ) -> tuple[str | None, str | None]:
     """(reason, field) the events job gives a payload; (None, None) when it is valid and
-    reaches ``events/`` (or ``late_events/``, depending on when it arrives)."""
+    reaches ``events/`` (or ``late_events/``, depending on when it arrives). ``raw``: the
+    record's bytes, when known (the job dead-letters bytes that are not UTF-8 first)."""
     from udfs.contract_check import verdict  # the job's own function (imports pyflink only)
+
+    if raw is not None and (text or "").encode("utf-8") != raw:
+        return "not_json", "$"
 
     reason, fld, _, _ = verdict(text, MAX_PAYLOAD_BYTES, MAX_FUTURE_SECONDS)
     if reason is not None:

@@ -31,13 +31,6 @@ UUID8 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 #: kind; see tests/data/bad_input/README.md, "Known discrepancies". Fixing one changes its
 #: entry (reason, field) and removes it from here.
 KNOWN_DISCREPANCIES = {
-    # not UTF-8: by the contract not_json; the job decodes with U+FFFD and accepts the record
-    "latin1_in_string",
-    "windows1252_smart_quotes",
-    "invalid_utf8_continuation_bytes",
-    "overlong_utf8_path_traversal",
-    "cesu8_surrogate",
-    "five_byte_sequence",
     # 1e400 (inf) in an unknown field: not_json without an event_id, valid with one
     "overflow_1e400_unknown_field_own_id",
     # a valid total compared in binary floating point at 10^16
@@ -142,7 +135,8 @@ def test_verdict(record: BadRecord) -> None:
 @pytest.mark.parametrize("record", RECORDS, ids=_ids(RECORDS))
 def test_the_whole_job(record: BadRecord) -> None:
     """The job's reason: the verdict, then a usable event time, then an FX rate."""
-    assert bad_corpus.job_result(record.text, rates=RATES) == (record.reason, record.field)
+    assert bad_corpus.job_result(record.text, rates=RATES, raw=record.raw) == (
+        record.reason, record.field)
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=_ids(RECORDS))
