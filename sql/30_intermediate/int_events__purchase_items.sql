@@ -8,10 +8,13 @@ SELECT
     e.event_id,
     e.user_id AS customer_id,
     JSON_VALUE(i.item, '$.product_id') AS product_id,
-    COALESCE(CAST(JSON_VALUE(i.item, '$.quantity') AS INT), 1) AS quantity,
-    CAST(CAST(COALESCE(JSON_VALUE(i.item, '$.unit_price'), JSON_VALUE(i.item, '$.price'))
+    -- TRY_CAST through DOUBLE: an integral quantity may be written 2.0 or 1e7 (valid JSON
+    -- Schema integers); a CAST that fails would fail the job.
+    COALESCE(TRY_CAST(TRY_CAST(JSON_VALUE(i.item, '$.quantity') AS DOUBLE) AS INT), 1)
+        AS quantity,
+    CAST(TRY_CAST(COALESCE(JSON_VALUE(i.item, '$.unit_price'), JSON_VALUE(i.item, '$.price'))
             AS DECIMAL(18, 2))
-        * COALESCE(CAST(JSON_VALUE(i.item, '$.quantity') AS INT), 1)
+        * COALESCE(TRY_CAST(TRY_CAST(JSON_VALUE(i.item, '$.quantity') AS DOUBLE) AS INT), 1)
         * COALESCE(e.fx_rate_to_usd, 1) AS DECIMAL(18, 2)) AS revenue_usd,
     e.event_time
 FROM int_events__clean AS e
