@@ -261,6 +261,45 @@ def _issues_from(
         yield Issue("out_of_range", path, f"{_short(error.value)}: {message or error.message}")
 
 
+# What the warehouse and the job's parser can hold: text fields land in VARCHAR columns of these
+# widths (sql/warehouse/), U+0000 fits no PostgreSQL or Redshift text, and the job's JSON parser
+# (Jackson's defaults) stops at 1,000-digit numbers and 50,000-character names.
+TEXT_LIMITS = {"device_type": 32, "country": 8, "category": 256, "brand": 256,
+               "product_name": 1000, "page_url": 2048}
+MAX_NUMBER_DIGITS = 1000
+MAX_NAME_LENGTH = 50_000
+
+
+def _check_storable(value: Any, path: str = "$") -> Iterator[Issue]:
+    """Text the job could not store, anywhere in the record: NUL characters, over-long
+    values of the bounded fields, numbers and names beyond the parser's limits."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            where = _join(path, name)
+            if len(name) > MAX_NAME_LENGTH:
+                yield Issue("out_of_range", path, f"a field name of {len(name)} "
+                            f"characters (at most {MAX_NAME_LENGTH})")
+                return
+            if "\x00" in name:
+                yield Issue("out_of_range", where, "a field name contains U+0000")
+                return
+            limit = TEXT_LIMITS.get(name)
+            if limit is not None and isinstance(item, str) and len(item) > limit:
+                yield Issue("out_of_range", where, f"{len(item)} characters (at most {limit})")
+                return
+            yield from _check_storable(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _check_storable(item, f"{path}[{index}]")
+    elif isinstance(value, str) and "\x00" in value:
+        yield Issue("out_of_range", path, "contains U+0000, which no warehouse text can hold")
+    elif isinstance(value, int) and not isinstance(value, bool) and (
+            value.bit_length() > MAX_NUMBER_DIGITS * 3):
+        if len(str(abs(value))) > MAX_NUMBER_DIGITS:
+            yield Issue("out_of_range", path, f"a number of more than {MAX_NUMBER_DIGITS} "
+                        "digits")
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -352,6 +391,9 @@ def validate(
                 if (issue.reason, issue.field) not in seen:
                     seen.add((issue.reason, issue.field))
                     issues.append(issue)
+    if not issues:
+        # First storable problem only: a hostile record can hold thousands.
+        issues.extend(list(_check_storable(record))[:1])
     event_type = canonical_type(record)
     if event_type is not None:
         flagged = {issue.field for issue in issues}

@@ -179,8 +179,11 @@ def _zoned(moment: datetime, timespec: str) -> str:
     return moment.isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
-IDS = st.text(min_size=1, max_size=24)
-TEXTS = st.none() | st.text(max_size=40)
+# Valid text: any character but U+0000, which no warehouse column can store (the contract
+# rejects it), and short enough for every bounded field (TEXT_LIMITS).
+STORABLE = st.characters(blacklist_characters="\x00")
+IDS = st.text(STORABLE, min_size=1, max_size=24)
+TEXTS = st.none() | st.text(STORABLE, max_size=8)
 MONEY = st.integers(min_value=0, max_value=10**6).map(lambda cents: cents / 100)
 QUANTITY = st.integers(min_value=1, max_value=50)
 CURRENCY = st.from_regex(r"\A[A-Z]{3}\Z")
@@ -189,7 +192,7 @@ CURRENCY = st.from_regex(r"\A[A-Z]{3}\Z")
 def _common(draw: st.DrawFn) -> dict[str, Any]:
     out: dict[str, Any] = {"timestamp": draw(timestamps(valid_only=True))}
     if draw(st.booleans()):
-        out["event_id"] = draw(st.none() | st.text(min_size=1, max_size=40))
+        out["event_id"] = draw(st.none() | st.text(STORABLE, min_size=1, max_size=40))
     if draw(st.booleans()):
         out["session_id"] = draw(st.none() | IDS)
     return out

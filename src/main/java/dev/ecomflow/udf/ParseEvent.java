@@ -46,6 +46,21 @@ public class ParseEvent extends ScalarFunction {
 
     private transient JsonFactory factory;
 
+    /** An INT quantity; integral numbers written as 2.0 or 1e7 count (JSON Schema integers). */
+    private static Integer quantity(JsonParser parser, JsonToken token) throws IOException {
+        if (token == JsonToken.VALUE_NUMBER_INT) {
+            return parser.getNumberType() == JsonParser.NumberType.INT ? parser.getIntValue()
+                    : null;
+        }
+        if (token == JsonToken.VALUE_NUMBER_FLOAT) {
+            double value = parser.getDoubleValue();
+            return value == Math.rint(value) && Math.abs(value) <= Integer.MAX_VALUE
+                    ? (int) value : null;
+        }
+        skip(parser);
+        return null;
+    }
+
     @Override
     public void open(FunctionContext context) {
         factory = new JsonFactory();
@@ -80,9 +95,7 @@ public class ParseEvent extends ScalarFunction {
                 } else if (index == PRICE || index == TOTAL) {
                     values[index] = token.isNumeric() ? parser.getDoubleValue() : skip(parser);
                 } else if (index == QUANTITY) {
-                    values[index] = token == JsonToken.VALUE_NUMBER_INT
-                            && parser.getNumberType() == JsonParser.NumberType.INT
-                            ? parser.getIntValue() : skip(parser);
+                    values[index] = quantity(parser, token);
                 } else {
                     values[index] = token.isScalarValue() && token != JsonToken.VALUE_NULL
                             ? parser.getText() : skip(parser);
