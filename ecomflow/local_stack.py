@@ -614,6 +614,9 @@ def _start_kinesis(config: StackConfig, home: Path) -> int:
             # A half-open connection (a bare TCP probe of the TLS port) wedges the graceful
             # shutdown for 30 s; with nothing to save, give up after 2 s.
             "CATS_EFFECT_SHUTDOWN_HOOK_TIMEOUT": "2s",
+            # kinesis-mock caps the account at 50 shards, like a new AWS account; a test
+            # session (and a long-lived local stack) creates many small streams.
+            "SHARD_LIMIT": "10000",
         }
     )
     node = shutil.which("node") or "node"

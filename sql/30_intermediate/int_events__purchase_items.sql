@@ -9,7 +9,7 @@ SELECT
     e.user_id AS customer_id,
     JSON_VALUE(i.item, '$.product_id') AS product_id,
     -- TRY_CAST through DOUBLE: an integral quantity may be written 2.0 or 1e7 (valid JSON
-    -- Schema integers); a CAST that fails would fail the job.
+    -- Schema integers): a CAST that fails would fail the job.
     COALESCE(TRY_CAST(TRY_CAST(JSON_VALUE(i.item, '$.quantity') AS DOUBLE) AS INT), 1)
         AS quantity,
     CAST(TRY_CAST(COALESCE(JSON_VALUE(i.item, '$.unit_price'), JSON_VALUE(i.item, '$.price'))
