@@ -1,50 +1,40 @@
-"""check_event(payload, max_bytes, max_future_seconds): the event contract, applied in the job.
+"""The job's verdict on one raw record, in plain Python: the reference for the Java check.
 
-A table function yielding exactly one row (reason, field, detail, event_id) per payload: a
-table function's columns are plain columns, which the planner handles better than the fields of
-a Python scalar function's ROW mixed with other expressions in one projection.
+The job checks every record in the JVM (`dev.ecomflow.contract.EventContract`, run by the
+head of the clean stream, `dev.ecomflow.stream.RecordHead`): a Python function on the per-event
+path would cap the job near 20 K events/s per core. The rules are the contract's
+(`flink_jobs.contract`, the same JSON Schema files and the same code the producer SDK and the
+collector run), and this function is what the Java side must answer: the parity tests feed both
+the same records and require the same (reason, field, event_id).
 
-``reason`` is NULL for a valid record; otherwise the first issue's code from the dead-letter
+``reason`` is None for a valid record; otherwise the first issue's code from the dead-letter
 taxonomy (``flink_jobs.contract.REASONS``), the field it concerns (``items[0].quantity``, ``$``
 for the whole record) and a one-line detail. ``event_id`` is the record's own, or one derived
 from its content when it has none, so that deduplication has a key for every valid record.
-
-The rules are the contract's (``flink_jobs/contract``): the same code validates in the producer
-SDK, the HTTP collector and here. Future timestamps are judged against the time the record is
-checked, i.e. its arrival in the job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
-
-from pyflink.common import Row
-from pyflink.table import DataTypes
-from pyflink.table.udf import udtf
+from datetime import datetime, timedelta
 
 from flink_jobs.contract import derive_event_id, validate_payload
 
-RESULT_TYPE = DataTypes.ROW([
-    DataTypes.FIELD("reason", DataTypes.STRING()),
-    DataTypes.FIELD("field", DataTypes.STRING()),
-    DataTypes.FIELD("detail", DataTypes.STRING()),
-    DataTypes.FIELD("event_id", DataTypes.STRING()),
-])
 DETAIL_LIMIT = 300  # characters of the issue's message kept in the dead letter
 
 
-def verdict(payload: str | None, max_bytes: int, max_future_seconds: int
+def verdict(payload: bytes | str | None, max_bytes: int, max_future_seconds: int, *,
+            now: datetime | None = None
             ) -> tuple[str | None, str | None, str | None, str | None]:
-    """(reason, field, detail, event_id) for one raw payload; plain Python, unit-testable."""
+    """(reason, field, detail, event_id) for one raw payload (bytes as they came, or text)."""
     if payload is None:
         return "not_json", "$", "empty record", None
     try:
         record, issues = validate_payload(
-            payload, max_bytes=max_bytes, max_future=timedelta(seconds=max_future_seconds))
+            payload, max_bytes=max_bytes, now=now,
+            max_future=timedelta(seconds=max_future_seconds))
     except RecursionError:
         # Nesting just under the parser's limit parses, then overflows a later step (the
-        # surrogate check re-serialises the record one frame deeper): never fail the job.
+        # surrogate check re-serialises the record one frame deeper).
         return "not_json", "$", "nested too deeply", None
     event_id = None
     if record is not None:
@@ -62,12 +52,3 @@ def verdict(payload: str | None, max_bytes: int, max_future_seconds: int
         first = issues[0]
         return first.reason, first.field, first.message[:DETAIL_LIMIT], event_id
     return None, None, None, event_id
-
-
-def _check_event(payload: str | None, max_bytes: int, max_future_seconds: int
-                 ) -> Iterator[Row]:
-    yield Row(*verdict(payload, max_bytes, max_future_seconds))
-
-
-check_event = udtf(_check_event, result_types=[field.data_type for field in RESULT_TYPE.fields])
-

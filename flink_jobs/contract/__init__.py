@@ -261,13 +261,32 @@ def _issues_from(
         yield Issue("out_of_range", path, f"{_short(error.value)}: {message or error.message}")
 
 
-# What the warehouse and the job's parser can hold: text fields land in VARCHAR columns of these
-# widths (sql/warehouse/), U+0000 fits no PostgreSQL or Redshift text, and the job's JSON parser
-# (Jackson's defaults) stops at 1,000-digit numbers and 50,000-character names.
-TEXT_LIMITS = {"device_type": 32, "country": 8, "category": 256, "brand": 256,
-               "product_name": 1000, "page_url": 2048}
+# What the warehouse can hold: text under these field names lands in VARCHAR columns whose width
+# Redshift counts in UTF-8 bytes (v1/text_limits.json, derived from sql/warehouse/ by a test),
+# and U+0000 fits no PostgreSQL or Redshift text. Numbers of more than 1,000 digits and names of
+# more than 50,000 characters are refused too (the job's JSON reader stops there by default).
 MAX_NUMBER_DIGITS = 1000
 MAX_NAME_LENGTH = 50_000
+
+
+@functools.cache
+def text_limits() -> Mapping[str, int]:
+    """Field name -> the most UTF-8 bytes its text may hold (v1/text_limits.json)."""
+    path = resources.files(__package__).joinpath(CONTRACT_VERSION, "text_limits.json")
+    fields = json.loads(path.read_text(encoding="utf-8"))["fields"]
+    return {name: spec["utf8_bytes"] for name, spec in fields.items()}
+
+
+def utf8_length(text: str) -> int:
+    """Bytes of `text` in UTF-8 (a lone surrogate, which no sink stores, counts 3)."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _first_issue(issue: Issue) -> tuple[int, str]:
+    return _REASON_RANK[issue.reason], issue.field
+
+
+_REASON_RANK = {reason: rank for rank, reason in enumerate(REASONS)}
 
 
 def _check_storable(value: Any, path: str = "$") -> Iterator[Issue]:
@@ -283,9 +302,10 @@ def _check_storable(value: Any, path: str = "$") -> Iterator[Issue]:
             if "\x00" in name:
                 yield Issue("out_of_range", where, "a field name contains U+0000")
                 return
-            limit = TEXT_LIMITS.get(name)
-            if limit is not None and isinstance(item, str) and len(item) > limit:
-                yield Issue("out_of_range", where, f"{len(item)} characters (at most {limit})")
+            limit = text_limits().get(name)
+            if limit is not None and isinstance(item, str) and utf8_length(item) > limit:
+                yield Issue("out_of_range", where,
+                            f"{utf8_length(item)} bytes of UTF-8 (at most {limit})")
                 return
             yield from _check_storable(item, where)
     elif isinstance(value, list):
@@ -391,6 +411,10 @@ def validate(
                 if (issue.reason, issue.field) not in seen:
                     seen.add((issue.reason, issue.field))
                     issues.append(issue)
+        # The issue a dead letter names is the first by reason (in REASONS' order), then by
+        # field: validators that find the same issues in another order (the job's, in Java)
+        # name the same one.
+        issues.sort(key=_first_issue)
     if not issues:
         # First storable problem only: a hostile record can hold thousands.
         issues.extend(list(_check_storable(record))[:1])
@@ -520,7 +544,9 @@ __all__ = [
     "derive_event_id",
     "is_control",
     "schema",
+    "text_limits",
     "user_key",
+    "utf8_length",
     "validate",
     "validate_payload",
     "with_event_id",

@@ -15,7 +15,7 @@ from pyflink.table.udf import UserDefinedTableFunctionWrapper
 
 from flink_jobs.contract import REASONS
 from udfs import contract_check
-from udfs.contract_check import DETAIL_LIMIT, check_event, verdict
+from udfs.contract_check import DETAIL_LIMIT, verdict
 
 MAX_BYTES = 1_000_000
 MAX_FUTURE = 300  # seconds
@@ -190,21 +190,3 @@ def test_lone_surrogate_is_a_dead_letter_not_a_crash(payload: str) -> None:
 
 def test_lone_surrogates_with_a_small_limit_do_not_crash() -> None:
     assert verdict("\ud800" * 10, 20, MAX_FUTURE)[0] in ("not_json", "payload_too_large")
-
-
-# ----------------------------------------------------------------------------- the wrapper
-
-
-def test_check_event_is_a_table_function_of_four_strings() -> None:
-    assert isinstance(check_event, UserDefinedTableFunctionWrapper)
-    assert check_event._result_types == [DataTypes.STRING()] * 4
-    assert [f.name for f in contract_check.RESULT_TYPE.fields] == [
-        "reason", "field", "detail", "event_id"]
-
-
-def test_check_event_yields_exactly_one_row_per_payload() -> None:
-    func = check_event._func
-    for payload in (None, "", _payload(PAGE_VIEW), _payload(_without(PAGE_VIEW, "user_id"))):
-        rows = list(func(payload, MAX_BYTES, MAX_FUTURE))
-        assert len(rows) == 1
-        assert tuple(rows[0]) == verdict(payload, MAX_BYTES, MAX_FUTURE)

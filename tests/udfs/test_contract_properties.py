@@ -19,6 +19,7 @@ Deterministic in CI: ``derandomize=True`` (examples derived from each test), no 
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import re
@@ -43,10 +44,23 @@ from flink_jobs.contract import (
     derive_event_id,
     validate,
 )
+from tests.support.java_probe import JavaProbe, contract_request
 from udfs.contract_check import DETAIL_LIMIT, verdict
 
 MAX_BYTES = 1_000_000
 MAX_FUTURE = 300
+# One "now" for both checks: a verdict on future timestamps depends on it.
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+NOW_MS = int(NOW.timestamp() * 1000)
+_PROBE: list[JavaProbe] = []
+
+
+def _java() -> JavaProbe:
+    """The job's Java contract check (dev.ecomflow.tools.Probe), one JVM for the module."""
+    if not _PROBE:
+        _PROBE.append(JavaProbe("contract"))
+        atexit.register(_PROBE[0].close)
+    return _PROBE[0]
 UUID8 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 SETTINGS = settings(
@@ -63,8 +77,13 @@ SETTINGS = settings(
 
 
 def check(payload: str) -> tuple[str | None, str | None, str | None, str | None]:
-    """Every property a verdict must have; returns it."""
-    result = verdict(payload, MAX_BYTES, MAX_FUTURE)
+    """Every property a verdict must have, and the job's Java check agreeing; returns it."""
+    result = verdict(payload, MAX_BYTES, MAX_FUTURE, now=NOW)
+    java = _java().ask(contract_request(
+        payload.encode("utf-8", "surrogatepass"), max_bytes=MAX_BYTES, now_ms=NOW_MS,
+        max_future_s=MAX_FUTURE))
+    assert (java["reason"], java["field"], java["event_id"]) == (
+        result[0], result[1], result[3]), payload
     reason, field, detail, event_id = result
     if reason is None:
         assert field is None and detail is None
@@ -74,7 +93,7 @@ def check(payload: str) -> tuple[str | None, str | None, str | None, str | None]
         assert isinstance(field, str) and field
         assert isinstance(detail, str) and detail and len(detail) <= DETAIL_LIMIT
         assert event_id is None or (isinstance(event_id, str) and event_id)
-    assert verdict(payload, MAX_BYTES, MAX_FUTURE) == result  # deterministic
+    assert verdict(payload, MAX_BYTES, MAX_FUTURE, now=NOW) == result  # deterministic
     if reason is None:
         record = json.loads(payload)
         assert isinstance(record, dict) and canonical_type(record) is not None
@@ -85,7 +104,8 @@ def check(payload: str) -> tuple[str | None, str | None, str | None, str | None]
             assert event_id == derive_event_id(record) and UUID8.match(event_id)
             # the same record, keys reversed and spaced out: the same id
             again = json.dumps(dict(reversed(list(record.items()))), indent=1)
-            assert verdict(again, MAX_BYTES, MAX_FUTURE) == (None, None, None, event_id)
+            assert verdict(again, MAX_BYTES, MAX_FUTURE, now=NOW) == (None, None, None,
+                                                                      event_id)
     return result
 
 
@@ -181,10 +201,12 @@ def _zoned(moment: datetime, timespec: str) -> str:
 
 # Valid text: any character but U+0000, which no warehouse column can store (the contract
 # rejects it), and lone surrogates (not text: st.text's default leaves them out too), short
-# enough for every bounded field (TEXT_LIMITS).
+# enough for every bounded field (text_limits.json counts UTF-8 bytes, up to 4 a character:
+# 8 characters fit device_type's 32 bytes, 2 fit country's 8).
 STORABLE = st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",))
 IDS = st.text(STORABLE, min_size=1, max_size=24)
 TEXTS = st.none() | st.text(STORABLE, max_size=8)
+COUNTRIES = st.none() | st.text(STORABLE, max_size=2)
 MONEY = st.integers(min_value=0, max_value=10**6).map(lambda cents: cents / 100)
 QUANTITY = st.integers(min_value=1, max_value=50)
 CURRENCY = st.from_regex(r"\A[A-Z]{3}\Z")
@@ -224,7 +246,7 @@ def valid_events(draw: st.DrawFn) -> dict[str, Any]:
         record.update({"customer_id": draw(IDS), "currency": draw(CURRENCY), "items": items,
                        draw(st.sampled_from(["total_amount", "amount"])): float(total)})
         if draw(st.booleans()):
-            record["shipping_address"] = {"country": draw(TEXTS), "city": draw(TEXTS)}
+            record["shipping_address"] = {"country": draw(COUNTRIES), "city": draw(TEXTS)}
         return record
     record["user_id"] = draw(st.none() | IDS)
     if canonical == "page_view":

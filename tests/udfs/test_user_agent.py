@@ -1,17 +1,14 @@
 """udfs.user_agent: device class, browser and OS of a user agent, by ua-parser's names.
 
 Expectations are written by hand (what a person reading the agent string would say), not
-recomputed with ua-parser. The pyflink wrapper is only inspected, never run.
+recomputed with ua-parser.
 """
 
 from __future__ import annotations
 
 import pytest
-from pyflink.table import DataTypes
-from pyflink.table.udf import UserDefinedScalarFunctionWrapper
-
 from udfs import user_agent
-from udfs.user_agent import classify, device_of, parse_user_agent
+from udfs.user_agent import classify, device_of
 
 CHROME_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
                   "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
@@ -56,7 +53,6 @@ def test_device_of(agent: str, expected: tuple[str, str | None, str | None]) -> 
 @pytest.mark.parametrize("agent", [None, ""])
 def test_no_agent_is_none(agent: str | None) -> None:
     assert device_of(agent) is None
-    assert user_agent._parse_user_agent(agent) is None
 
 
 def test_android_tablet_rule_depends_on_mobile_token() -> None:
@@ -71,19 +67,3 @@ def test_results_are_cached() -> None:
     device_of(IPAD)
     info = classify.cache_info()
     assert (info.hits, info.misses) == (1, 1)
-
-
-def test_parse_user_agent_returns_a_row() -> None:
-    row = user_agent._parse_user_agent(IPHONE)
-    assert tuple(row) == ("mobile", "Mobile Safari", "iOS")
-
-
-def test_parse_user_agent_is_a_scalar_function_returning_the_row_type() -> None:
-    assert isinstance(parse_user_agent, UserDefinedScalarFunctionWrapper)
-    assert parse_user_agent._result_type == DataTypes.ROW([
-        DataTypes.FIELD("device_class", DataTypes.STRING()),
-        DataTypes.FIELD("browser", DataTypes.STRING()),
-        DataTypes.FIELD("os", DataTypes.STRING()),
-    ])
-    # called once per row, not once per field read (see the module)
-    assert parse_user_agent._deterministic is False
