@@ -10,8 +10,6 @@ import re
 from typing import Any
 
 import pytest
-from pyflink.table import DataTypes
-from pyflink.table.udf import UserDefinedTableFunctionWrapper
 
 from flink_jobs.contract import REASONS
 from udfs import contract_check

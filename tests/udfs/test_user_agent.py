@@ -7,7 +7,7 @@ recomputed with ua-parser.
 from __future__ import annotations
 
 import pytest
-from udfs import user_agent
+
 from udfs.user_agent import classify, device_of
 
 CHROME_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
