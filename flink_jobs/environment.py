@@ -19,6 +19,9 @@ def flink_configuration(settings: JobSettings) -> Configuration:
     # Read by switched_on() in the job's SQL, on MSF as locally.
     config.set_string("pipeline.global-job-parameters", ",".join(
         f"{key}:{value}" for key, value in job_parameters(settings).items()))
+    # Chained operators hand records on without a deep copy (the job's Java operators never
+    # keep an input object: they copy what they hold).
+    config.set_string("pipeline.object-reuse", "true")
     if not settings.local:
         return config
     # Parquet files are committed on checkpoints only: without checkpointing nothing lands.

@@ -4,16 +4,15 @@ One job graph reads the stream once (the planner shares the source scan between 
 one statement set). `build()` only declares; running is the caller's business: MSF submits and
 returns (`main.py`), local runs wait or stop on idle (`ecomflow run`).
 
-Every statement is a file under sql/. The one thing SQL cannot express is a `Barrier`: a round
-trip of a view through the DataStream API (Java only, no Python operator) that
-- re-declares event time: Flink SQL 1.20 cannot put a new watermark on a view, and the
-  accounting needs one (see stg_stream__classified);
-- makes every reader share one computation: the planner prunes columns per reader, so a view
-  read by several sinks (deduplication, temporal joins) would otherwise run, and keep state,
-  once per reader. The planner cannot see through the round trip, so it computes the view once;
-- deduplicates (`dedup_key`): keep-first by event_id with its own state TTL, the dedup horizon
-  (dev.ecomflow.stream.FirstByKey), which SQL's ROW_NUMBER() cannot have without expiring
-  every other keyed state of the job along with it.
+Every statement is a file under sql/. Two kinds of step have no SQL form; they are Java
+operators from the uber-jar, wired here (no Python runs per record):
+- `CLEAN_STREAM`, the per-record head of the job (dev.ecomflow.stream.CleanStream): the event
+  contract, pseudonymisation and field extraction in one pass per record, event time and the
+  watermark from accepted records only, duplicates decided before lateness, erasure, and the
+  lookups (user agent, catalog and FX rate as of the event's time). It turns the raw source
+  into `int_stream__records`, one row per record with its outcome.
+- `Barrier`s: a round trip of a view through the DataStream API into a Java operator that SQL
+  cannot express (timed-out carts, ordered funnels), re-declaring event time on its output.
 """
 
 from __future__ import annotations
@@ -22,8 +21,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from py4j.java_gateway import set_field
 from pyflink.datastream import DataStream
-from pyflink.java_gateway import get_gateway
 from pyflink.table import DataTypes, Schema, StatementSet, StreamTableEnvironment
 from pyflink.util.java_utils import load_java_class
 
@@ -32,17 +31,50 @@ from flink_jobs.sql_files import load_sql, render_options
 
 
 @dataclass(frozen=True)
+class JavaCleanStream:
+    """`target`: the raw stream table `source` (and the FX rates table `rates`, when the FX
+    step is on) through dev.ecomflow.stream.CleanStream, one row per record."""
+
+    source: str
+    rates: str
+    target: str
+
+    @property
+    def name(self) -> str:
+        return f"java:{self.source}->{self.target}"
+
+    def apply(self, t_env: StreamTableEnvironment, settings: JobSettings) -> None:
+        clean = settings.clean
+        config = load_java_class("dev.ecomflow.stream.CleanStreamConfig").newInstance()
+        for name, value in {
+            "watermarkDelayMillis": settings.watermark_delay_seconds * 1000,
+            "maxPayloadBytes": clean.max_payload_bytes,
+            "maxFutureMillis": clean.max_future_seconds * 1000,
+            "dedupHorizonMillis": clean.dedup_horizon_minutes * 60_000,
+            "forgetDropMillis": settings.privacy.forget_drop_millis,
+            "pseudonymise": settings.privacy.pseudonymise,
+            # The key goes into the operator, never into SQL, a plan or an operator name.
+            "hashKey": settings.privacy.hash_key if settings.privacy.pseudonymise else None,
+            "privacySpec": settings.privacy.rules.spec(),
+            "enrichUserAgent": clean.enrich_user_agent,
+            "enrichCatalog": clean.enrich_catalog,
+            "enrichFx": clean.enrich_fx,
+        }.items():
+            set_field(config, name, value)
+        rates = t_env.from_path(self.rates)._j_table if clean.enrich_fx else None
+        table = load_java_class("dev.ecomflow.stream.CleanStream").newInstance().build(
+            t_env._j_tenv, t_env.from_path(self.source)._j_table, rates, config)
+        t_env._j_tenv.createTemporaryView(self.target, table)
+
+
+@dataclass(frozen=True)
 class Barrier:
-    """Expose view `source` as `target`, computed once, with rowtime `rowtime` whose watermark
-    is `watermark` (a SQL expression over the row; SOURCE_WATERMARK() keeps the upstream one).
-    """
+    """Expose view `source` as `target`, computed by a Java operator, with rowtime `rowtime`
+    (SOURCE_WATERMARK(): the operator's own watermarks)."""
 
     source: str
     target: str
     rowtime: str | None  # None: the target has no event time (a sink-only result)
-    watermark: str = "SOURCE_WATERMARK()"
-    dedup_key: str | None = None  # keep the first row per value of this column
-    forget_users: bool = False  # mark erased users' rows (ForgetUsers) after deduplicating
     cart_timeout: bool = False  # run CartAbandonment on (user_id, event_type, ...) rows
     ordered_funnels: bool = False  # run OrderedFunnels; rowtime = the records' timestamps
 
@@ -51,13 +83,7 @@ class Barrier:
         return f"barrier:{self.source}->{self.target}"
 
     def apply(self, t_env: StreamTableEnvironment, settings: JobSettings) -> None:
-        table = t_env.from_path(self.source)
-        stream = t_env.to_data_stream(table)
-        if self.dedup_key is not None:
-            stream = _first_by_key(stream, table.get_schema().get_field_names().index(
-                self.dedup_key), settings.clean.dedup_horizon_minutes * 60_000)
-        if self.forget_users:
-            stream = _forget_users(stream, table.get_schema().get_field_names(), settings)
+        stream = t_env.to_data_stream(t_env.from_path(self.source))
         if self.cart_timeout:
             carts = load_java_class("dev.ecomflow.stream.CartAbandonment").newInstance()
             stream = DataStream(carts.apply(stream._j_data_stream,
@@ -72,8 +98,11 @@ class Barrier:
             # The operator's output has no time column: its records carry the close time.
             builder = builder.column_by_metadata("rowtime", DataTypes.TIMESTAMP_LTZ(3))
         if self.rowtime is not None:
-            builder = builder.watermark(self.rowtime, self.watermark)
+            builder = builder.watermark(self.rowtime, "SOURCE_WATERMARK()")
         t_env.create_temporary_view(self.target, t_env.from_data_stream(stream, builder.build()))
+
+
+JavaStep = JavaCleanStream | Barrier
 
 
 def funnel_specs(path: str) -> str:
@@ -90,45 +119,10 @@ def funnel_specs(path: str) -> str:
     return ";".join(specs)
 
 
-def _first_by_key(stream: DataStream, key_index: int, horizon_ms: int) -> DataStream:
-    """dev.ecomflow.stream.FirstByKey from the uber-jar (loaded like the SQL's Java functions)."""
-    first_by_key = load_java_class("dev.ecomflow.stream.FirstByKey").newInstance()
-    return DataStream(first_by_key.apply(stream._j_data_stream, key_index, horizon_ms))
-
-
-def _forget_users(stream: DataStream, fields: list[str], settings: JobSettings) -> DataStream:
-    """dev.ecomflow.stream.ForgetUsers, keyed by the (hashed) user id; "later" is by arrival."""
-    forget = load_java_class("dev.ecomflow.stream.ForgetUsers").newInstance()
-    return DataStream(forget.mark(stream._j_data_stream, fields.index("user_id"),
-                                  fields.index("event_type"), fields.index("received_at"), -1,
-                                  settings.privacy.forget_drop_millis))
-
-
-def register_pseudonymise(t_env: StreamTableEnvironment, settings: JobSettings) -> None:
-    """`pseudonymise(payload, spec)`, an instance of dev.ecomflow.udf.Pseudonymise that holds the
-    key: registered from code so that the key is in no SQL text, plan or operator name."""
-    if not settings.privacy.pseudonymise:
-        return
-    gateway = get_gateway()
-    parameter_types = gateway.new_array(gateway.jvm.java.lang.Class, 1)
-    parameter_types[0] = gateway.jvm.java.lang.String._java_lang_class
-    arguments = gateway.new_array(gateway.jvm.java.lang.Object, 1)
-    arguments[0] = settings.privacy.hash_key
-    function = load_java_class("dev.ecomflow.udf.Pseudonymise").getConstructor(
-        parameter_types).newInstance(arguments)
-    t_env._j_tenv.createTemporarySystemFunction("pseudonymise", function)
-
-
-# Accounting time: the event time for on-time records, else the watermark the record met. Its
-# watermark is that met watermark, which never decreases, so no record is late downstream.
-RETIME = Barrier("stg_stream__classified", "int_stream__records", rowtime="accounting_time",
-                 watermark="arrival_watermark")
-# Accepted events, deduplicated by event_id within the horizon, keeping the first to arrive.
-# Then erasure: after an erasure request (ecomflow forget) the user's later events are marked
-# event_type 'forgotten' (dev.ecomflow.stream.ForgetUsers), counted, and go no further.
-UNIQUE = Barrier("int_events__accepted", "int_events__unique", rowtime="event_time",
-                 dedup_key="event_id", forget_users=True)
-ENRICHED = Barrier("int_events__catalog", "int_events__enriched", rowtime="event_time")
+# Every record of the stream, one row each, with its outcome (dead_letter, late, duplicate,
+# forgotten, control, on_time) and, for on-time events, what the lookups found.
+CLEAN_STREAM = JavaCleanStream("src_stream__raw_events", "src_reference__fx_rates",
+                               "int_stream__records")
 # Carts without a purchase within the timeout (dev.ecomflow.stream.CartAbandonment): SQL in
 # Flink 1.20 cannot emit a timed-out match.
 CARTS = Barrier("int_events__cart_activity", "int_carts__abandoned", rowtime=None,
@@ -139,32 +133,18 @@ FUNNELS = Barrier("int_events__funnel_activity", "int_funnels__session_steps",
                   rowtime="rowtime", ordered_funnels=True)
 
 # Declared in this order: functions, sources, views that read them, then sinks.
-DDL: tuple[str | Barrier, ...] = (
-    "fn_event_time_of",
-    "fn_parse_event",
-    "fn_check_event",
-    "fn_parse_user_agent",
-    "fn_tally",
+DDL: tuple[str | JavaStep, ...] = (
     "fn_switched_on",
-    "fn_utf8_text",
-    "fn_utf8_problem",
     "src_stream__raw_events",
     "src_reference__fx_rates",
-    "stg_stream__records",
-    "stg_stream__classified",
-    RETIME,
+    CLEAN_STREAM,
     "int_stream__dead_letters",
     "int_stream__late_events",
-    "int_events__accepted",
-    UNIQUE,
+    "int_events__unique",
     "int_events__device",
     "int_events__country",
     "int_events__fx",
-    "ref_catalog__products",
-    "int_events__catalog",
-    ENRICHED,
     "int_events__clean",
-    "int_events__fx_dead_letters",
     "int_stream__outcomes",
     "int_events__sessionable",
     "int_events__cart_activity",
@@ -228,13 +208,12 @@ INSERTS = (
     "ins_warehouse__funnel_steps_hourly",
 )
 # Switchable steps kept as two files: `<name>` when on, `<name>__off` (same columns) when off.
+# Switchable steps kept as two files: `<name>` when on, `<name>__off` (same columns) when off.
 SWITCHED_FILES = {
     "src_reference__fx_rates": lambda s: s.clean.enrich_fx,
     "int_events__fx": lambda s: s.clean.enrich_fx,
-    "ref_catalog__products": lambda s: s.clean.enrich_catalog,
-    "int_events__catalog": lambda s: s.clean.enrich_catalog,
 }
-SKIPPED_WHEN_OFF = frozenset({"src_reference__fx_rates", "ref_catalog__products"})
+SKIPPED_WHEN_OFF = frozenset({"src_reference__fx_rates"})
 # Benchmarks only: the pass-through every figure is compared with (sql/90_benchmarks).
 BENCH_DDL = ("snk_bench__passthrough",)
 BENCH_PASSTHROUGH = ("ins_bench__passthrough",)
@@ -263,10 +242,6 @@ SINK_TARGETS = {
 BLACKHOLE = {"connector": "blackhole"}
 
 
-def _sql_bool(value: bool) -> str:
-    return "TRUE" if value else "FALSE"
-
-
 def job_parameters(settings: JobSettings) -> dict[str, str]:
     """Switches read at run time by `switched_on(name)` (see SwitchedOn.java): flipping one
     changes values, not the plan, so a savepoint restores across the change."""
@@ -281,12 +256,6 @@ def sql_parameters(settings: JobSettings, *, blackhole_sinks: bool = False) -> d
     clean = settings.clean
     params = {
         "SOURCE_OPTIONS": render_options(settings.source.connector_options()),
-        "WATERMARK_DELAY_SECONDS": str(settings.watermark_delay_seconds),
-        "MAX_PAYLOAD_BYTES": str(clean.max_payload_bytes),
-        "MAX_FUTURE_SECONDS": str(clean.max_future_seconds),
-        "ENRICH_USER_AGENT": _sql_bool(clean.enrich_user_agent),
-        "PSEUDONYMISE": _sql_bool(settings.privacy.pseudonymise),
-        "PRIVACY_SPEC": settings.privacy.rules.spec().replace("'", "''"),  # a SQL literal
         "SESSION_GAP_MINUTES": str(settings.sessions.gap_minutes),
         "SESSION_MAX_LENGTH_HOURS": str(settings.sessions.max_length_hours),
         "TOP_N": str(settings.sessions.top_n),
@@ -302,11 +271,11 @@ def sql_parameters(settings: JobSettings, *, blackhole_sinks: bool = False) -> d
 
 
 def statement_files(settings: JobSettings, inserts: tuple[str, ...] = INSERTS,
-                    extra_ddl: tuple[str, ...] = ()) -> list[str | Barrier]:
-    """The file (or Barrier) behind every statement, in execution order."""
-    names: list[str | Barrier] = []
+                    extra_ddl: tuple[str, ...] = ()) -> list[str | JavaStep]:
+    """The file (or Java step) behind every statement, in execution order."""
+    names: list[str | JavaStep] = []
     for name in (*DDL, *extra_ddl, *inserts):
-        if isinstance(name, Barrier):
+        if isinstance(name, JavaCleanStream | Barrier):
             names.append(name)
             continue
         switch = SWITCHED_FILES.get(name)
@@ -323,10 +292,11 @@ def rendered_statements(settings: JobSettings, *, inserts: tuple[str, ...] = INS
                         ) -> list[tuple[str, str]]:
     """(name, SQL) for every statement, in execution order; usable without a Flink cluster.
 
-    Barriers have no SQL: their entries are (barrier.name, "").
+    Java steps have no SQL: their entries are (step.name, "").
     """
     params = sql_parameters(settings, blackhole_sinks=blackhole_sinks)
-    return [(item.name, "") if isinstance(item, Barrier) else (item, load_sql(item, **params))
+    return [(item.name, "") if isinstance(item, JavaCleanStream | Barrier)
+            else (item, load_sql(item, **params))
             for item in statement_files(settings, inserts, extra_ddl)]
 
 
@@ -335,12 +305,11 @@ def build(t_env: StreamTableEnvironment, settings: JobSettings, *,
           extra_ddl: tuple[str, ...] = ()) -> StatementSet:
     """Declare the job; `inserts` picks which sinks are filled (all of them by default)."""
     statement_set = t_env.create_statement_set()
-    register_pseudonymise(t_env, settings)
-    barriers = {barrier.name: barrier for barrier in DDL if isinstance(barrier, Barrier)}
+    steps = {step.name: step for step in DDL if isinstance(step, JavaCleanStream | Barrier)}
     for name, sql in rendered_statements(settings, inserts=inserts,
                                          blackhole_sinks=blackhole_sinks, extra_ddl=extra_ddl):
-        if name in barriers:
-            barriers[name].apply(t_env, settings)
+        if name in steps:
+            steps[name].apply(t_env, settings)
         elif name in inserts:
             statement_set.add_insert_sql(sql)
         else:

@@ -1,7 +1,6 @@
 -- int_events__clean: the clean, enriched event stream everything downstream reads.
 -- grain: one row per unique, valid, on-time event with every enrichment
--- event time: event_time; upstream: int_events__enriched (events with fx_missing excluded)
+-- event time: event_time; upstream: int_events__fx
 CREATE TEMPORARY VIEW int_events__clean AS
 SELECT *
-FROM int_events__enriched
-WHERE NOT fx_missing
+FROM int_events__fx

@@ -6,6 +6,5 @@ SELECT
     UPPER(COALESCE(e.currency, 'USD')) AS currency_code,
     CAST(NULL AS DECIMAL(18, 8)) AS fx_rate_to_usd,
     CAST(NULL AS DECIMAL(18, 2)) AS price_usd,
-    CAST(NULL AS DECIMAL(18, 2)) AS total_amount_usd,
-    FALSE AS fx_missing
+    CAST(NULL AS DECIMAL(18, 2)) AS total_amount_usd
 FROM int_events__country AS e

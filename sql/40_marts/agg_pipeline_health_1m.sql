@@ -9,12 +9,10 @@ CREATE TEMPORARY VIEW agg_pipeline_health_1m AS
 SELECT
     window_start,
     window_end,
-    SUM(CASE WHEN stage = 'received' THEN 1 ELSE 0 END) AS records_in,
-    SUM(CASE stage WHEN 'unique' THEN 1 WHEN 'dead_letter' THEN
-        CASE WHEN reason = 'missing_fx_rate' THEN -1 ELSE 0 END ELSE 0 END) AS valid,
+    COUNT(*) AS records_in,
+    SUM(CASE WHEN stage = 'on_time' THEN 1 ELSE 0 END) AS valid,
     SUM(CASE WHEN stage = 'dead_letter' THEN 1 ELSE 0 END) AS dead_letter,
-    SUM(CASE stage WHEN 'accepted' THEN 1 WHEN 'unique' THEN -1 WHEN 'forgotten' THEN -1
-        WHEN 'control' THEN -1 ELSE 0 END) AS duplicates,
+    SUM(CASE WHEN stage = 'duplicate' THEN 1 ELSE 0 END) AS duplicates,
     SUM(CASE WHEN stage = 'late' THEN 1 ELSE 0 END) AS late,
     SUM(CASE WHEN stage = 'forgotten' THEN 1 ELSE 0 END) AS forgotten,
     SUM(CASE WHEN stage = 'control' THEN 1 ELSE 0 END) AS control

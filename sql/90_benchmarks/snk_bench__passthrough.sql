@@ -1,7 +1,6 @@
 -- snk_bench__passthrough: a sink that drops everything, for benchmarks only (never in the job).
 CREATE TABLE snk_bench__passthrough (
-    payload STRING,
-    event_time TIMESTAMP_LTZ(3)
+    payload BYTES
 ) WITH (
     'connector' = 'blackhole'
 )

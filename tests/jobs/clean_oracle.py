@@ -1,10 +1,13 @@
 """What the clean stream must produce for a clean_case input, recomputed from the rules alone.
 
 Plain Python, no Flink: the watermark is simulated record by record (bounded out-of-orderness,
-30 s behind the newest readable timestamp, met by the records after it), deduplication keeps
-the first arrival of each event_id, rates and catalog versions are looked up as of each event's
-time, and devices come from the hand-written table in clean_case. Validity is taken from the
-labels the input was built with (each bad record was made bad on purpose).
+30 s behind the newest timestamp of the records the contract accepted, met by the records after
+it: a dead letter's timestamp moves nothing), deduplication comes first and keeps the first
+arrival of each event_id (a resend that arrives behind the watermark is a duplicate, not late),
+rates are looked up as of each event's time and catalog versions as of each event's time among
+those that arrived before it (the job looks them up on arrival), and devices come from the
+hand-written table in clean_case. Validity is taken from the labels the input was built with
+(each bad record was made bad on purpose).
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ def _time(value: Any) -> datetime | None:
 def event_time_of(record: Any, now: datetime, max_future: timedelta) -> datetime | None:
     if not isinstance(record, dict):
         return None
-    moment = _time(record["timestamp"]) if "timestamp" in record else _time(
+    # A catalog record's timestamp is optional: without one (or with null) its updated_at.
+    moment = _time(record["timestamp"]) if isinstance(record.get("timestamp"), str) else _time(
         record.get("updated_at"))
     return None if moment is None or moment > now + max_future else moment
 
@@ -96,40 +100,43 @@ def expected(lines: list[Line], *, rates_csv: str, delay: timedelta = timedelta(
             record = json.loads(line.text)
         except ValueError:
             record = None
-        moment = event_time_of(record, now, max_future)
+        dead = line.label == "dead_letter"
+        moment = None if dead else event_time_of(record, now, max_future)
         watermark = None if newest is None else newest - delay  # met by this record
-        if moment is not None:
+        if moment is not None:  # only records the contract accepts move event time
             newest = moment if newest is None else max(newest, moment)
         accounting = max(moment or EPOCH, watermark or moment or EPOCH)
         minute = _minute(accounting)
         out.health[minute]["records_in"] += 1
-        if line.label == "dead_letter":
+        if dead:
             out.outcomes[index] = "dead_letter"
             out.dead_letters.append((line.text, line.reason or "", line.field or ""))
             out.health[minute]["dead_letter"] += 1
             out.dead_letter_counts[(minute, line.reason)] += 1
             continue
         assert moment is not None, f"a valid record needs a readable time: {line.text}"
-        if watermark is not None and moment < watermark:
-            out.outcomes[index] = "late"
-            event_id = record.get("event_id") or derive_event_id(record)
-            out.late.append((event_id, line.text, watermark))
-            out.health[minute]["late"] += 1
-            continue
+        # Duplicates before lateness: an id seen before is a duplicate whenever it arrives.
         event_id = record.get("event_id") or derive_event_id(record)
         if event_id in seen:
             out.outcomes[index] = "duplicate"
             out.health[minute]["duplicates"] += 1
             continue
         seen.add(event_id)
+        if watermark is not None and moment < watermark:
+            out.outcomes[index] = "late"
+            out.late.append((event_id, line.text, watermark))
+            out.health[minute]["late"] += 1
+            continue
         unique.append((index, record, moment, line.text))
 
+    # The catalog as the job sees it: each event meets the versions that arrived before it.
     catalog: dict[str, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
-    for _, record, moment, _ in unique:
-        if "event_type" not in record:
+    arrived: dict[int, list[tuple[datetime, dict[str, Any]]]] = {}
+    for index, record, moment, _ in unique:
+        if "event_type" not in record or record.get("event_type") == "product":
             catalog[record["product_id"]].append((moment, record))
-    for versions in catalog.values():
-        versions.sort(key=lambda v: v[0])
+            catalog[record["product_id"]].sort(key=lambda v: v[0])
+        arrived[index] = list(catalog.get(record.get("product_id"), []))
 
     for index, record, moment, text in unique:
         minute = _minute(moment)
@@ -153,7 +160,7 @@ def expected(lines: list[Line], *, rates_csv: str, delay: timedelta = timedelta(
             device_class = record["device_type"].lower()
         address = record.get("shipping_address") or {}
         country = address.get("country") or record.get("country")
-        version = _as_of(catalog.get(record.get("product_id"), []), moment)
+        version = _as_of(arrived[index], moment)
         out.events.append({
             "event_id": record.get("event_id") or derive_event_id(record),
             "event_type": event_type,

@@ -220,7 +220,7 @@ public final class EventContract {
         if (!issues.isEmpty()) {
             Issue first = issues.get(0);
             return new Verdict(first.reason, first.field, truncate(first.message), eventId,
-                    record, type, null);
+                    record, text, type, null);
         }
         if (eventId == null) {
             try {
@@ -231,12 +231,12 @@ public final class EventContract {
             }
         }
         Long eventTime = CONTROL_TYPES.contains(type) ? null : eventTimeOf(record, type);
-        return new Verdict(null, null, null, eventId, record, type, eventTime);
+        return new Verdict(null, null, null, eventId, record, text, type, eventTime);
     }
 
     private static Verdict dead(String reason, String field, String detail, String eventId,
             JsonNode record) {
-        return new Verdict(reason, field, truncate(detail), eventId, record, null, null);
+        return new Verdict(reason, field, truncate(detail), eventId, record, null, null, null);
     }
 
     private static String truncate(String detail) {

@@ -15,18 +15,21 @@ public final class Verdict {
     public final String eventId;
     /** The record when the payload was a JSON object (valid or not), else null. */
     public final JsonNode record;
+    /** The payload as text, when it was UTF-8. */
+    public final String text;
     /** The canonical event type ("purchase" for "transaction"; "product"; a control type). */
     public final String type;
     /** Event time in epoch milliseconds: NULL for dead letters and control records. */
     public final Long eventTimeMillis;
 
     Verdict(String reason, String field, String detail, String eventId, JsonNode record,
-            String type, Long eventTimeMillis) {
+            String text, String type, Long eventTimeMillis) {
         this.reason = reason;
         this.field = field;
         this.detail = detail;
         this.eventId = eventId;
         this.record = record;
+        this.text = text;
         this.type = type;
         this.eventTimeMillis = eventTimeMillis;
     }

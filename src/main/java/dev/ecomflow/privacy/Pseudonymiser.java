@@ -12,6 +12,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 
 /**
  * A payload with its personal fields replaced, and the envelope and per-type fields read from
@@ -52,7 +53,14 @@ public final class Pseudonymiser {
 
     private static final char[] HEX = "0123456789abcdef".toCharArray();
 
-    private final JsonFactory factory = new JsonFactory();
+    // As lenient as the contract's reader: what it accepted is read again here.
+    private final JsonFactory factory = JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxNumberLength(Integer.MAX_VALUE)
+                    .maxNameLength(Integer.MAX_VALUE)
+                    .maxStringLength(Integer.MAX_VALUE)
+                    .build())
+            .build();
     private final PrivacyRules rules;
     private final Mac mac;
     private final boolean rewrite;
@@ -133,7 +141,12 @@ public final class Pseudonymiser {
                 int start = out.getBuffer().length();
                 copy(parser, generator, mode);
                 generator.flush();
-                fields[ITEMS_JSON] = out.getBuffer().substring(start);
+                // The generator writes the name's ':' with the value: the array follows it.
+                StringBuffer written = out.getBuffer();
+                while (start < written.length() && written.charAt(start) != '[') {
+                    start++;
+                }
+                fields[ITEMS_JSON] = written.substring(start);
             } else {
                 copy(parser, generator, mode);
                 fields[ITEMS_JSON] = null;

@@ -1,0 +1,111 @@
+package dev.ecomflow.stream;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.LocalDateTime;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.typeutils.RowTypeInfo;
+import org.apache.flink.table.api.DataTypes;
+import org.apache.flink.table.api.Schema;
+import org.apache.flink.table.types.DataType;
+import org.apache.flink.types.Row;
+
+/**
+ * The row every record of the stream becomes in the clean stream's head, and the table the SQL
+ * reads it as: {@code int_stream__records} (see CleanStream). One layout, declared once: the
+ * Java steps address fields by these indices, the table gets these names and types.
+ *
+ * <p>{@code outcome} says where the record ends: dead_letter, late, duplicate, forgotten,
+ * control or on_time. The enrichment fields are set for on_time records only.
+ */
+public final class Records {
+
+    private Records() {}
+
+    public static final int PAYLOAD = 0, EVENT_TIME = 1, EVENT_ID = 2, EVENT_TYPE = 3,
+            USER_ID = 4, CUSTOMER_ID = 5, SESSION_ID = 6, PAGE_URL = 7, REFERRER = 8,
+            USER_AGENT = 9, DEVICE_TYPE = 10, PRODUCT_ID = 11, PRODUCT_NAME = 12,
+            CATEGORY = 13, BRAND = 14, PRICE = 15, QUANTITY = 16, TRANSACTION_ID = 17,
+            TOTAL_AMOUNT = 18, CURRENCY = 19, PAYMENT_METHOD = 20, SHIPPING_COUNTRY = 21,
+            EVENT_COUNTRY = 22, ITEMS_JSON = 23, REASON = 24, FIELD = 25, DETAIL = 26,
+            OUTCOME = 27, ARRIVAL_WATERMARK = 28, ACCOUNTING_TIME = 29, RECEIVED_AT = 30,
+            UA_DEVICE_CLASS = 31, UA_BROWSER = 32, UA_OS = 33, CATALOG_PRODUCT_NAME = 34,
+            CATALOG_CATEGORY = 35, CATALOG_BRAND = 36, CATALOG_PRICE = 37,
+            CATALOG_CURRENCY = 38, FX_RATE = 39;
+
+    public static final String DEAD_LETTER = "dead_letter", LATE = "late",
+            DUPLICATE = "duplicate", FORGOTTEN = "forgotten", CONTROL = "control",
+            ON_TIME = "on_time";
+    /** Accepted by the contract, before deduplication decides between the last four. */
+    static final String ACCEPTED = "accepted";
+
+    private static final String[] NAMES = {
+        "payload", "event_time", "event_id", "event_type", "user_id", "customer_id",
+        "session_id", "page_url", "referrer", "user_agent", "device_type", "product_id",
+        "product_name", "category", "brand", "price", "quantity", "transaction_id",
+        "total_amount", "currency", "payment_method", "shipping_country", "event_country",
+        "items_json", "reason", "field", "detail", "outcome", "arrival_watermark",
+        "accounting_time", "received_at", "ua_device_class", "ua_browser", "ua_os",
+        "catalog_product_name", "catalog_category", "catalog_brand", "catalog_price",
+        "catalog_currency", "fx_rate"
+    };
+
+    /** The column types of the table (and, bridged, of the Java fields). */
+    private static DataType[] dataTypes() {
+        DataType[] types = new DataType[NAMES.length];
+        for (int i = 0; i < types.length; i++) {
+            types[i] = DataTypes.STRING();
+        }
+        types[EVENT_TIME] = DataTypes.TIMESTAMP_LTZ(3).bridgedTo(Instant.class);
+        types[ARRIVAL_WATERMARK] = DataTypes.TIMESTAMP_LTZ(3).bridgedTo(Instant.class);
+        types[ACCOUNTING_TIME] = DataTypes.TIMESTAMP_LTZ(3).notNull().bridgedTo(Instant.class);
+        types[RECEIVED_AT] = DataTypes.TIMESTAMP(3).bridgedTo(LocalDateTime.class);
+        types[PRICE] = DataTypes.DOUBLE();
+        types[TOTAL_AMOUNT] = DataTypes.DOUBLE();
+        types[CATALOG_PRICE] = DataTypes.DOUBLE();
+        types[QUANTITY] = DataTypes.INT();
+        types[FX_RATE] = DataTypes.DECIMAL(18, 8).bridgedTo(BigDecimal.class);
+        return types;
+    }
+
+    /** The DataStream type of the records (named fields, so the table gets the names). */
+    public static RowTypeInfo typeInfo() {
+        TypeInformation<?>[] types = new TypeInformation<?>[NAMES.length];
+        for (int i = 0; i < types.length; i++) {
+            types[i] = Types.STRING;
+        }
+        types[EVENT_TIME] = Types.INSTANT;
+        types[ARRIVAL_WATERMARK] = Types.INSTANT;
+        types[ACCOUNTING_TIME] = Types.INSTANT;
+        types[RECEIVED_AT] = Types.LOCAL_DATE_TIME;
+        types[PRICE] = Types.DOUBLE;
+        types[TOTAL_AMOUNT] = Types.DOUBLE;
+        types[CATALOG_PRICE] = Types.DOUBLE;
+        types[QUANTITY] = Types.INT;
+        types[FX_RATE] = Types.BIG_DEC;
+        return new RowTypeInfo(types, NAMES.clone());
+    }
+
+    /**
+     * The table's schema: every field with its SQL type, accounting_time as the rowtime with
+     * the stream's own watermark (the head's: accepted event times minus the delay).
+     */
+    public static Schema schema() {
+        DataType[] types = dataTypes();
+        Schema.Builder builder = Schema.newBuilder();
+        for (int i = 0; i < NAMES.length; i++) {
+            builder.column(NAMES[i], types[i]);
+        }
+        return builder.watermark(NAMES[ACCOUNTING_TIME], "SOURCE_WATERMARK()").build();
+    }
+
+    static Row empty() {
+        return new Row(NAMES.length);
+    }
+
+    static String outcome(Row row) {
+        return (String) row.getField(OUTCOME);
+    }
+}
