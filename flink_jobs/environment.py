@@ -19,9 +19,6 @@ def flink_configuration(settings: JobSettings) -> Configuration:
     # Read by switched_on() in the job's SQL, on MSF as locally.
     config.set_string("pipeline.global-job-parameters", ",".join(
         f"{key}:{value}" for key, value in job_parameters(settings).items()))
-    # Chained operators hand records on without a deep copy (the job's Java operators never
-    # keep an input object: they copy what they hold).
-    config.set_string("pipeline.object-reuse", "true")
     if not settings.local:
         return config
     # Parquet files are committed on checkpoints only: without checkpointing nothing lands.
@@ -76,6 +73,9 @@ def create_table_environment(settings: JobSettings) -> StreamTableEnvironment:
         _initialise_local_filesystems(config)
     if settings.parallelism:
         env.set_parallelism(settings.parallelism)
+    # Chained operators hand records on without a deep copy (the job's Java operators never
+    # keep an input object: they copy what they hold).
+    env.get_config().enable_object_reuse()
     t_env = StreamTableEnvironment.create(env)
     # Partitions (dt/hr) and warehouse timestamps are UTC whatever the machine's zone.
     t_env.get_config().set("table.local-time-zone", "UTC")

@@ -143,7 +143,6 @@ DDL: tuple[str | JavaStep, ...] = (
     "int_events__unique",
     "int_events__device",
     "int_events__country",
-    "int_events__fx",
     "int_events__clean",
     "int_stream__outcomes",
     "int_events__sessionable",
@@ -211,7 +210,6 @@ INSERTS = (
 # Switchable steps kept as two files: `<name>` when on, `<name>__off` (same columns) when off.
 SWITCHED_FILES = {
     "src_reference__fx_rates": lambda s: s.clean.enrich_fx,
-    "int_events__fx": lambda s: s.clean.enrich_fx,
 }
 SKIPPED_WHEN_OFF = frozenset({"src_reference__fx_rates"})
 # Benchmarks only: the pass-through every figure is compared with (sql/90_benchmarks).

@@ -4,8 +4,9 @@
 CREATE TEMPORARY VIEW int_events__sessionable AS
 SELECT
     *,
-    -- 23 characters that sort like event_time ("2025-07-16 10:00:00.500")
-    DATE_FORMAT(event_time, 'yyyy-MM-dd HH:mm:ss.SSS') AS sort_time,
+    -- 23 characters that sort like event_time ("2025-07-16 10:00:00.500"), made once per
+    -- record by the clean stream (a DATE_FORMAT here would run once per MIN/MAX reading it)
+    event_time_text AS sort_time,
     -- one partition per user and length bucket: a session never spans two buckets
     CONCAT(user_id, '|', CAST(
         TIMESTAMPDIFF(HOUR, TIMESTAMP '1970-01-01 00:00:00', CAST(event_time AS TIMESTAMP(3)))

@@ -5,7 +5,9 @@
 -- upstream: int_stream__records (outcome 'on_time'), the table the clean stream's Java head
 --   builds (dev.ecomflow.stream.CleanStream): contract, pseudonymisation, watermark,
 --   deduplication (before lateness), erasure, and the lookups: user agent (ua_*), catalog
---   version and FX rate as of the event's time
+--   version and FX rate as of the event's time (amounts in USD at that rate: a currency
+--   without a rate at the event's time made the event a missing_fx_rate dead letter; NULL
+--   with the FX step switched off)
 -- `user_id` falls back to `customer_id` (the design's transactions carry only the latter);
 -- `event_type` is canonical ('transaction' -> 'purchase'; a catalog record without one is a
 -- 'product').
@@ -16,6 +18,7 @@ SELECT
     CASE event_type WHEN 'transaction' THEN 'purchase'
         ELSE COALESCE(event_type, 'product') END AS event_type,
     accounting_time AS event_time,
+    event_time_text,
     COALESCE(user_id, customer_id) AS user_id,
     customer_id,
     session_id,
@@ -32,22 +35,25 @@ SELECT
     product_name,
     category,
     brand,
-    CAST(price AS DECIMAL(18, 2)) AS price,
+    price,
     quantity,
     -- transaction
     transaction_id,
-    CAST(total_amount AS DECIMAL(18, 2)) AS total_amount,
+    total_amount,
     currency,
+    UPPER(COALESCE(currency, 'USD')) AS currency_code,
     payment_method,
     shipping_country,
     event_country,
     items_json,
-    fx_rate,
+    fx_rate_to_usd,
+    price_usd,
+    total_amount_usd,
     -- the catalog version valid at the event's time (NULL: unknown product, or switched off)
     catalog_product_name,
     catalog_category,
     catalog_brand,
-    CAST(catalog_price AS DECIMAL(18, 2)) AS catalog_price,
+    catalog_price,
     catalog_currency,
     -- the record as sent (pseudonymised), so the lake loses nothing the envelope does not name
     payload,

@@ -35,6 +35,7 @@ SELECT
     catalog_price,
     catalog_currency,
     payload,
-    DATE_FORMAT(event_time, 'yyyy-MM-dd') AS dt,
-    DATE_FORMAT(event_time, 'HH') AS hr
+    -- partitions from the event time's text ("2025-07-16 10:00:00.500", UTC), made once
+    SUBSTRING(event_time_text FROM 1 FOR 10) AS dt,
+    SUBSTRING(event_time_text FROM 12 FOR 2) AS hr
 FROM int_events__clean

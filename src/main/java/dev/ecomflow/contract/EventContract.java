@@ -13,8 +13,6 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
-import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -26,7 +24,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -91,7 +88,11 @@ public final class EventContract {
     private static volatile EventContract shared;
 
     private final ObjectMapper mapper;
-    private final Schema schema;
+    /** The dispatcher of event.schema.json, read from it: event_type -> the type's schema. */
+    private final Map<String, Schema> schemaByEventType = new HashMap<>();
+    /** The schema of a record without event_type that has the fields that make it a type. */
+    private Schema untypedSchema;
+    private List<String> untypedRequired = Collections.emptyList();
     private final Set<String> timestampPatterns;
     private final Map<String, Integer> textLimits;
 
@@ -119,8 +120,8 @@ public final class EventContract {
                         .schemaRegistryConfig(config)
                         .schemaLoader(loader -> loader.fetchRemoteResources(false)
                                 .resourceLoaders(loaders -> loaders.resources(documents))));
-        schema = registry.getSchema(SchemaLocation.of(BASE + "event.schema.json"));
         try {
+            readDispatcher(registry, mapper.readTree(documents.get(BASE + "event.schema.json")));
             JsonNode defs = mapper.readTree(documents.get(BASE + "envelope.schema.json"))
                     .get("$defs");
             timestampPatterns = new LinkedHashSet<>(Arrays.asList(
@@ -136,6 +137,41 @@ public final class EventContract {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * The dispatch of event.schema.json (if event_type: its enum, then one `$ref` per value;
+     * else the catalog shape), so that a record is validated against its own type's schema:
+     * the same issues as through the dispatcher, without evaluating every alternative.
+     */
+    private void readDispatcher(SchemaRegistry registry, JsonNode dispatcher) {
+        JsonNode then = dispatcher.get("then");
+        Set<String> known = new LinkedHashSet<>();
+        for (JsonNode value : then.get("properties").get("event_type").get("enum")) {
+            known.add(value.textValue());
+        }
+        for (JsonNode branch : then.get("allOf")) {
+            JsonNode condition = branch.get("if").get("properties").get("event_type");
+            Schema target = registry.getSchema(SchemaLocation.of(
+                    BASE + branch.get("then").get("$ref").textValue()));
+            JsonNode values = condition.has("const")
+                    ? mapper.createArrayNode().add(condition.get("const")) : condition.get("enum");
+            for (JsonNode value : values) {
+                schemaByEventType.put(value.textValue(), target);
+            }
+        }
+        if (!schemaByEventType.keySet().equals(known)) {
+            throw new IllegalStateException("event.schema.json: the event_type enum and the "
+                    + "dispatch disagree: " + known + " vs " + schemaByEventType.keySet());
+        }
+        JsonNode otherwise = dispatcher.get("else");
+        List<String> required = new ArrayList<>();
+        for (JsonNode name : otherwise.get("if").get("required")) {
+            required.add(name.textValue());
+        }
+        untypedRequired = required;
+        untypedSchema = registry.getSchema(SchemaLocation.of(
+                BASE + otherwise.get("then").get("$ref").textValue()));
     }
 
     /** The contract, loaded once per class loader. */
@@ -199,18 +235,21 @@ public final class EventContract {
         try {
             record = mapper.readTree(text);
         } catch (IOException | RuntimeException e) {
-            return dead("not_json", "$", firstLine(e.getMessage()), null, null);
+            return dead(text, "not_json", "$", firstLine(e.getMessage()), null, null);
         }
         if (record == null || record.isMissingNode()) {
-            return dead("not_json", "$", "Expecting value: the record is empty", null, null);
+            return dead(text, "not_json", "$", "Expecting value: the record is empty", null, null);
         }
         if (!record.isObject()) {
-            return dead("not_an_object", "$", "expected a JSON object, got "
+            return dead(text, "not_an_object", "$", "expected a JSON object, got "
                     + pythonTypeName(record), null, null);
         }
-        String unreadable = unreadable(record);
+        // Only text with an escape can hold a lone surrogate, and only text of over 4,300
+        // characters an integer Python will not read: most records skip the walk.
+        String unreadable = text.indexOf("\\u") >= 0 || text.length() > PYTHON_INT_MAX_DIGITS
+                ? unreadable(record) : null;
         if (unreadable != null) {
-            return dead("not_json", "$", unreadable, null, null);
+            return dead(text, "not_json", "$", unreadable, null, null);
         }
         List<Issue> issues = validate(record, nowMillis, maxFutureMillis);
         JsonNode own = record.get("event_id");
@@ -226,7 +265,7 @@ public final class EventContract {
             try {
                 eventId = CanonicalJson.deriveEventId(record);
             } catch (CanonicalJson.NotCanonical e) {
-                return dead("not_json", "$", truncate("no canonical JSON for an event id: "
+                return dead(text, "not_json", "$", truncate("no canonical JSON for an event id: "
                         + e.getMessage()), null, record);
             }
         }
@@ -236,7 +275,13 @@ public final class EventContract {
 
     private static Verdict dead(String reason, String field, String detail, String eventId,
             JsonNode record) {
-        return new Verdict(reason, field, truncate(detail), eventId, record, null, null, null);
+        return dead(null, reason, field, detail, eventId, record);
+    }
+
+    /** A dead letter; `text`: the payload as text when it was UTF-8. */
+    private static Verdict dead(String text, String reason, String field, String detail,
+            String eventId, JsonNode record) {
+        return new Verdict(reason, field, truncate(detail), eventId, record, text, null, null);
     }
 
     private static String truncate(String detail) {
@@ -381,6 +426,26 @@ public final class EventContract {
     }
 
     private List<Issue> schemaIssues(JsonNode record) {
+        JsonNode eventType = record.get("event_type");
+        Schema schema;
+        if (eventType == null) {
+            schema = untypedSchema;
+            for (String name : untypedRequired) {
+                if (!record.has(name)) {
+                    List<Issue> missing = new ArrayList<>();
+                    missing.add(new Issue("missing_field", "event_type", "event_type is required"));
+                    return missing;
+                }
+            }
+        } else {
+            schema = eventType.isTextual() ? schemaByEventType.get(eventType.textValue()) : null;
+            if (schema == null) {
+                List<Issue> unknown = new ArrayList<>();
+                unknown.add(new Issue("unknown_event_type", "event_type", shortValue(eventType)
+                        + " is not one of " + String.join(", ", schemaByEventType.keySet())));
+                return unknown;
+            }
+        }
         List<Error> errors = schema.validate(record);
         Set<Issue> issues = new LinkedHashSet<>();
         // anyOf of required alternatives ("one of total_amount, amount"): one issue per anyOf.
@@ -676,46 +741,78 @@ public final class EventContract {
         }
     }
 
-    private static final Pattern TIMESTAMP = Pattern.compile(
-            "([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\\.([0-9]{1,9}))?"
-                    + "(Z|([+-])([0-9]{2}):([0-9]{2}))");
-
     /**
      * Epoch microseconds of an ISO 8601 timestamp with a zone, read as Python 3.11's
-     * datetime.fromisoformat reads the contract's timestamps (fractions cut to microseconds,
-     * year 1 to 9999, real calendar days); null when Python would refuse it.
+     * datetime.fromisoformat reads the contract's timestamps
+     * (YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM), fractions cut to microseconds, year 1 to
+     * 9999, real calendar days); null when Python would refuse it. Read by position: this runs
+     * for every record.
      */
     public static Long epochMicros(String text) {
-        Matcher m = TIMESTAMP.matcher(text);
-        if (!m.matches()) {
+        int n = text.length();
+        if (n < 20 || text.charAt(4) != '-' || text.charAt(7) != '-' || text.charAt(10) != 'T'
+                || text.charAt(13) != ':' || text.charAt(16) != ':') {
             return null;
         }
-        int year = Integer.parseInt(m.group(1));
-        int month = Integer.parseInt(m.group(2));
-        int day = Integer.parseInt(m.group(3));
-        int hour = Integer.parseInt(m.group(4));
-        int minute = Integer.parseInt(m.group(5));
-        int second = Integer.parseInt(m.group(6));
-        if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59
-                || second > 59 || day > LocalDate.of(year, month, 1).lengthOfMonth()) {
+        int year = digits(text, 0, 4);
+        int month = digits(text, 5, 2);
+        int day = digits(text, 8, 2);
+        int hour = digits(text, 11, 2);
+        int minute = digits(text, 14, 2);
+        int second = digits(text, 17, 2);
+        if (year < 1 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23
+                || minute < 0 || minute > 59 || second < 0 || second > 59
+                || day > LocalDate.of(year, month, 1).lengthOfMonth()) {
             return null;
         }
-        String fraction = m.group(7) == null ? "" : m.group(7);
-        int micros = fraction.isEmpty() ? 0
-                : Integer.parseInt((fraction + "000000").substring(0, 6));
-        int offsetSeconds = 0;
-        if (!"Z".equals(m.group(8))) {
-            int offsetHours = Integer.parseInt(m.group(10));
-            int offsetMinutes = Integer.parseInt(m.group(11));
-            if (offsetHours > 23 || offsetMinutes > 59) {
+        int at = 19;
+        int micros = 0;
+        if (text.charAt(at) == '.') {
+            int start = ++at;
+            while (at < n && at - start < 9 && text.charAt(at) >= '0' && text.charAt(at) <= '9') {
+                if (at - start < 6) {
+                    micros = micros * 10 + (text.charAt(at) - '0');
+                }
+                at++;
+            }
+            if (at == start) {
+                return null;
+            }
+            for (int i = Math.min(at - start, 6); i < 6; i++) {
+                micros *= 10;
+            }
+        }
+        int offsetSeconds;
+        if (at == n - 1 && text.charAt(at) == 'Z') {
+            offsetSeconds = 0;
+        } else if (at == n - 6 && (text.charAt(at) == '+' || text.charAt(at) == '-')
+                && text.charAt(at + 3) == ':') {
+            int offsetHours = digits(text, at + 1, 2);
+            int offsetMinutes = digits(text, at + 4, 2);
+            if (offsetHours < 0 || offsetHours > 23 || offsetMinutes < 0 || offsetMinutes > 59) {
                 return null;
             }
             offsetSeconds = (offsetHours * 3600 + offsetMinutes * 60)
-                    * ("-".equals(m.group(9)) ? -1 : 1);
+                    * (text.charAt(at) == '-' ? -1 : 1);
+        } else {
+            return null;
         }
-        long seconds = ZonedDateTime.of(year, month, day, hour, minute, second, 0,
-                ZoneOffset.UTC).toEpochSecond() - offsetSeconds;
+        long days = LocalDate.of(year, month, day).toEpochDay();
+        long seconds = days * 86_400L + hour * 3600L + minute * 60L + second - offsetSeconds;
         return seconds * 1_000_000L + micros;
+    }
+
+    /** The number in `count` ASCII digits at `at`; -1 when one is not a digit. */
+    private static int digits(String text, int at, int count) {
+        int value = 0;
+        for (int i = at; i < at + count; i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            value = value * 10 + (c - '0');
+        }
+        return value;
     }
 
     /** Python's re.search for the schemas' patterns: unanchored; `$` before a final \n only. */

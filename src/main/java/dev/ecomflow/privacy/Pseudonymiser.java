@@ -1,13 +1,14 @@
 package dev.ecomflow.privacy;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
+import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
@@ -61,6 +62,7 @@ public final class Pseudonymiser {
                     .maxStringLength(Integer.MAX_VALUE)
                     .build())
             .build();
+    private final Output buffer = new Output();
     private final PrivacyRules rules;
     private final Mac mac;
     private final boolean rewrite;
@@ -77,36 +79,37 @@ public final class Pseudonymiser {
         this.mac = rewrite ? newMac(key) : null;
     }
 
-    /** The private payload and its fields. */
+    /** The private payload (UTF-8; NULL when nothing is rewritten) and its fields. */
     public static final class Result {
-        public final String payload;
+        public final byte[] payload;
         public final Object[] fields;
 
-        Result(String payload, Object[] fields) {
+        Result(byte[] payload, Object[] fields) {
             this.payload = payload;
             this.fields = fields;
         }
     }
 
-    /** As {@link #apply(String, boolean)}, finding out itself whether it is a control event. */
+    /** As {@link #apply(byte[], boolean)}, finding out itself whether it is a control event. */
     public Result apply(String payload) {
         boolean control = payload != null && payload.contains(PrivacyRules.CONTROL_EVENT_TYPE)
                 && isControl(payload);
-        return apply(payload, control);
+        return payload == null ? null
+                : apply(payload.getBytes(StandardCharsets.UTF_8), control);
     }
 
     /**
-     * `payload` pseudonymised, with its fields; NULL when it is not one JSON object.
-     * `control`: whether the record is a control event (its top-level user_id is kept).
+     * `payload` (UTF-8 JSON) pseudonymised, with its fields; NULL when it is not one JSON
+     * object. `control`: whether the record is a control event (its top-level user_id is kept).
      */
-    public Result apply(String payload, boolean control) {
+    public Result apply(byte[] payload, boolean control) {
         if (payload == null) {
             return null;
         }
         Object[] fields = new Object[FIELDS.length];
-        StringWriter out = new StringWriter(payload.length() + 64);
+        buffer.reset();
         try (JsonParser parser = factory.createParser(payload);
-                JsonGenerator generator = factory.createGenerator(out)) {
+                JsonGenerator generator = factory.createGenerator(buffer, JsonEncoding.UTF8)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 return null;
             }
@@ -117,7 +120,7 @@ public final class Pseudonymiser {
                 parser.nextToken();
                 int mode = control && "user_id".equals(name) ? PrivacyRules.NONE
                         : rules.modeOf(name);
-                topLevel(name, mode, parser, generator, out, fields);
+                topLevel(name, mode, parser, generator, fields);
             }
             generator.writeEndObject();
             if (parser.nextToken() != null) {
@@ -126,27 +129,27 @@ public final class Pseudonymiser {
         } catch (IOException e) {
             return null;
         }
-        String privatePayload = rewrite ? out.toString() : payload;
-        return new Result(privatePayload, fields);
+        return new Result(rewrite ? buffer.toByteArray() : null, fields);
     }
 
     /** One top-level value: written by its rule, and read into its field when it has one. */
     private void topLevel(String name, int mode, JsonParser parser, JsonGenerator generator,
-            StringWriter out, Object[] fields) throws IOException {
+            Object[] fields) throws IOException {
         int index = indexOf(name);
         JsonToken token = parser.currentToken();
         if (ITEMS.equals(name)) {
             if (token == JsonToken.START_ARRAY) {
                 generator.flush();
-                int start = out.getBuffer().length();
+                int start = buffer.size();
                 copy(parser, generator, mode);
                 generator.flush();
                 // The generator writes the name's ':' with the value: the array follows it.
-                StringBuffer written = out.getBuffer();
-                while (start < written.length() && written.charAt(start) != '[') {
+                byte[] written = buffer.array();
+                while (start < buffer.size() && written[start] != '[') {
                     start++;
                 }
-                fields[ITEMS_JSON] = written.substring(start);
+                fields[ITEMS_JSON] = new String(written, start, buffer.size() - start,
+                        StandardCharsets.UTF_8);
             } else {
                 copy(parser, generator, mode);
                 fields[ITEMS_JSON] = null;
@@ -344,6 +347,17 @@ public final class Pseudonymiser {
             return text;
         }
         return text.substring(0, text.offsetByCodePoints(0, chars));
+    }
+
+    /** A reusable output buffer that shows what it holds. */
+    private static final class Output extends ByteArrayOutputStream {
+        Output() {
+            super(1024);
+        }
+
+        byte[] array() {
+            return buf;
+        }
     }
 
     private static Mac newMac(String key) {

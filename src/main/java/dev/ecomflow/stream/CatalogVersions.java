@@ -45,9 +45,7 @@ final class CatalogVersions extends KeyedProcessFunction<String, Row, Row> {
             if (product != null && Records.ACCEPTED.equals(Records.outcome(row))) {
                 return (String) product;
             }
-            Object id = row.getField(Records.EVENT_ID);
-            Object payload = row.getField(Records.PAYLOAD);
-            return "\u0000" + (id != null ? id : payload == null ? 0 : payload.hashCode());
+            return Records.spreadKey(row);
         }
     }
 
@@ -60,7 +58,7 @@ final class CatalogVersions extends KeyedProcessFunction<String, Row, Row> {
     public void open(OpenContext context) {
         versions = getRuntimeContext().getState(new ValueStateDescriptor<>("catalog-versions",
                 new ListTypeInfo<>(Types.ROW(Types.LONG, Types.STRING, Types.STRING,
-                        Types.STRING, Types.DOUBLE, Types.STRING))));
+                        Types.STRING, Types.BIG_DEC, Types.STRING))));
     }
 
     @Override

@@ -45,8 +45,7 @@ final class FirstArrival extends KeyedProcessFunction<String, Row, Row> {
             if (eventId != null && deduplicated(row)) {
                 return eventId;
             }
-            Object payload = row.getField(Records.PAYLOAD);
-            return "\u0000" + (payload == null ? 0 : payload.hashCode());
+            return Records.spreadKey(row);
         }
     }
 

@@ -54,9 +54,7 @@ final class ForgetUsers extends KeyedProcessFunction<String, Row, Row> {
             if (user != null) {
                 return user;
             }
-            Object id = row.getField(Records.EVENT_ID);
-            Object payload = row.getField(Records.PAYLOAD);
-            return "\u0000" + (id != null ? id : payload == null ? 0 : payload.hashCode());
+            return Records.spreadKey(row);
         }
     }
 

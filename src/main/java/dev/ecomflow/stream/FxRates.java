@@ -1,9 +1,9 @@
 package dev.ecomflow.stream;
 
 import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -26,8 +26,9 @@ import org.apache.flink.types.Row;
 /**
  * Exchange rates to USD as of each event's time: the rate of the event's currency whose
  * valid_from is the latest at or before the event time (what an event-time temporal join
- * gives), set as fx_rate on on-time events. An event with an amount in a currency without a
- * rate at its time is a dead letter (missing_fx_rate).
+ * gives), and the event's price and total in USD at that rate (USD itself at 1), on on-time
+ * events. An event with an amount in a currency without a rate at its time is a dead letter
+ * (missing_fx_rate): never a guessed rate.
  *
  * <p>Input 1: the records. Input 2: src_reference__fx_rates (currency, rate_to_usd,
  * valid_from, valid_from_time), broadcast to every subtask. The rates file is read once at
@@ -41,8 +42,7 @@ final class FxRates extends AbstractStreamOperator<Row>
         implements TwoInputStreamOperator<Row, Row, Row>, BoundedMultiInput {
 
     private static final long serialVersionUID = 1L;
-    private static final DateTimeFormatter TIME_TEXT =
-            DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS").withZone(ZoneOffset.UTC);
+    private static final BigDecimal USD_RATE = new BigDecimal("1.00000000");
 
     private transient Map<String, TreeMap<Long, BigDecimal>> rates;
     private transient List<Row> waiting;
@@ -119,22 +119,38 @@ final class FxRates extends AbstractStreamOperator<Row>
         }
         Object currency = row.getField(Records.CURRENCY);
         String code = currency == null ? "USD" : ((String) currency).toUpperCase(Locale.ROOT);
-        if ("USD".equals(code)) {
-            return; // the shop's base currency (the SQL converts at 1)
+        BigDecimal rate = USD_RATE; // the shop's base currency
+        if (!"USD".equals(code)) {
+            TreeMap<Long, BigDecimal> versions = rates.get(code);
+            long time = ((Instant) row.getField(Records.EVENT_TIME)).toEpochMilli();
+            Map.Entry<Long, BigDecimal> found = versions == null ? null
+                    : versions.floorEntry(time);
+            rate = found == null ? null : found.getValue();
         }
-        TreeMap<Long, BigDecimal> versions = rates.get(code);
-        long time = ((Instant) row.getField(Records.EVENT_TIME)).toEpochMilli();
-        Map.Entry<Long, BigDecimal> rate = versions == null ? null : versions.floorEntry(time);
-        if (rate != null) {
-            row.setField(Records.FX_RATE, rate.getValue());
-        } else if (row.getField(Records.PRICE) != null
-                || row.getField(Records.TOTAL_AMOUNT) != null) {
-            row.setField(Records.OUTCOME, Records.DEAD_LETTER);
-            row.setField(Records.REASON, "missing_fx_rate");
-            row.setField(Records.FIELD, "currency");
-            row.setField(Records.DETAIL, "no USD rate for " + code + " at "
-                    + TIME_TEXT.format(Instant.ofEpochMilli(time)));
+        BigDecimal price = (BigDecimal) row.getField(Records.PRICE);
+        BigDecimal total = (BigDecimal) row.getField(Records.TOTAL_AMOUNT);
+        if (rate == null) {
+            if (price != null || total != null) {
+                row.setField(Records.OUTCOME, Records.DEAD_LETTER);
+                row.setField(Records.REASON, "missing_fx_rate");
+                row.setField(Records.FIELD, "currency");
+                row.setField(Records.DETAIL, "no USD rate for " + code + " at "
+                        + row.getField(Records.EVENT_TIME_TEXT));
+            }
+            return;
         }
+        row.setField(Records.FX_RATE_TO_USD, rate);
+        row.setField(Records.PRICE_USD, usd(price, rate));
+        row.setField(Records.TOTAL_AMOUNT_USD, usd(total, rate));
+    }
+
+    /** CAST(amount * rate AS DECIMAL(18, 2)): the exact product, rounded half up. */
+    private static BigDecimal usd(BigDecimal amount, BigDecimal rate) {
+        if (amount == null) {
+            return null;
+        }
+        BigDecimal usd = amount.multiply(rate).setScale(2, RoundingMode.HALF_UP);
+        return usd.precision() > 18 ? null : usd;
     }
 
     /** The rates are read whole: release what waited, then pass records straight through. */

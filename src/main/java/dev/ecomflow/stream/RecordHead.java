@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
@@ -41,6 +42,9 @@ import dev.ecomflow.privacy.Pseudonymiser;
 public final class RecordHead extends ProcessFunction<Row, Row> {
 
     private static final long serialVersionUID = 1L;
+    /** Event time as text that sorts like it ("2025-07-16 10:00:00.500", UTC). */
+    static final DateTimeFormatter TIME_TEXT =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS").withZone(ZoneOffset.UTC);
 
     private final CleanStreamConfig config;
     private transient EventContract contract;
@@ -76,26 +80,30 @@ public final class RecordHead extends ProcessFunction<Row, Row> {
         if (verdict.valid() && !verdict.control() && (eventTime == null || eventTime <= 0)) {
             // Valid, but at or before 1970: no window can hold it (nor a NULL rowtime).
             deadLetter(row, payload, verdict.eventId, "bad_timestamp", "timestamp",
-                    "an event time at or before 1970-01-01T00:00:00Z");
+                    "an event time at or before 1970-01-01T00:00:00Z", true);
             eventTime = null;
         } else if (verdict.valid()) {
-            Pseudonymiser.Result parsed = pseudonymiser.apply(verdict.text, verdict.control());
+            Pseudonymiser.Result parsed = pseudonymiser.apply(payload, verdict.control());
             if (parsed == null) {
                 throw new IllegalStateException("a record the contract accepted could not be "
                         + "read again: " + verdict.eventId);
             }
             fill(row, parsed);
+            // NULL when pseudonymisation is off: the record continues as received
+            row.setField(Records.PAYLOAD, parsed.payload != null ? parsed.payload : payload);
             row.setField(Records.EVENT_ID, verdict.eventId);
             if (verdict.control()) {
                 row.setField(Records.OUTCOME, Records.CONTROL);
             } else {
                 row.setField(Records.OUTCOME, Records.ACCEPTED);
                 row.setField(Records.EVENT_TIME, Instant.ofEpochMilli(eventTime));
+                row.setField(Records.EVENT_TIME_TEXT, TIME_TEXT.format(
+                        Instant.ofEpochMilli(eventTime)));
                 newestEventTime = Math.max(newestEventTime, eventTime);
             }
         } else {
             deadLetter(row, payload, verdict.eventId, verdict.reason, verdict.field,
-                    verdict.detail);
+                    verdict.detail, verdict.text != null);
         }
         row.setField(Records.ARRIVAL_WATERMARK, Instant.ofEpochMilli(arrival));
         row.setField(Records.ACCOUNTING_TIME, Instant.ofEpochMilli(
@@ -107,9 +115,9 @@ public final class RecordHead extends ProcessFunction<Row, Row> {
 
     /** A rejected record, kept as received (invalid UTF-8 shown as U+FFFD). */
     private static void deadLetter(Row row, byte[] payload, String eventId, String reason,
-            String field, String detail) {
-        row.setField(Records.PAYLOAD, payload == null ? null
-                : new String(payload, StandardCharsets.UTF_8));
+            String field, String detail, boolean utf8) {
+        row.setField(Records.PAYLOAD, payload == null || utf8 ? payload
+                : new String(payload, StandardCharsets.UTF_8).getBytes(StandardCharsets.UTF_8));
         row.setField(Records.EVENT_ID, eventId);
         row.setField(Records.OUTCOME, Records.DEAD_LETTER);
         row.setField(Records.REASON, reason);
@@ -119,7 +127,6 @@ public final class RecordHead extends ProcessFunction<Row, Row> {
 
     private static void fill(Row row, Pseudonymiser.Result parsed) {
         Object[] f = parsed.fields;
-        row.setField(Records.PAYLOAD, parsed.payload);
         row.setField(Records.EVENT_TYPE, f[Pseudonymiser.EVENT_TYPE]);
         row.setField(Records.USER_ID, f[Pseudonymiser.USER_ID]);
         row.setField(Records.CUSTOMER_ID, f[Pseudonymiser.CUSTOMER_ID]);
@@ -134,10 +141,10 @@ public final class RecordHead extends ProcessFunction<Row, Row> {
                 ? f[Pseudonymiser.NAME] : f[Pseudonymiser.PRODUCT_NAME]);
         row.setField(Records.CATEGORY, f[Pseudonymiser.CATEGORY]);
         row.setField(Records.BRAND, f[Pseudonymiser.BRAND]);
-        row.setField(Records.PRICE, f[Pseudonymiser.PRICE]);
+        row.setField(Records.PRICE, Records.money(f[Pseudonymiser.PRICE]));
         row.setField(Records.QUANTITY, f[Pseudonymiser.QUANTITY]);
         row.setField(Records.TRANSACTION_ID, f[Pseudonymiser.TRANSACTION_ID]);
-        row.setField(Records.TOTAL_AMOUNT, f[Pseudonymiser.TOTAL_AMOUNT]);
+        row.setField(Records.TOTAL_AMOUNT, Records.money(f[Pseudonymiser.TOTAL_AMOUNT]));
         row.setField(Records.CURRENCY, f[Pseudonymiser.CURRENCY]);
         row.setField(Records.PAYMENT_METHOD, f[Pseudonymiser.PAYMENT_METHOD]);
         row.setField(Records.SHIPPING_COUNTRY, f[Pseudonymiser.SHIPPING_COUNTRY]);

@@ -1,9 +1,12 @@
 package dev.ecomflow.stream;
 
 import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Instant;
 import java.time.LocalDateTime;
+import java.util.Arrays;
 
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.typeutils.RowTypeInfo;
@@ -18,7 +21,9 @@ import org.apache.flink.types.Row;
  * Java steps address fields by these indices, the table gets these names and types.
  *
  * <p>{@code outcome} says where the record ends: dead_letter, late, duplicate, forgotten,
- * control or on_time. The enrichment fields are set for on_time records only.
+ * control or on_time. The enrichment fields are set for on_time records only. Values every
+ * reader needs are computed here once per record (money as DECIMAL(18, 2), amounts in USD, the
+ * event time as text): in SQL each reader of a view would compute them again.
  */
 public final class Records {
 
@@ -33,7 +38,8 @@ public final class Records {
             OUTCOME = 27, ARRIVAL_WATERMARK = 28, ACCOUNTING_TIME = 29, RECEIVED_AT = 30,
             UA_DEVICE_CLASS = 31, UA_BROWSER = 32, UA_OS = 33, CATALOG_PRODUCT_NAME = 34,
             CATALOG_CATEGORY = 35, CATALOG_BRAND = 36, CATALOG_PRICE = 37,
-            CATALOG_CURRENCY = 38, FX_RATE = 39;
+            CATALOG_CURRENCY = 38, FX_RATE_TO_USD = 39, PRICE_USD = 40, TOTAL_AMOUNT_USD = 41,
+            EVENT_TIME_TEXT = 42;
 
     public static final String DEAD_LETTER = "dead_letter", LATE = "late",
             DUPLICATE = "duplicate", FORGOTTEN = "forgotten", CONTROL = "control",
@@ -49,7 +55,7 @@ public final class Records {
         "items_json", "reason", "field", "detail", "outcome", "arrival_watermark",
         "accounting_time", "received_at", "ua_device_class", "ua_browser", "ua_os",
         "catalog_product_name", "catalog_category", "catalog_brand", "catalog_price",
-        "catalog_currency", "fx_rate"
+        "catalog_currency", "fx_rate_to_usd", "price_usd", "total_amount_usd", "event_time_text"
     };
 
     /** The column types of the table (and, bridged, of the Java fields). */
@@ -58,15 +64,19 @@ public final class Records {
         for (int i = 0; i < types.length; i++) {
             types[i] = DataTypes.STRING();
         }
+        // UTF-8 bytes in the Java steps: a byte array crosses a shuffle as one copy, a long
+        // String character by character.
+        types[PAYLOAD] = DataTypes.STRING().bridgedTo(byte[].class);
         types[EVENT_TIME] = DataTypes.TIMESTAMP_LTZ(3).bridgedTo(Instant.class);
         types[ARRIVAL_WATERMARK] = DataTypes.TIMESTAMP_LTZ(3).bridgedTo(Instant.class);
         types[ACCOUNTING_TIME] = DataTypes.TIMESTAMP_LTZ(3).notNull().bridgedTo(Instant.class);
         types[RECEIVED_AT] = DataTypes.TIMESTAMP(3).bridgedTo(LocalDateTime.class);
-        types[PRICE] = DataTypes.DOUBLE();
-        types[TOTAL_AMOUNT] = DataTypes.DOUBLE();
-        types[CATALOG_PRICE] = DataTypes.DOUBLE();
         types[QUANTITY] = DataTypes.INT();
-        types[FX_RATE] = DataTypes.DECIMAL(18, 8).bridgedTo(BigDecimal.class);
+        for (int money : new int[] {PRICE, TOTAL_AMOUNT, CATALOG_PRICE, PRICE_USD,
+                TOTAL_AMOUNT_USD}) {
+            types[money] = DataTypes.DECIMAL(18, 2).bridgedTo(BigDecimal.class);
+        }
+        types[FX_RATE_TO_USD] = DataTypes.DECIMAL(18, 8).bridgedTo(BigDecimal.class);
         return types;
     }
 
@@ -76,15 +86,16 @@ public final class Records {
         for (int i = 0; i < types.length; i++) {
             types[i] = Types.STRING;
         }
+        types[PAYLOAD] = PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO;
         types[EVENT_TIME] = Types.INSTANT;
         types[ARRIVAL_WATERMARK] = Types.INSTANT;
         types[ACCOUNTING_TIME] = Types.INSTANT;
         types[RECEIVED_AT] = Types.LOCAL_DATE_TIME;
-        types[PRICE] = Types.DOUBLE;
-        types[TOTAL_AMOUNT] = Types.DOUBLE;
-        types[CATALOG_PRICE] = Types.DOUBLE;
         types[QUANTITY] = Types.INT;
-        types[FX_RATE] = Types.BIG_DEC;
+        for (int decimal : new int[] {PRICE, TOTAL_AMOUNT, CATALOG_PRICE, PRICE_USD,
+                TOTAL_AMOUNT_USD, FX_RATE_TO_USD}) {
+            types[decimal] = Types.BIG_DEC;
+        }
         return new RowTypeInfo(types, NAMES.clone());
     }
 
@@ -99,6 +110,25 @@ public final class Records {
             builder.column(NAMES[i], types[i]);
         }
         return builder.watermark(NAMES[ACCOUNTING_TIME], "SOURCE_WATERMARK()").build();
+    }
+
+    /** Money as DECIMAL(18, 2), the way Flink's CAST(DOUBLE AS DECIMAL(18, 2)) rounds it. */
+    static BigDecimal money(Object value) {
+        if (value == null) {
+            return null;
+        }
+        BigDecimal money = BigDecimal.valueOf((Double) value).setScale(2, RoundingMode.HALF_UP);
+        return money.precision() > 18 ? null : money;
+    }
+
+    /**
+     * A key for rows that need no keyed state (dead letters, anonymous events): spread evenly,
+     * the same for the same row wherever it is computed.
+     */
+    static String spreadKey(Row row) {
+        Object id = row.getField(EVENT_ID);
+        byte[] payload = (byte[]) row.getField(PAYLOAD);
+        return "\u0000" + (id != null ? id : Arrays.hashCode(payload));
     }
 
     static Row empty() {

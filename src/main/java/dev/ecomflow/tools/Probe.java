@@ -95,7 +95,8 @@ public final class Probe {
             answer.putNull("payload");
             return;
         }
-        answer.put("payload", result.payload);
+        answer.put("payload", result.payload == null ? request.get("payload").textValue()
+                : new String(result.payload, java.nio.charset.StandardCharsets.UTF_8));
         ObjectNode fields = answer.putObject("fields");
         for (int i = 0; i < Pseudonymiser.FIELDS.length; i++) {
             Object value = result.fields[i];
