@@ -213,7 +213,7 @@ SWITCHED_FILES = {
 }
 SKIPPED_WHEN_OFF = frozenset({"src_reference__fx_rates"})
 # Benchmarks only: the pass-through every figure is compared with (sql/90_benchmarks).
-BENCH_DDL = ("snk_bench__passthrough",)
+BENCH_DDL = ("fn_bench_event_time_of", "src_bench__raw_events", "snk_bench__passthrough")
 BENCH_PASSTHROUGH = ("ins_bench__passthrough",)
 
 # Sinks whose connector options are bound per environment: placeholder -> (kind, target).
