@@ -49,7 +49,12 @@ def test_uber_jar_keeps_every_connector_factory(built_zip: zipfile.ZipFile) -> N
     ):
         assert factory in factories
     names = set(jar.namelist())
-    assert {"dev/ecomflow/udf/EventTimeOf.class", "dev/ecomflow/udf/ParseEvent.class"} <= names
+    assert {"dev/ecomflow/stream/CleanStream.class", "dev/ecomflow/contract/EventContract.class",
+            "dev/ecomflow/udf/SwitchedOn.class"} <= names
+    # the contract's schema files and the user-agent rules travel inside the jar
+    assert "dev/ecomflow/contract/v1/event.schema.json" in names
+    assert "dev/ecomflow/contract/v1/text_limits.json" in names
+    assert "dev/ecomflow/uap/regexes.yaml" in names and "ua_parser/regexes.yaml" not in names
     # our Jackson is relocated, so it cannot clash with a connector's or the runtime's
     assert "dev/ecomflow/shaded/jackson/core/JsonParser.class" in names
     assert "org/postgresql/Driver.class" in names

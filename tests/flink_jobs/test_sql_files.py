@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from flink_jobs.events_job import DDL, INSERTS, Barrier, rendered_statements
+from flink_jobs.events_job import DDL, INSERTS, Barrier, JavaCleanStream, rendered_statements
 from flink_jobs.settings import JobSettings
 from flink_jobs.sql_files import SQL_DIR, SqlFileError, SqlTemplate, load_sql, render_options
 
@@ -43,16 +43,17 @@ def test_render_options_escapes_quotes() -> None:
 def test_every_statement_renders_completely() -> None:
     statements = rendered_statements(settings())
     assert [name for name, _ in statements] == [
-        item.name if isinstance(item, Barrier) else item for item in (*DDL, *INSERTS)]
+        item.name if isinstance(item, Barrier | JavaCleanStream) else item
+        for item in (*DDL, *INSERTS)]
     for name, sql in statements:
         assert "${" not in sql, name
     source = dict(statements)["src_stream__raw_events"]
     assert "'connector' = 'kinesis'" in source
-    assert "INTERVAL '30' SECOND" in source
-    assert "event_time_of(payload, 300)" in source
+    # No event time and no watermark at the source: only records the contract accepts get
+    # them, in the clean stream's head (dev.ecomflow.stream.CleanStream).
+    assert "payload BYTES" in source and "WATERMARK" not in source
     rates = dict(statements)["src_reference__fx_rates"]
     assert "'path' = 's3://lake/reference/fx_rates.csv'" in rates
-    assert "check_event(r.payload, 1000000, 300)" in dict(statements)["stg_stream__records"]
     warehouse_sink = dict(statements)["snk_warehouse__event_counts_minute"]
     assert "'password' = 'it''s'" in warehouse_sink
     assert "'table-name' = 'event_counts_minute_log'" in warehouse_sink
@@ -61,7 +62,8 @@ def test_every_statement_renders_completely() -> None:
 
 def test_blackhole_sinks_replace_every_sink_connector() -> None:
     statements = dict(rendered_statements(settings(), blackhole_sinks=True))
-    statements = {name: sql for name, sql in statements.items() if not name.startswith("barrier")}
+    statements = {name: sql for name, sql in statements.items()
+                  if not name.startswith(("barrier", "java:"))}
     sinks = [name for name in statements if name.startswith("snk_")]
     assert len(sinks) == len(INSERTS)
     for name in sinks:

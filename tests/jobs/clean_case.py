@@ -1,12 +1,15 @@
 """A bounded input that exercises every path of the clean stream, with its intended labels.
 
 Timeline: 2025-07-16 from 09:59 to about 10:10 UTC; every timestamp ends in .500 s and records
-are at least a second apart, so the watermark (30 s behind the newest timestamp) never sits
-within Flink's 200 ms emission lag of a decision or of a minute boundary: each record's fate is
-decided by the rules, not by timing. The labels say what each record was built to be; the
-oracle (clean_oracle.py) recomputes every outcome from the rules alone, and the tests check that
-the two agree before comparing the job's output with the oracle's.
-"""
+are at least a second apart, away from minute boundaries. The watermark a record met is the
+newest event time of the accepted records before it minus 30 s, computed record by record by
+the job's head, so each record's fate is decided by the rules, not by timing. Besides every
+dead-letter reason, duplicates, out-of-order, late and FX cases, it holds rejected records
+stamped three hours ahead, interleaved with the traffic (they must move no watermark), and
+resends arriving minutes after their originals (duplicates, not late). The labels say what each
+record was built to be; the oracle (clean_oracle.py) recomputes every outcome from the rules
+alone, and the tests check that the two agree before comparing the job's output with the
+oracle's."""
 
 from __future__ import annotations
 
@@ -129,6 +132,24 @@ def _bad_records(seconds: float) -> list[Line]:
     ]
 
 
+def _rejected_ahead(seconds: float) -> list[Line]:
+    """Records the contract rejects, stamped three hours ahead of the traffic around them: a
+    dead letter's timestamp must move no watermark (else every valid event after it is late).
+    Each is wrong in one way only: its reason and field are what the dead letter names."""
+    ahead = ts(seconds + 3 * 3600)
+    dead = "dead_letter"
+    return [
+        Line(_dump({"event_type": "page_flip", "timestamp": ahead, "user_id": "u8",
+                    "page_url": "/"}), dead, "unknown_event_type", "event_type"),
+        Line(_dump({"event_type": "add_to_cart", "timestamp": ahead, "user_id": "u8",
+                    "product_id": "p1", "quantity": -1}), dead, "out_of_range", "quantity"),
+        Line(_dump({"event_type": "page_view", "timestamp": ahead, "user_id": "u8"}), dead,
+             "missing_field", "page_url"),
+        Line(_dump({"event_type": "product_view", "timestamp": ahead, "user_id": "u8",
+                    "product_id": "p1", "price": "free"}), dead, "wrong_type", "price"),
+    ]
+
+
 def build() -> list[Line]:
     lines: list[Line] = [
         # The catalog first (its time, 09:59, starts the watermark); p3 has no entry.
@@ -164,4 +185,10 @@ def build() -> list[Line]:
             lines.append(Line(update, "duplicate"))  # resent without event_id: same derived id
         if n == 150:
             lines.extend(_bad_records(seconds))
+        if 70 <= n < 75:  # rejected records hours ahead, interleaved: every valid one on time
+            lines.extend(_rejected_ahead(seconds))
+        if n == 130:
+            # Resends of events sent two minutes ago, long behind the watermark: duplicates of
+            # what was counted, not late events (deduplication comes before lateness).
+            lines.extend(Line(old, "duplicate") for old in sent[90:95])
     return lines

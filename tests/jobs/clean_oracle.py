@@ -86,8 +86,19 @@ class Expected:
     outcomes: list[str] = field(default_factory=list)  # per input line, for the label check
 
 
+@dataclass(frozen=True)
+class Switches:
+    """The CleanStream enrichment switches (all on by default)."""
+
+    user_agent: bool = True
+    country: bool = True
+    fx: bool = True
+    catalog: bool = True
+
+
 def expected(lines: list[Line], *, rates_csv: str, delay: timedelta = timedelta(seconds=30),
-             max_future: timedelta = timedelta(seconds=300)) -> Expected:
+             max_future: timedelta = timedelta(seconds=300),
+             switches: Switches = Switches()) -> Expected:
     now = datetime.now(UTC)
     rates = parse_rates(rates_csv)
     out = Expected()
@@ -145,7 +156,9 @@ def expected(lines: list[Line], *, rates_csv: str, delay: timedelta = timedelta(
         price, total = _money(record.get("price")), _money(record.get("total_amount"))
         code = (record.get("currency") or "USD").upper()
         rate = Decimal(1) if code == "USD" else _as_of(rates.get(code, []), moment)
-        if (price is not None or total is not None) and rate is None:
+        if not switches.fx:  # nothing converted, nothing rejected for want of a rate
+            rate = None
+        if switches.fx and (price is not None or total is not None) and rate is None:
             out.outcomes[index] = "missing_fx_rate"
             out.dead_letters.append((text, "missing_fx_rate", "currency"))
             out.health[minute]["dead_letter"] += 1
@@ -155,12 +168,13 @@ def expected(lines: list[Line], *, rates_csv: str, delay: timedelta = timedelta(
         out.health[minute]["valid"] += 1
         out.event_counts[(minute, event_type)] += 1
         agent = record.get("user_agent")
-        device_class, browser, os = USER_AGENTS[agent] if agent else (None, None, None)
+        device_class, browser, os = (USER_AGENTS[agent] if agent and switches.user_agent
+                                     else (None, None, None))
         if record.get("device_type"):
             device_class = record["device_type"].lower()
         address = record.get("shipping_address") or {}
-        country = address.get("country") or record.get("country")
-        version = _as_of(arrived[index], moment)
+        country = (address.get("country") or record.get("country")) if switches.country else None
+        version = _as_of(arrived[index], moment) if switches.catalog else None
         out.events.append({
             "event_id": record.get("event_id") or derive_event_id(record),
             "event_type": event_type,
@@ -176,9 +190,10 @@ def expected(lines: list[Line], *, rates_csv: str, delay: timedelta = timedelta(
             "os": os,
             "country": country.upper() if country else None,
             "fx_rate_to_usd": None if rate is None else rate.quantize(Decimal("1e-8")),
-            "price_usd": None if price is None else (price * rate).quantize(CENT, ROUND_HALF_UP),
-            "total_amount_usd":
-                None if total is None else (total * rate).quantize(CENT, ROUND_HALF_UP),
+            "price_usd": None if price is None or rate is None
+            else (price * rate).quantize(CENT, ROUND_HALF_UP),
+            "total_amount_usd": None if total is None or rate is None
+            else (total * rate).quantize(CENT, ROUND_HALF_UP),
             "catalog_category": version and version.get("category"),
             "catalog_brand": version and version.get("brand"),
             "catalog_price": version and _money(version.get("price")),

@@ -225,3 +225,40 @@ def test_end_to_end_through_kinesis(stack: StackInfo, warehouse: str, case_env: 
     totals = [sum(row[i] for row in want) for i in range(1, 6)]
     assert ("accounting (Flink counters): records_in={} valid={} dead_letter={} duplicates={} "
             "late={}".format(*totals)) in out
+    # The head parsed, checked and pseudonymised each record exactly once.
+    assert f"checked={len(lines)}" in out
+
+
+SWITCHES_OFF = {"ECOMFLOW__CleanStream__enrich.user-agent": "false",
+                "ECOMFLOW__CleanStream__enrich.country": "false",
+                "ECOMFLOW__CleanStream__enrich.fx": "false",
+                "ECOMFLOW__CleanStream__enrich.catalog": "false",
+                "ECOMFLOW__Privacy__pseudonymise": "false"}
+
+
+def test_every_switch_off(stack: StackInfo, warehouse: str, case_env: None,
+                          case: tuple[Path, Path, list[clean_case.Line]], tmp_path: Path,
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each documented switch off, in one run: the job starts, and each step leaves no trace
+    (no device, country, USD amounts, catalog, FX dead letters; payloads as sent)."""
+    events, _, lines = case
+    for name, value in SWITCHES_OFF.items():
+        monkeypatch.setenv(name, value)
+    lake = tmp_path / "lake"
+    run_cli(stack, "run", "--input", str(events), "--lake", str(lake))
+    # The CHF event has no rate to miss: it is valid.
+    labels = [replace(line, label="valid") if line.label == "missing_fx_rate" else line
+              for line in lines]
+    want = clean_oracle.expected(labels, rates_csv=clean_case.FX_RATES_CSV,
+                                 switches=clean_oracle.Switches(False, False, False, False))
+    assert want.outcomes == [line.label for line in labels]
+    got = sorted(({k: row[k] for k in COMPARED} for row in read_dataset(
+        lake.as_uri(), "events", None)), key=lambda r: r["payload"])
+    assert got == [{k: event[k] for k in COMPARED} for event in want.events]
+    assert all(row["device_class"] is None or row["device_class"] == "tablet" for row in got)
+    assert {row["country"] for row in got} == {None}
+    dead = read_dataset(lake.as_uri(), "dead_letter", None)
+    assert sorted((r["payload"], r["reason"], r["field"]) for r in dead) == want.dead_letters
+    health = query(warehouse, "SELECT window_start, records_in, valid, dead_letter, duplicates, "
+                              "late FROM pipeline_health ORDER BY window_start")
+    assert health == clean_oracle.health_rows(want)
