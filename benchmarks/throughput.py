@@ -17,7 +17,11 @@ from pathlib import Path
 
 from ecomflow.generate import generate_events, write_jsonl
 
-PIPELINES = ("passthrough", "full")
+# (pipeline, sinks discarded, pseudonymisation on) at parallelism 1; at 2 only the first and
+# the full pipeline. Each is a ratio of the pass-through measured just before it.
+VARIANTS_P1 = (("passthrough", True, True), ("clean", False, True), ("full", False, True),
+               ("full", True, True), ("full", False, False))
+VARIANTS_P2 = (("passthrough", True, True), ("full", False, True))
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ def input_file(workspace: Workspace, events: int, seed: int = 11) -> Path:
 
 
 def measure(workspace: Workspace, path: Path, events: int, pipeline: str, parallelism: int,
-            *, blackhole_sinks: bool = False) -> dict:
+            *, blackhole_sinks: bool = False, pseudonymise: bool = True) -> dict:
     lake = workspace.root / f"lake-{pipeline}-p{parallelism}-{events}-{time.time_ns()}"
     command = [
         sys.executable, "-m", "benchmarks.measured_run", "--input", str(path),
@@ -49,6 +53,8 @@ def measure(workspace: Workspace, path: Path, events: int, pipeline: str, parall
     ]
     if blackhole_sinks:
         command.append("--blackhole-sinks")
+    if not pseudonymise:
+        command.append("--no-pseudonymise")
     done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"{pipeline} p={parallelism} failed:\n{done.stderr[-3000:]}")
@@ -61,13 +67,15 @@ def measure(workspace: Workspace, path: Path, events: int, pipeline: str, parall
 def throughput(workspace: Workspace, events: int, *, parallelisms: tuple[int, ...] = (1, 2),
                blackhole_sinks: bool = False,
                report: Callable[[str], None] = print) -> list[dict]:
+    """`blackhole_sinks`: discard every sink's output in every variant (the job alone)."""
     path = input_file(workspace, events)
     rows = []
     for parallelism in parallelisms:
         baseline = None
-        for pipeline in PIPELINES:
+        for pipeline, discard, pseudonymise in (VARIANTS_P1 if parallelism == 1
+                                                else VARIANTS_P2):
             row = measure(workspace, path, events, pipeline, parallelism,
-                          blackhole_sinks=blackhole_sinks)
+                          blackhole_sinks=discard or blackhole_sinks, pseudonymise=pseudonymise)
             baseline = baseline or row["events_per_s"]
             row["ratio_to_passthrough"] = row["events_per_s"] / baseline
             row["events_per_s_per_core"] = row["events_per_s"] / parallelism
@@ -88,7 +96,10 @@ def scaling(workspace: Workspace, sizes: tuple[int, ...], parallelism: int = 2, 
 
 def format_row(row: dict) -> str:
     ratio = row.get("ratio_to_passthrough")
-    return (f"  {row['pipeline']:<12} p={row['parallelism']}  {row['events']:>9,} events  "
+    label = row["pipeline"] + ("" if row["pipeline"] == "passthrough" or row["sinks"] == "real"
+                               else ", sinks discarded")
+    label += "" if row.get("pseudonymise", True) else ", no pseudonymisation"
+    return (f"  {label:<34} p={row['parallelism']}  {row['events']:>9,} events  "
             f"{row['events_per_s']:>9,.0f} ev/s"
             + (f"  x{ratio:.2f} of pass-through" if ratio is not None else "")
             + f"  {row['cpu_s_per_million']:>6.1f} CPU s/M events"

@@ -80,13 +80,11 @@ def create_table_environment(settings: JobSettings) -> StreamTableEnvironment:
     # Partitions (dt/hr) and warehouse timestamps are UTC whatever the machine's zone.
     t_env.get_config().set("table.local-time-zone", "UTC")
     t_env.get_config().set("pipeline.name", "ecomflow-events")
-    # No job-wide idle-state TTL: windows and temporal joins clean up by watermark, and the
-    # deduplication has its own TTL (the horizon, in FirstByKey). A job-wide TTL would also
-    # expire exchange rates and catalog versions of quiet currencies and products.
-    t_env.get_config().set("python.execution-mode", settings.python_execution_mode)
+    # No job-wide idle-state TTL: windows clean up by watermark, and the clean stream's keyed
+    # steps have their own TTLs (the dedup horizon, the erasure period).
     if settings.local:
-        # Python UDF workers must use this interpreter (the one with the project installed),
-        # not whatever `python` is first on PATH.
+        # Should a Python function ever be added, its workers must use this interpreter (the
+        # one with the project installed), not whatever `python` is first on PATH.
         t_env.get_config().set("python.executable", sys.executable)
         t_env.get_config().set("python.client.executable", sys.executable)
     return t_env

@@ -286,7 +286,6 @@ class JobSettings:
     anomalies: Anomalies = field(default_factory=Anomalies)
     privacy: Privacy = field(default_factory=Privacy)
     watermark_delay_seconds: int = 30
-    python_execution_mode: str = "process"
     parallelism: int | None = None
     # Local runs only: on MSF the service owns checkpointing and the REST endpoint.
     local: bool = False
@@ -358,10 +357,6 @@ class JobSettings:
             max_retries=_int(groups, "Warehouse", "max.retries", 5),
         )
         clean = _clean_stream(groups)
-        mode = (_optional(groups, "Job", "python.execution-mode") or "process").lower()
-        if mode not in ("process", "thread"):
-            raise SettingsError(
-                f"Job.python.execution-mode must be process or thread, got {mode!r}")
         return cls(
             source=source,
             lake=lake,
@@ -385,7 +380,6 @@ class JobSettings:
                                            minimum=1),
                 trend_factor=_float(groups, "Anomalies", "trend.factor", 3.0)),
             privacy=privacy_settings(groups),
-            python_execution_mode=mode,
             watermark_delay_seconds=_int(groups, "Job", "watermark.delay.seconds", 30),
             parallelism=_int(groups, "Job", "parallelism", None, minimum=1),
             local=local,

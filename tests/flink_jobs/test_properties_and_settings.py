@@ -176,7 +176,7 @@ def test_clean_stream_defaults_and_switches() -> None:
     assert (clean.max_payload_bytes, clean.max_future_seconds, clean.dedup_horizon_minutes) == (
         1_000_000, 300, 1440)
     assert clean.enrich_user_agent and clean.enrich_country and clean.enrich_fx
-    assert clean.enrich_catalog and settings.python_execution_mode == "process"
+    assert clean.enrich_catalog
     assert clean.fx_rates is not None and clean.fx_rates.connector_options() == {
         "connector": "filesystem", "path": "s3://lake/reference/fx_rates.csv", "format": "csv",
         "csv.allow-comments": "true"}
@@ -193,9 +193,3 @@ def test_fx_needs_rates_unless_switched_off() -> None:
         JobSettings.from_property_groups(no_rates, local=False)
     no_rates["CleanStream"] = {"enrich.fx": "false"}
     assert JobSettings.from_property_groups(no_rates, local=False).clean.fx_rates is None
-
-
-def test_python_execution_mode_is_checked() -> None:
-    with pytest.raises(SettingsError, match="python.execution-mode"):
-        JobSettings.from_property_groups(groups(Job={"python.execution-mode": "fast"}),
-                                         local=False)

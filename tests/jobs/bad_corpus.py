@@ -8,13 +8,15 @@ tests/data/bad_input/README.md for the entries and the format.
 Plain Python (no Flink, no JVM): the pure tests (tests/udfs/test_bad_corpus.py) and the job
 test (tests/jobs/test_bad_input.py) share it.
 
-What the job sees: the Kinesis source hands the payload to the job's Java functions as a
-Java String decoded as UTF-8, invalid bytes replaced by U+FFFD; ``BadRecord.text`` is that
-string (``raw.decode("utf-8", errors="replace")``). The job's outcome is modelled by
-``job_result``: the contract's verdict (``udfs.contract_check.verdict``), then the two steps
-the job adds after it, both Java/SQL: a usable event time (``job_event_time``, a model of
-``EventTimeOf``; the SQL sends a record without one, or with one at or before the epoch, to
-``bad_timestamp``) and the FX step (``missing_fx_rate``).
+What the job sees: the Kinesis source hands the record's bytes to the clean stream's Java
+head, which checks them against the contract (the Java twin of ``udfs.contract_check.verdict``,
+held to it by tests/udfs/test_contract_parity.py); ``BadRecord.text`` is the record as text
+(``raw.decode("utf-8", errors="replace")``: what a dead letter of it stores). The job's outcome
+is modelled by ``job_result``: the contract's verdict on the bytes, then the two steps the job
+adds after it: an event time after the epoch (``job_event_time``: the accepted record's
+``timestamp``, or a catalog record's ``updated_at``; at or before 1970 it is ``bad_timestamp``)
+and the FX step (``missing_fx_rate``). Only accepted records have an event time: a rejected
+record moves no watermark.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ from __future__ import annotations
 import base64
 import json
 import random
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from flink_jobs.contract import CONTROL_TYPES, canonical_type
+from udfs.contract_check import verdict
 
 CORPUS_PATH = Path(__file__).resolve().parents[1] / "data" / "bad_input" / "corpus.jsonl"
 
@@ -201,134 +205,29 @@ def load(path: Path = CORPUS_PATH) -> list[BadRecord]:
 # --------------------------------------------------------------------------- the job's reading
 
 
-_NUMBER_RUN = re.compile(r"[-+0-9.eE]{1001,}")  # Jackson: at most 1,000 characters a number
-_MAX_NAME_CHARS = 50_000  # Jackson: at most 50,000 characters a field name
-_JAVA_TIME = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2})"
-    r"(?::([0-9]{2})(?:\.([0-9]{0,9}))?)?"
-    r"([Zz]|[+-][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2})?)?)"
-)
-_DECODER = json.JSONDecoder(parse_constant=lambda name: _raise(name))
-
-
-def _raise(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-class _Unreadable(Exception):
-    pass
-
-
-def _skip_ws(text: str, i: int) -> int:
-    while i < len(text) and text[i] in " \t\r\n":
-        i += 1
-    return i
-
-
-def _string_at(text: str, i: int) -> tuple[str, int]:
-    if i >= len(text) or text[i] != '"':
-        raise _Unreadable
-    try:
-        return json.decoder.scanstring(text, i + 1, True)
-    except ValueError:
-        raise _Unreadable from None
-
-
-def _first_time_text(text: str) -> str | None:
-    """The string EventTimeOf parses: the first top-level ``timestamp`` (when it is a
-    string), else the last top-level ``updated_at`` string; None when the scan fails first."""
-    i = _skip_ws(text, 0)
-    if i >= len(text) or text[i] != "{":
-        return None
-    i = _skip_ws(text, i + 1)
-    updated_at = None
-    if i < len(text) and text[i] == "}":
-        return None
-    while True:
-        name, i = _string_at(text, i)
-        if len(name) > _MAX_NAME_CHARS:
-            raise _Unreadable
-        i = _skip_ws(text, i)
-        if i >= len(text) or text[i] != ":":
-            raise _Unreadable
-        i = _skip_ws(text, i + 1)
-        if name == "timestamp":
-            if i < len(text) and text[i] == '"':
-                return _string_at(text, i)[0]
-            return None
-        try:
-            value, end = _DECODER.raw_decode(text, i)
-        except (ValueError, RecursionError):
-            raise _Unreadable from None
-        if _NUMBER_RUN.search(text, i, end):
-            raise _Unreadable
-        if name == "updated_at" and isinstance(value, str):
-            updated_at = value
-        i = _skip_ws(text, end)
-        if i < len(text) and text[i] == ",":
-            i = _skip_ws(text, i + 1)
-            continue
-        if i < len(text) and text[i] == "}":
-            return updated_at
-        raise _Unreadable
-
-
-def java_time(value: str) -> datetime | None:
-    """``OffsetDateTime.parse(value, ISO_OFFSET_DATE_TIME)`` as an instant (lenient about
-    what java.time is lenient about: t/z case, offsets without colon or minutes); None when
-    Java would not parse it. Instants Python cannot hold are clamped: year 0 and earlier to
-    0001-01-01 (still before the epoch), year 10000 and later to datetime.max."""
-    match = _JAVA_TIME.fullmatch(value)
-    if not match:
-        return None
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    sign = 1
-    seconds_offset = 0
-    if offset not in ("Z", "z"):
-        sign = -1 if offset[0] == "-" else 1
-        digits = offset[1:].replace(":", "")
-        hh, mm, ss = int(digits[:2]), int(digits[2:4] or 0), int(digits[4:6] or 0)
-        if hh > 18 or mm > 59 or ss > 59 or hh * 3600 + mm * 60 + ss > 18 * 3600:
-            return None
-        seconds_offset = sign * (hh * 3600 + mm * 60 + ss)
-    try:
-        # year 0 is a leap year in java.time's proleptic calendar, like 2000
-        local = datetime(int(year) or 2000, int(month), int(day), int(hour), int(minute),
-                         int(second or 0), int((fraction or "").ljust(6, "0")[:6] or 0))
-    except ValueError:
-        return None
-    if int(year) == 0:
-        return datetime(1, 1, 1, tzinfo=UTC)
-    try:
-        return local.replace(tzinfo=timezone(timedelta(seconds=seconds_offset))).astimezone(UTC)
-    except OverflowError:
-        return datetime(1, 1, 1, tzinfo=UTC) if seconds_offset > 0 else datetime.max.replace(
-            tzinfo=UTC)
-
-
 def job_event_time(text: str | None, *, now: datetime | None = None,
-                   max_future_seconds: int | None = MAX_FUTURE_SECONDS) -> datetime | None:
-    """The event time the job reads from a payload: a model of ``EventTimeOf.eval(payload,
-    maxFutureSeconds)`` (src/main/java/dev/ecomflow/udf/EventTimeOf.java).
-
-    A streaming scan of the top-level object that stops at the first ``timestamp`` field, so
-    a duplicated ``timestamp`` is read as its first occurrence (the contract check, through
-    Python's json, reads the last) and a record truncated after its timestamp still has one.
-    None when there is none, it does not parse, or it is more than ``max_future_seconds``
-    ahead of ``now``; the source then uses the epoch, and staging makes the record a
-    ``bad_timestamp`` dead letter unless the contract already rejected it.
-    """
+                   max_future_seconds: int = MAX_FUTURE_SECONDS) -> datetime | None:
+    """The event time the job gives a payload (dev.ecomflow.contract.EventContract): only a
+    record the contract accepts has one (a rejected record moves no watermark, whatever its
+    timestamp says), a control record neither (it carries wall-clock time). It is the record's
+    ``timestamp`` (a duplicated key: the last, as the contract reads it), or a catalog
+    record's ``updated_at`` when its optional timestamp is not a string."""
     if text is None:
         return None
-    try:
-        value = _first_time_text(text)
-    except _Unreadable:
+    reason, _, _, _ = verdict(text, MAX_PAYLOAD_BYTES, max_future_seconds, now=now)
+    if reason is not None:
         return None
-    moment = java_time(value) if value is not None else None
-    if moment is None or max_future_seconds is None:
-        return moment
-    now = now or datetime.now(UTC)
-    return None if moment > now + timedelta(seconds=max_future_seconds) else moment
+    record = json.loads(text)
+    kind = canonical_type(record)
+    stamp = record.get("timestamp")
+    if not isinstance(stamp, str):
+        stamp = record.get("updated_at") if kind == "product" else None
+    if kind in CONTROL_TYPES or not isinstance(stamp, str):
+        return None
+    try:
+        return datetime.fromisoformat(stamp).astimezone(UTC)
+    except OverflowError:  # before 0001-01-01 UTC: long before the epoch
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def parse_rates(csv: str) -> dict[str, list[tuple[datetime, Decimal]]]:
@@ -363,13 +262,9 @@ def job_result(text: str | None, *, rates: Mapping[str, Sequence[tuple[datetime,
                ) -> tuple[str | None, str | None]:
     """(reason, field) the events job gives a payload; (None, None) when it is valid and
     reaches ``events/`` (or ``late_events/``, depending on when it arrives). ``raw``: the
-    record's bytes, when known (the job dead-letters bytes that are not UTF-8 first)."""
-    from udfs.contract_check import verdict  # the job's own function (imports pyflink only)
-
-    if raw is not None and (text or "").encode("utf-8") != raw:
-        return "not_json", "$"
-
-    reason, fld, _, _ = verdict(text, MAX_PAYLOAD_BYTES, MAX_FUTURE_SECONDS)
+    record's bytes, when known (the job checks bytes: not UTF-8 is not_json)."""
+    reason, fld, _, _ = verdict(raw if raw is not None else text, MAX_PAYLOAD_BYTES,
+                                MAX_FUTURE_SECONDS, now=now)
     if reason is not None:
         return reason, fld
     moment = job_event_time(text, now=now)
@@ -404,11 +299,11 @@ def interleave(valid_lines: Sequence[str], seed: int,
     """``valid_lines`` in their order, with every corpus record (``records``: default the whole
     corpus) inserted once, deterministically for a given ``seed``.
 
-    The job reads an event time from every record, valid or not, and the watermark follows
-    the newest. So a record whose event time (``job_event_time``, now) is later than the
-    earliest valid line's goes right after the first valid line at or after its time: it is
-    on time and never moves the watermark, and the valid traffic's outcomes stay what they
-    would be without the corpus. Any other record (no usable time, or an earlier one) goes at
+    The job reads an event time from the records the contract accepts, and the watermark
+    follows the newest. So an accepted record whose event time (``job_event_time``) is later
+    than the earliest valid line's goes right after the first valid line at or after its time:
+    it is on time and never moves the watermark, and the valid traffic's outcomes stay what
+    they would be without the corpus. Any other record (rejected, or an earlier time) goes at
     a seeded random position after the first valid line.
     """
     if not valid_lines:
@@ -461,7 +356,6 @@ __all__ = [
     "expand",
     "fx_missing",
     "interleave",
-    "java_time",
     "job_event_time",
     "job_result",
     "load",

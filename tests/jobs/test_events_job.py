@@ -29,15 +29,16 @@ from tests.kinesis_reader import create_active_stream
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
-# Records a producer might send that are not events, with the reason each must be dead-lettered
-# for (the contract reports a record's first issue). tests/jobs/test_clean_stream.py covers
-# every reason; these check that bad records mixed into real traffic leave it untouched.
+# Records a producer might send that are not events, each wrong in one way, with the reason it
+# must be dead-lettered for. tests/jobs/test_clean_stream.py covers every reason; these check
+# that bad records mixed into real traffic leave it untouched.
 BAD_LINES = {
     "this is not json": "not_json",
     '{"timestamp": "2025-07-16T10:01:00Z", "user_id": "u1"}': "missing_field",
-    '{"event_type": "page_view", "timestamp": "2025-07-16T10:01:00", "user_id": "u1"}':
+    '{"event_type": "page_view", "timestamp": "2025-07-16T10:01:00", "user_id": "u1", '
+    '"page_url": "/"}': "bad_timestamp",
+    '{"event_type": "page_view", "timestamp": "yesterday", "user_id": "u1", "page_url": "/"}':
         "bad_timestamp",
-    '{"event_type": "page_view", "timestamp": "yesterday", "user_id": "u1"}': "bad_timestamp",
 }
 
 
