@@ -27,8 +27,11 @@ import pyarrow.parquet as pq
 
 from ecomflow.local_stack import StackInfo, warehouse_dsn
 from ecomflow.replay import kinesis_client
+from flink_jobs.settings import JobSettings
 
 LAKE_PREFIX = "latency"
+# The job's default (Job.watermark.delay.seconds), set explicitly so the figures say what ran.
+DEFAULT_DELAY_S = JobSettings.__dataclass_fields__["watermark_delay_seconds"].default
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
@@ -88,13 +91,15 @@ class Poller(threading.Thread):
 
 
 def latency(stack: StackInfo, *, rate: float = 50.0, seconds: float = 150.0,
-            checkpoint_ms: int = 5000, report=print) -> dict:  # noqa: ANN001
+            checkpoint_ms: int = 5000, watermark_delay_s: int = DEFAULT_DELAY_S,
+            report=print) -> dict:  # noqa: ANN001
     env = {**os.environ, "ECOMFLOW_HOME": str(stack.home),
            "ECOMFLOW__Job__checkpoint.interval.ms": str(checkpoint_ms)}
     log = open(stack.home / "latency-run.log", "w")  # noqa: SIM115 (closed below)
     job = subprocess.Popen(
         [sys.executable, "-m", "ecomflow.cli", "run", "--lake",
-         f"{stack.lake_url}/{LAKE_PREFIX}", "--idle-timeout", "15", "--from", "TRIM_HORIZON"],
+         f"{stack.lake_url}/{LAKE_PREFIX}", "--idle-timeout", "15", "--from", "TRIM_HORIZON",
+         "--watermark-delay", str(watermark_delay_s)],
         env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         time.sleep(20)  # JVM start, planning, first shard discovery
@@ -142,7 +147,8 @@ def latency(stack: StackInfo, *, rate: float = 50.0, seconds: float = 150.0,
             to_lake.append(poller.event_committed[event_id] - put)
     result = {
         "rate_events_per_s": rate, "seconds": seconds, "events_put": len(put_at),
-        "settings": {"window_s": 60, "watermark_delay_s": 5, "checkpoint_interval_ms":
+        "settings": {"window_s": 60, "watermark_delay_s": watermark_delay_s,
+                     "checkpoint_interval_ms":
                      checkpoint_ms, "kinesis_poll_ms": 200, "jdbc_flush_ms": 1000},
         "to_warehouse_row": _percentiles(to_warehouse),
         "to_lake_commit": _percentiles(to_lake),
