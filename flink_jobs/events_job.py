@@ -273,7 +273,7 @@ def statement_files(settings: JobSettings, inserts: tuple[str, ...] = INSERTS,
     """The file (or Java step) behind every statement, in execution order."""
     names: list[str | JavaStep] = []
     for name in (*DDL, *extra_ddl, *inserts):
-        if isinstance(name, JavaCleanStream | Barrier):
+        if isinstance(name, JavaStep):
             names.append(name)
             continue
         switch = SWITCHED_FILES.get(name)
@@ -293,7 +293,7 @@ def rendered_statements(settings: JobSettings, *, inserts: tuple[str, ...] = INS
     Java steps have no SQL: their entries are (step.name, "").
     """
     params = sql_parameters(settings, blackhole_sinks=blackhole_sinks)
-    return [(item.name, "") if isinstance(item, JavaCleanStream | Barrier)
+    return [(item.name, "") if isinstance(item, JavaStep)
             else (item, load_sql(item, **params))
             for item in statement_files(settings, inserts, extra_ddl)]
 
@@ -303,7 +303,7 @@ def build(t_env: StreamTableEnvironment, settings: JobSettings, *,
           extra_ddl: tuple[str, ...] = ()) -> StatementSet:
     """Declare the job; `inserts` picks which sinks are filled (all of them by default)."""
     statement_set = t_env.create_statement_set()
-    steps = {step.name: step for step in DDL if isinstance(step, JavaCleanStream | Barrier)}
+    steps = {step.name: step for step in DDL if isinstance(step, JavaStep)}
     for name, sql in rendered_statements(settings, inserts=inserts,
                                          blackhole_sinks=blackhole_sinks, extra_ddl=extra_ddl):
         if name in steps:

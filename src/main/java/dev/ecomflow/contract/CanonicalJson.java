@@ -60,13 +60,6 @@ public final class CanonicalJson {
         return hex.toString();
     }
 
-    /** {@code value} as Python's json.dumps with sorted keys and compact separators. */
-    public static String dumps(JsonNode value) throws NotCanonical {
-        StringBuilder out = new StringBuilder();
-        write(value, out);
-        return out.toString();
-    }
-
     private static void write(JsonNode node, StringBuilder out) throws NotCanonical {
         switch (node.getNodeType()) {
             case OBJECT:

@@ -208,11 +208,11 @@ public final class EventContract {
      */
     public Verdict check(byte[] payload, int maxBytes, long nowMillis, long maxFutureMillis) {
         if (payload == null) {
-            return dead("not_json", "$", "empty record", null, null);
+            return dead("not_json", "$", "empty record");
         }
         if (payload.length > maxBytes) {
             return dead("payload_too_large", "$", payload.length + " bytes > " + maxBytes
-                    + " bytes", null, null);
+                    + " bytes");
         }
         String text;
         CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
@@ -224,7 +224,7 @@ public final class EventContract {
             text = chars.toString();
         } catch (CharacterCodingException e) {
             return dead("not_json", "$", "the record is not valid UTF-8 (invalid byte at offset "
-                    + bytes.position() + "; stored with U+FFFD in its place)", null, null);
+                    + bytes.position() + "; stored with U+FFFD in its place)");
         }
         return check(text, nowMillis, maxFutureMillis);
     }
@@ -235,21 +235,21 @@ public final class EventContract {
         try {
             record = mapper.readTree(text);
         } catch (IOException | RuntimeException e) {
-            return dead(text, "not_json", "$", firstLine(e.getMessage()), null, null);
+            return dead(text, "not_json", "$", firstLine(e.getMessage()));
         }
         if (record == null || record.isMissingNode()) {
-            return dead(text, "not_json", "$", "Expecting value: the record is empty", null, null);
+            return dead(text, "not_json", "$", "Expecting value: the record is empty");
         }
         if (!record.isObject()) {
             return dead(text, "not_an_object", "$", "expected a JSON object, got "
-                    + pythonTypeName(record), null, null);
+                    + pythonTypeName(record));
         }
         // Only text with an escape can hold a lone surrogate, and only text of over 4,300
         // characters an integer Python will not read: most records skip the walk.
         String unreadable = text.indexOf("\\u") >= 0 || text.length() > PYTHON_INT_MAX_DIGITS
                 ? unreadable(record) : null;
         if (unreadable != null) {
-            return dead(text, "not_json", "$", unreadable, null, null);
+            return dead(text, "not_json", "$", unreadable);
         }
         List<Issue> issues = validate(record, nowMillis, maxFutureMillis);
         JsonNode own = record.get("event_id");
@@ -259,29 +259,27 @@ public final class EventContract {
         if (!issues.isEmpty()) {
             Issue first = issues.get(0);
             return new Verdict(first.reason, first.field, truncate(first.message), eventId,
-                    record, text, type, null);
+                    text, type, null);
         }
         if (eventId == null) {
             try {
                 eventId = CanonicalJson.deriveEventId(record);
             } catch (CanonicalJson.NotCanonical e) {
                 return dead(text, "not_json", "$", truncate("no canonical JSON for an event id: "
-                        + e.getMessage()), null, record);
+                        + e.getMessage()));
             }
         }
         Long eventTime = CONTROL_TYPES.contains(type) ? null : eventTimeOf(record, type);
-        return new Verdict(null, null, null, eventId, record, text, type, eventTime);
+        return new Verdict(null, null, null, eventId, text, type, eventTime);
     }
 
-    private static Verdict dead(String reason, String field, String detail, String eventId,
-            JsonNode record) {
-        return dead(null, reason, field, detail, eventId, record);
+    private static Verdict dead(String reason, String field, String detail) {
+        return dead(null, reason, field, detail);
     }
 
     /** A dead letter; `text`: the payload as text when it was UTF-8. */
-    private static Verdict dead(String text, String reason, String field, String detail,
-            String eventId, JsonNode record) {
-        return new Verdict(reason, field, truncate(detail), eventId, record, text, null, null);
+    private static Verdict dead(String text, String reason, String field, String detail) {
+        return new Verdict(reason, field, truncate(detail), null, text, null, null);
     }
 
     private static String truncate(String detail) {

@@ -1,11 +1,9 @@
 package dev.ecomflow.contract;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
 /**
  * What the event contract says of one raw record: a dead letter ({@code reason != null}, with the
  * field and a detail) or a valid record, with its event id (its own, else derived) and, for the
- * job, the parsed record, its canonical type and its event time.
+ * job, its text, its canonical type and its event time.
  */
 public final class Verdict {
 
@@ -13,8 +11,6 @@ public final class Verdict {
     public final String field;
     public final String detail;
     public final String eventId;
-    /** The record when the payload was a JSON object (valid or not), else null. */
-    public final JsonNode record;
     /** The payload as text, when it was UTF-8. */
     public final String text;
     /** The canonical event type ("purchase" for "transaction"; "product"; a control type). */
@@ -22,13 +18,12 @@ public final class Verdict {
     /** Event time in epoch milliseconds: NULL for dead letters and control records. */
     public final Long eventTimeMillis;
 
-    Verdict(String reason, String field, String detail, String eventId, JsonNode record,
-            String text, String type, Long eventTimeMillis) {
+    Verdict(String reason, String field, String detail, String eventId, String text,
+            String type, Long eventTimeMillis) {
         this.reason = reason;
         this.field = field;
         this.detail = detail;
         this.eventId = eventId;
-        this.record = record;
         this.text = text;
         this.type = type;
         this.eventTimeMillis = eventTimeMillis;

@@ -8,7 +8,6 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.typeutils.ListTypeInfo;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.types.Row;
@@ -35,17 +34,14 @@ final class CatalogVersions extends KeyedProcessFunction<String, Row, Row> {
     /** (valid from, name, category, brand, price, currency) per version, oldest first. */
     private transient ValueState<List<Row>> versions;
 
-    /** product_id for accepted records with one; others spread by event id (no state). */
-    static final class Key implements KeySelector<Row, String> {
+    /** Accepted records with a product by product_id. */
+    static final class Key extends KeyedRows {
         private static final long serialVersionUID = 1L;
 
         @Override
-        public String getKey(Row row) {
-            Object product = row.getField(Records.PRODUCT_ID);
-            if (product != null && Records.ACCEPTED.equals(Records.outcome(row))) {
-                return (String) product;
-            }
-            return Records.spreadKey(row);
+        String stateKey(Row row) {
+            return Records.ACCEPTED.equals(Records.outcome(row))
+                    ? (String) row.getField(Records.PRODUCT_ID) : null;
         }
     }
 

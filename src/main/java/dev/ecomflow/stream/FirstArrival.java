@@ -1,14 +1,11 @@
 package dev.ecomflow.stream;
 
-import java.time.Duration;
 import java.time.Instant;
 
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.Collector;
@@ -35,17 +32,13 @@ final class FirstArrival extends KeyedProcessFunction<String, Row, Row> {
         this.horizonMillis = horizonMillis;
     }
 
-    /** Accepted records by event id; others by a key that spreads them (no state is kept). */
-    static final class Key implements KeySelector<Row, String> {
+    /** Accepted events and control records by event id. */
+    static final class Key extends KeyedRows {
         private static final long serialVersionUID = 1L;
 
         @Override
-        public String getKey(Row row) {
-            String eventId = (String) row.getField(Records.EVENT_ID);
-            if (eventId != null && deduplicated(row)) {
-                return eventId;
-            }
-            return Records.spreadKey(row);
+        String stateKey(Row row) {
+            return deduplicated(row) ? (String) row.getField(Records.EVENT_ID) : null;
         }
     }
 
@@ -53,10 +46,7 @@ final class FirstArrival extends KeyedProcessFunction<String, Row, Row> {
     public void open(OpenContext context) {
         ValueStateDescriptor<Boolean> descriptor =
                 new ValueStateDescriptor<>("seen", Types.BOOLEAN);
-        descriptor.enableTimeToLive(StateTtlConfig.newBuilder(Duration.ofMillis(horizonMillis))
-                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
-                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-                .build());
+        descriptor.enableTimeToLive(KeyedRows.expiringAfter(horizonMillis));
         seen = getRuntimeContext().getState(descriptor);
     }
 

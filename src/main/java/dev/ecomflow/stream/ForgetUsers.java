@@ -1,15 +1,12 @@
 package dev.ecomflow.stream;
 
-import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.Collector;
@@ -44,17 +41,13 @@ final class ForgetUsers extends KeyedProcessFunction<String, Row, Row> {
         return (String) (user != null ? user : row.getField(Records.CUSTOMER_ID));
     }
 
-    /** The user's hash; rows without one are spread by event id (no state is kept). */
-    static final class Key implements KeySelector<Row, String> {
+    /** On-time events and control records by the user's hash. */
+    static final class Key extends KeyedRows {
         private static final long serialVersionUID = 1L;
 
         @Override
-        public String getKey(Row row) {
-            String user = user(row);
-            if (user != null) {
-                return user;
-            }
-            return Records.spreadKey(row);
+        String stateKey(Row row) {
+            return user(row);
         }
     }
 
@@ -64,10 +57,7 @@ final class ForgetUsers extends KeyedProcessFunction<String, Row, Row> {
                 new ValueStateDescriptor<>("forgotten-until", Types.LONG);
         if (dropMillis > 0) {
             // The check against "until" is exact; the TTL only cleans expired requests up.
-            descriptor.enableTimeToLive(StateTtlConfig.newBuilder(Duration.ofMillis(dropMillis))
-                    .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
-                    .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-                    .build());
+            descriptor.enableTimeToLive(KeyedRows.expiringAfter(dropMillis));
         }
         until = getRuntimeContext().getState(descriptor);
     }

@@ -4,7 +4,6 @@ import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.time.Instant;
 import java.time.LocalDateTime;
-import java.util.Arrays;
 
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -119,16 +118,6 @@ public final class Records {
         }
         BigDecimal money = BigDecimal.valueOf((Double) value).setScale(2, RoundingMode.HALF_UP);
         return money.precision() > 18 ? null : money;
-    }
-
-    /**
-     * A key for rows that need no keyed state (dead letters, anonymous events): spread evenly,
-     * the same for the same row wherever it is computed.
-     */
-    static String spreadKey(Row row) {
-        Object id = row.getField(EVENT_ID);
-        byte[] payload = (byte[]) row.getField(PAYLOAD);
-        return "\u0000" + (id != null ? id : Arrays.hashCode(payload));
     }
 
     static Row empty() {
