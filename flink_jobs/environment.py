@@ -25,6 +25,8 @@ def flink_configuration(settings: JobSettings) -> Configuration:
     config.set_string("execution.checkpointing.interval", f"{settings.checkpoint_interval_ms}ms")
     config.set_string("execution.checkpointing.mode", "EXACTLY_ONCE")
     config.set_string(
+        "execution.checkpointing.min-pause", f"{settings.checkpoint_min_pause_ms}ms")
+    config.set_string(
         "execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
     # Recover from passing failures (a warehouse restart), but give up on a persistent one
     # instead of restarting forever.

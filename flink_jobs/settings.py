@@ -15,8 +15,8 @@ Property groups (see the README's table):
                    max.retries, password.secret.arn (a Secrets Manager secret whose JSON has
                    username and password; read at start-up by flink_jobs.secrets, never here)
     Job            watermark.delay.seconds, parallelism; checkpoint.interval.ms,
-                   checkpoint.dir, savepoint.dir, restore.path, rest.port,
-                   restart.attempts   (local runs only)
+                   checkpoint.min.pause.ms, checkpoint.dir, savepoint.dir, restore.path,
+                   rest.port, restart.attempts   (local runs only)
     Privacy        hash.key (* while pseudonymise is on), hash.key.secret.arn (AWS: resolved at
                    start-up by flink_jobs.secrets), pseudonymise, hash.fields, region.fields,
                    postal.region.chars, url.fields, url.strip.params, forget.drop.days
@@ -290,6 +290,9 @@ class JobSettings:
     # Local runs only: on MSF the service owns checkpointing and the REST endpoint.
     local: bool = False
     checkpoint_interval_ms: int = 10000
+    # As MSF's MinPauseBetweenCheckpoints; Flink also starts the first checkpoint at a random
+    # time between this pause and the interval.
+    checkpoint_min_pause_ms: int = 0
     checkpoint_dir: str | None = None
     savepoint_dir: str | None = None
     # A retained checkpoint or savepoint to start from (`ecomflow run --resume`).
@@ -385,6 +388,7 @@ class JobSettings:
             local=local,
             checkpoint_interval_ms=_int(
                 groups, "Job", "checkpoint.interval.ms", 10000, minimum=100),
+            checkpoint_min_pause_ms=_int(groups, "Job", "checkpoint.min.pause.ms", 0),
             checkpoint_dir=_optional(groups, "Job", "checkpoint.dir"),
             savepoint_dir=_optional(groups, "Job", "savepoint.dir"),
             restore_path=_optional(groups, "Job", "restore.path"),

@@ -193,3 +193,14 @@ def test_fx_needs_rates_unless_switched_off() -> None:
         JobSettings.from_property_groups(no_rates, local=False)
     no_rates["CleanStream"] = {"enrich.fx": "false"}
     assert JobSettings.from_property_groups(no_rates, local=False).clean.fx_rates is None
+
+
+def test_checkpointing_is_set_for_local_runs_only() -> None:
+    from flink_jobs.environment import flink_configuration
+
+    local = flink_configuration(JobSettings.from_property_groups(groups(Job={
+        "checkpoint.interval.ms": "60000", "checkpoint.min.pause.ms": "60000"}), local=True))
+    assert local.get_string("execution.checkpointing.interval", "") == "60000ms"
+    assert local.get_string("execution.checkpointing.min-pause", "") == "60000ms"
+    on_msf = flink_configuration(JobSettings.from_property_groups(groups(), local=False))
+    assert on_msf.get_string("execution.checkpointing.min-pause", "unset") == "unset"

@@ -310,10 +310,12 @@ def _during_sink_write(run: LiveRun, job_id: str) -> bool:
     raise AssertionError("no checkpoint in progress seen for 60 s")
 
 
+# Flink starts the first checkpoint at a random time between the minimum pause and the
+# interval: a pause equal to the interval puts it a full minute after the start.
 KILL_POINTS = {
-    "before_first_checkpoint": (_before_first_checkpoint, "60000"),
-    "mid_window": (_mid_window, "2000"),
-    "during_sink_write": (_during_sink_write, "2000"),
+    "before_first_checkpoint": (_before_first_checkpoint, "60000", "60000"),
+    "mid_window": (_mid_window, "2000", "0"),
+    "during_sink_write": (_during_sink_write, "2000", "0"),
 }
 
 
@@ -321,9 +323,10 @@ KILL_POINTS = {
 def test_sigkill_then_resume_loses_and_doubles_nothing(
         stack: StackInfo, case: Case, baseline: Outcome, scenario: Callable[[str], dict[str, str]],
         kill_point: str) -> None:
-    condition, interval = KILL_POINTS[kill_point]
+    condition, interval, min_pause = KILL_POINTS[kill_point]
     env = {**scenario(kill_point.replace("_", "-")),
-           "ECOMFLOW__Job__checkpoint.interval.ms": interval}
+           "ECOMFLOW__Job__checkpoint.interval.ms": interval,
+           "ECOMFLOW__Job__checkpoint.min.pause.ms": min_pause}
     lake_url = f"{stack.lake_url}/reliability/{kill_point}"
     feeding = start_replay(stack, case.path, env["ECOMFLOW__KinesisSource__stream.name"])
 
