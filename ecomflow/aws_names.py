@@ -12,7 +12,7 @@ PROJECT = "ecomflow"
 
 # Stack suffixes, in deploy order. The foundation stacks exist before the package is uploaded
 # and the warehouse schema is applied; processing and monitoring follow.
-FOUNDATION_STACKS = ("network", "storage", "ingest", "warehouse")
+FOUNDATION_STACKS = ("storage", "network", "ingest", "warehouse")
 LATER_STACKS = ("processing", "monitoring")
 ALL_STACKS = FOUNDATION_STACKS + LATER_STACKS
 
@@ -33,6 +33,9 @@ CONTEXT_ENV = "env"
 CONTEXT_CODE_KEY = "code_key"
 DEFAULT_CODE_KEY = "flink/ecomflow-msf.zip"
 CODE_PREFIX = "flink/"
+# Every package deploy uploads (content-addressed, see deploy.code_key_for): the job role may
+# read them all, so a failed update can roll back to the package that ran before.
+CODE_KEY_PATTERN = f"{CODE_PREFIX}ecomflow-msf*.zip"
 # Where deploy puts the exchange-rate CSV in the lake (CleanStream.fx.rates.url on AWS).
 FX_RATES_KEY = "reference/fx_rates.csv"
 

@@ -1,7 +1,7 @@
 """`ecomflow deploy --env dev|staging|prod`: from this checkout to a running job on AWS.
 
     1. build the MSF zip (ecomflow/package.py), content-addressed: flink/ecomflow-msf-<sha>.zip
-    2. cdk deploy the foundation stacks (network, storage, ingest, warehouse)
+    2. cdk deploy the foundation stacks (storage, network, ingest, warehouse)
     3. upload the zip to the package bucket (skipped when that exact zip is already there) and
        the exchange rates (ecomflow/data/fx_rates.csv) to the lake's reference/
     4. apply the warehouse DDL (sql/warehouse/V*.sql) through the Redshift Data API
@@ -122,7 +122,7 @@ def code_key_for(zip_path: Path) -> str:
     with zip_path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
-    return f"{aws_names.CODE_PREFIX}ecomflow-msf-{digest.hexdigest()[:16]}.zip"
+    return aws_names.CODE_KEY_PATTERN.replace("*", f"-{digest.hexdigest()[:16]}")
 
 
 def _output(outputs: dict[str, dict[str, str]], env: str, suffix: str, key: str) -> str:

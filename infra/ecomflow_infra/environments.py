@@ -11,14 +11,29 @@ from dataclasses import dataclass, field
 
 from ecomflow import aws_names
 
+# Node types Redshift still creates new provisioned clusters with (dc2 and ds2 are no longer
+# offered for new clusters), and whether each may run as a single node.
+NEW_CLUSTER_NODE_TYPES = {"ra3.large": True, "ra3.xlplus": True, "ra3.4xlarge": False,
+                          "ra3.16xlarge": False}
+
 
 @dataclass(frozen=True, kw_only=True)
 class RedshiftSizing:
+    """The design sized dev and staging at one dc2.large and prod at two dc2.8xlarge. dc2 is
+    gone for new clusters: each takes the RA3 size AWS recommends for its dc2 upgrade (one
+    ra3.large per dc2.large, two ra3.4xlarge per dc2.8xlarge)."""
+
     node_type: str
     cluster_type: str  # "single-node" or "multi-node"
     number_of_nodes: int = 1
 
     def __post_init__(self) -> None:
+        if self.node_type not in NEW_CLUSTER_NODE_TYPES:
+            raise ValueError(
+                f"Redshift no longer creates clusters of node type {self.node_type!r}; "
+                f"choose one of {', '.join(NEW_CLUSTER_NODE_TYPES)}")
+        if self.cluster_type == "single-node" and not NEW_CLUSTER_NODE_TYPES[self.node_type]:
+            raise ValueError(f"{self.node_type} needs a multi-node cluster: {self}")
         if self.cluster_type not in ("single-node", "multi-node"):
             raise ValueError(f"cluster_type must be single-node or multi-node: {self}")
         if (self.cluster_type == "multi-node") != (self.number_of_nodes > 1):
@@ -104,7 +119,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
     "dev": EnvironmentConfig(
         name="dev",
         kinesis_shard_count=1,
-        redshift=RedshiftSizing(node_type="dc2.large", cluster_type="single-node"),
+        redshift=RedshiftSizing(node_type="ra3.large", cluster_type="single-node"),
         detailed_monitoring=False,
         backup_retention_days=3,
         deletion_protection=False,
@@ -119,7 +134,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
     "staging": EnvironmentConfig(
         name="staging",
         kinesis_shard_count=2,
-        redshift=RedshiftSizing(node_type="dc2.large", cluster_type="single-node"),
+        redshift=RedshiftSizing(node_type="ra3.large", cluster_type="single-node"),
         detailed_monitoring=True,
         backup_retention_days=7,
         deletion_protection=False,
@@ -129,8 +144,8 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
     "prod": EnvironmentConfig(
         name="prod",
         kinesis_shard_count=4,
-        redshift=RedshiftSizing(node_type="dc2.8xlarge", cluster_type="multi-node",
-                                number_of_nodes=2),
+        redshift=RedshiftSizing(node_type="ra3.4xlarge", cluster_type="multi-node",
+                                number_of_nodes=4),
         detailed_monitoring=True,
         backup_retention_days=30,
         deletion_protection=True,

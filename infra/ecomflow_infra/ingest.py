@@ -97,7 +97,7 @@ class Ingest(Construct):
     # -- Firehose: stream -> lake raw/ (gzip) --------------------------------------------------
 
     def _raw_archive(self, config: EnvironmentConfig, data_key: kms.IKey, lake: str) -> None:
-        log_group = logs.LogGroup(self, "RawArchiveLogs",
+        log_group = logs.LogGroup(self, "RawArchiveLogs", encryption_key=data_key,
                                   retention=log_retention(config.log_retention_days),
                                   removal_policy=RemovalPolicy.DESTROY)
         log_stream = log_group.add_stream("S3Delivery")
@@ -168,7 +168,7 @@ class Ingest(Construct):
     # -- API Gateway: POST /events -> PutRecords --------------------------------------------
 
     def _events_api(self, config: EnvironmentConfig, data_key: kms.IKey) -> None:
-        access_logs = logs.LogGroup(self, "ApiAccessLogs",
+        access_logs = logs.LogGroup(self, "ApiAccessLogs", encryption_key=data_key,
                                     retention=log_retention(config.log_retention_days),
                                     removal_policy=RemovalPolicy.DESTROY)
         self.api = apigw.RestApi(

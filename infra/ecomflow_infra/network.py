@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -20,7 +21,8 @@ INTERFACE_ENDPOINTS = {
 
 
 class Network(Construct):
-    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig,
+                 log_key: kms.IKey) -> None:
         super().__init__(scope, id)
         self.vpc = ec2.Vpc(
             self, "Vpc",
@@ -46,7 +48,7 @@ class Network(Construct):
             self.vpc.add_interface_endpoint(name, service=service, subnets=self.subnets,
                                             private_dns_enabled=True, open=False,
                                             security_groups=[self.endpoint_security_group])
-        flow_logs = logs.LogGroup(self, "FlowLogs",
+        flow_logs = logs.LogGroup(self, "FlowLogs", encryption_key=log_key,
                                   retention=log_retention(config.log_retention_days),
                                   removal_policy=RemovalPolicy.DESTROY)
         self.vpc.add_flow_log("FlowLog",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from aws_cdk import (
     Aws,
     RemovalPolicy,
+    Stack,
 )
 from aws_cdk import (
     aws_ec2 as ec2,
@@ -46,6 +47,7 @@ from ecomflow_infra.common import (
     objects_arn,
 )
 from ecomflow_infra.environments import EnvironmentConfig
+from ecomflow_infra.regions import NO_MSF_LOGGING_OPTION, refuse_regions
 from ecomflow_infra.storage import (
     DEAD_LETTER_PREFIX,
     EVENTS_PREFIX,
@@ -80,6 +82,7 @@ class Processing(Construct):
         code_bucket = bucket_name(config, "code")
         lake = bucket_name(config, "lake")
         self.log_group = logs.LogGroup(self, "Logs", log_group_name=log_group_name,
+                                       encryption_key=data_key,
                                        retention=log_retention(config.log_retention_days),
                                        removal_policy=RemovalPolicy.DESTROY)
         log_stream = self.log_group.add_stream("Job", log_stream_name=LOG_STREAM)
@@ -92,7 +95,7 @@ class Processing(Construct):
                         description="Managed Flink events job")
         self.hash_key = _hash_key_secret(self, config, data_key)
         self.policy = iam.Policy(self, "Policy", roles=[role], statements=_job_statements(
-            code_bucket=code_bucket, code_key=code_key, data_key=data_key, stream=stream,
+            code_bucket=code_bucket, data_key=data_key, stream=stream,
             lake=lake, log_group=log_group_name, log_stream=LOG_STREAM,
             subnet_ids=subnet_ids, security_group=security_group,
             warehouse_secret_arn=warehouse_secret_arn, hash_key_secret_arn=self.hash_key.ref))
@@ -181,11 +184,14 @@ class Processing(Construct):
             cloud_watch_logging_option=msf.CfnApplicationCloudWatchLoggingOption
             .CloudWatchLoggingOptionProperty(log_stream_arn=log_stream_arn(
                 log_group_name, LOG_STREAM)))
-        logging_option.add_resource_dependency(self.application)
+        # (Ordered after the application by its Ref.)
         logging_option.node.add_dependency(log_stream)
+        refuse_regions(Stack.of(self), NO_MSF_LOGGING_OPTION,
+                       "AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption (the Managed "
+                       "Flink application's CloudWatch logging)")
 
 
-def _job_statements(*, code_bucket: str, code_key: str, data_key: kms.IKey,
+def _job_statements(*, code_bucket: str, data_key: kms.IKey,
                     stream: kinesis.IStream, lake: str, log_group: str, log_stream: str,
                     subnet_ids: list[str], security_group: ec2.ISecurityGroup,
                     warehouse_secret_arn: str,
@@ -194,7 +200,8 @@ def _job_statements(*, code_bucket: str, code_key: str, data_key: kms.IKey,
     group_arn = log_group_arn(log_group)
     return [
         iam.PolicyStatement(sid="ReadPackage", actions=["s3:GetObject", "s3:GetObjectVersion"],
-                            resources=[objects_arn(code_bucket, code_key)]),
+                            resources=[objects_arn(code_bucket,
+                                                   aws_names.CODE_KEY_PATTERN)]),
         iam.PolicyStatement(
             sid="ReadEventStream",
             actions=["kinesis:DescribeStream", "kinesis:DescribeStreamSummary",

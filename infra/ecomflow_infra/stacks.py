@@ -40,11 +40,12 @@ class EcomflowStacks:
             Tags.of(created).add("environment", env)
             return created
 
-        self.network_stack = stack("network", "VPC, private subnets, endpoints")
-        self.network = Network(self.network_stack, "Network", config=config)
-
         self.storage_stack = stack("storage", "data key, lake, package bucket")
         self.storage = Storage(self.storage_stack, "Storage", config=config)
+
+        self.network_stack = stack("network", "VPC, private subnets, endpoints")
+        self.network = Network(self.network_stack, "Network", config=config,
+                               log_key=self.storage.data_key)
         CfnOutput(self.storage_stack, aws_names.OUTPUT_CODE_BUCKET,
                   value=self.storage.code.bucket_name)
         CfnOutput(self.storage_stack, aws_names.OUTPUT_LAKE_BUCKET,

@@ -42,15 +42,31 @@ def role_arn(name: str) -> str:
 FX_RATES_KEY = aws_names.FX_RATES_KEY
 
 
+def _logs_use_key() -> iam.PolicyStatement:
+    """CloudWatch Logs encrypts this account's log groups in this region with the key (the
+    encryption context names the log group, so no other account's logs can use it)."""
+    return iam.PolicyStatement(
+        sid="CloudWatchLogsEncryptLogGroups",
+        principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+        actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+                 "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+                 "kms:DescribeKey"],
+        resources=["*"],
+        conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": (
+            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*")}})
+
+
 class Storage(Construct):
     def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, id)
         lifecycle = config.lake
         self.data_key = account_key(
             self, "DataKey", alias=f"alias/ecomflow-{config.name}-data",
-            description=f"ecomflow {config.name}: stream, lake, package, warehouse and secret",
+            description=(f"ecomflow {config.name}: stream, lake, package, warehouse, secrets "
+                         "and log groups"),
             # Kept like the buckets it encrypts: deleting it would make retained data unreadable.
-            removal_policy=RemovalPolicy.RETAIN)
+            removal_policy=RemovalPolicy.RETAIN,
+            extra_statements=[_logs_use_key()])
 
         # S3 server access logs can only be delivered to an SSE-S3 bucket (not SSE-KMS).
         self.access_logs = s3.Bucket(

@@ -84,6 +84,12 @@ SUPPRESSIONS: dict[str, list[Suppression]] = {
         _lake_prefix("Processing/Policy/Resource", "late_events/"),
         _lake_prefix("Processing/Policy/Resource", "sessions/"),
         Suppression(
+            "Processing/Policy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::ecomflow-{env}-code-"
+            "<AWS::AccountId>-<AWS::Region>/flink/ecomflow-msf*.zip]",
+            "Read-only, on the packages deploy uploads (content-addressed): a failed update "
+            "rolls back to the package that ran before, which MSF must still read."),
+        Suppression(
             "Processing/HashKey", "AwsSolutions-SMG4",
             "The pseudonymisation key is never rotated automatically: a new key changes every "
             "pseudonym, which breaks joins and sessions across the change and leaves "

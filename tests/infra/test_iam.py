@@ -3,6 +3,8 @@ Resource "*" only where AWS requires it (listed below, with why)."""
 
 from __future__ import annotations
 
+import fnmatch
+
 from ecomflow_infra import processing
 
 from tests.infra.conftest import CODE_KEY
@@ -83,12 +85,15 @@ def test_no_aws_managed_policies(synth):
                     f"{suffix}/{logical_id}")
 
 
-def test_flink_role_reads_only_the_package_and_writes_only_its_lake_prefixes(synth):
+def test_flink_role_reads_only_packages_and_writes_only_its_lake_prefixes(synth):
     template = synth.json("processing")
     [policy] = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
     by_sid = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     package = by_sid["ReadPackage"]["Resource"]["Fn::Join"][1]
-    assert package[-1] == f"/{CODE_KEY}"
+    # Every package deploy uploads, not only the newest: a failed update rolls back to the
+    # package that ran before, which MSF must still be able to read.
+    assert package[-1] == "/flink/ecomflow-msf*.zip"
+    assert fnmatch.fnmatchcase(CODE_KEY, package[-1][1:])
     lake = [r["Fn::Join"][1][-1] for r in by_sid["WriteLakeDatasets"]["Resource"]]
     assert lake == ["/events/*", "/dead_letter/*", "/late_events/*", "/sessions/*"]
     reference = by_sid["ReadReferenceData"]

@@ -96,3 +96,20 @@ def test_data_key_rotates_and_buckets_outlive_the_stack(synth):
                                                "Properties": Match.any_value()})
     # The key stays too: the retained buckets are unreadable without it.
     template.has_resource("AWS::KMS::Key", {"DeletionPolicy": "Retain"})
+
+
+def test_every_log_group_is_encrypted_with_the_data_key(synth):
+    groups = {f"{suffix}/{logical_id}": resource["Properties"].get("KmsKeyId")
+              for suffix, template in synth.all_templates().items()
+              for logical_id, resource in template["Resources"].items()
+              if resource["Type"] == "AWS::Logs::LogGroup"}
+    assert len(groups) == 4  # flow logs, raw archive, API access logs, the Flink job
+    for name, key in groups.items():
+        assert key and "StorageDataKey" in key["Fn::ImportValue"], name
+    # CloudWatch Logs may use the key for this account's log groups only.
+    [key] = synth.template("storage").find_resources("AWS::KMS::Key").values()
+    [statement] = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
+                   if s.get("Sid") == "CloudWatchLogsEncryptLogGroups"]
+    assert "kms:*" not in statement["Action"]
+    condition = statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert condition["Fn::Join"][1][-1] == ":log-group:*"

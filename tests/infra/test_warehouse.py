@@ -6,8 +6,8 @@ from ecomflow_infra import environments
 
 from ecomflow import aws_names
 
-SIZES = {"dev": ("dc2.large", "single-node", None), "staging": ("dc2.large", "single-node", None),
-         "prod": ("dc2.8xlarge", "multi-node", 2)}
+SIZES = {"dev": ("ra3.large", "single-node", None), "staging": ("ra3.large", "single-node", None),
+         "prod": ("ra3.4xlarge", "multi-node", 4)}
 
 
 def _cluster(synth) -> dict:
