@@ -113,16 +113,24 @@ def _running_stack() -> local_stack.StackInfo | None:
 @click.option("--keep-state", is_flag=True,
               help="End a stream run with a savepoint that keeps open windows, so that "
                    "--resume can continue it (default: drain, emitting every window).")
+@click.option("--package", "package_zip", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path),
+              help="Run this MSF zip (`ecomflow package`) as MSF runs it: on a local cluster "
+                   "with its own JobManager and TaskManager processes, instead of the source "
+                   "tree on the mini-cluster.")
 def run(input_file: Path | None, lake: str | None, warehouse_url: str | None,
         idle_timeout: float | None, parallelism: int | None, watermark_delay: int | None,
-        init_position: str | None, resume: bool, keep_state: bool) -> None:
-    """Run the events job on Flink's local mini-cluster."""
+        init_position: str | None, resume: bool, keep_state: bool,
+        package_zip: Path | None) -> None:
+    """Run the events job on Flink's local mini-cluster (or the MSF zip on a local cluster)."""
     if input_file is not None and (resume or keep_state):
         _fail("--resume and --keep-state are for stream runs (a file run is bounded)")
+    if package_zip is not None and (resume or keep_state):
+        _fail("--resume and --keep-state are for source-tree runs, not --package")
     result = _run(input_file=input_file, lake=lake, warehouse_url=warehouse_url,
                   idle_timeout=idle_timeout, parallelism=parallelism,
                   watermark_delay=watermark_delay, init_position=init_position,
-                  resume=resume, keep_state=keep_state)
+                  resume=resume, keep_state=keep_state, package_zip=package_zip)
     click.echo(f"job {result.job_id} {result.final_state.lower()} in {result.seconds:.1f} s"
                + (" (stopped after idle timeout)" if result.stopped_on_idle else ""))
     if result.accounting:
@@ -134,9 +142,9 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
          warehouse_url: str | None = None, idle_timeout: float | None = None,
          parallelism: int | None = None, watermark_delay: int | None = None,
          init_position: str | None = None, resume: bool = False,
-         keep_state: bool = False):  # noqa: ANN202
+         keep_state: bool = False, package_zip: Path | None = None):  # noqa: ANN202
     from ecomflow import restore_points, runner
-    from ecomflow.local_run import build_local_settings
+    from ecomflow.local_run import build_local_settings, local_property_groups
     from flink_jobs.settings import SettingsError
 
     home = paths.state_home()
@@ -146,6 +154,20 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
               "(or pass --input FILE for a bounded run)")
     if input_file is not None and stack is None and (lake is None or warehouse_url is None):
         _fail("without a running local stack, --input needs --lake and --warehouse-url")
+    if package_zip is not None:
+        from ecomflow import package_run
+
+        groups = local_property_groups(
+            home=home, stack=stack, environ=os.environ, input_file=input_file, lake=lake,
+            warehouse_url=warehouse_url, parallelism=parallelism,
+            watermark_delay_seconds=watermark_delay, init_position=init_position)
+        click.echo(f"running {package_zip} on a local cluster; logs in "
+                   f"{home / 'package-runs'}", err=True)
+        try:
+            return package_run.run_package(package_zip, groups, home=home,
+                                           idle_timeout=idle_timeout)
+        except (runner.RunError, SettingsError, package_run.PackageRunError) as exc:
+            _fail(str(exc))
     try:
         jars = runner.require_jars()
         settings = build_local_settings(

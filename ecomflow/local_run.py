@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from ecomflow import paths
@@ -90,7 +91,13 @@ def lake_url(value: str) -> str:
     return Path(value).resolve().as_uri()
 
 
-def build_local_settings(
+def build_local_settings(**options: Any) -> JobSettings:
+    """The typed settings of a local run on the mini-cluster (see local_property_groups)."""
+    return JobSettings.from_property_groups(local_property_groups(**options),
+                                            local=True)
+
+
+def local_property_groups(
     *,
     home: Path,
     stack: StackInfo | None,
@@ -104,7 +111,9 @@ def build_local_settings(
     init_position: str | None = None,
     rest_port: int | None = None,
     restore_path: Path | str | None = None,
-) -> JobSettings:
+) -> PropertyGroups:
+    """The property groups of a local run, in MSF's shape (what `--package` runs write to the
+    application properties file)."""
     flags: PropertyGroups = {"Job": {}}
     if input_file is not None:
         flags["FileSource"] = {"path": str(input_file.resolve())}
@@ -145,4 +154,4 @@ def build_local_settings(
     if not groups["Lake"]["url"].startswith(("s3://", "s3a://")):
         for key in ("s3.endpoint", "s3.access.key", "s3.secret.key"):
             groups["Lake"].pop(key, None)
-    return JobSettings.from_property_groups(groups, local=True)
+    return groups

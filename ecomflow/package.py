@@ -1,17 +1,22 @@
-"""The zip MSF deploys: code at the root, SQL beside it, the one uber-jar under lib/.
+"""The zip MSF deploys: the entry file at the root, one folder of Python, the one uber-jar.
 
     main.py                      <- flink_jobs/msf_main.py (run option `python`)
-    flink_jobs/ udfs/            Python packages (run option `pyFiles`)
-    lib/python/                  the pure-Python libraries the UDFs import (run option `pyFiles`)
-    sql/                         every statement the job runs
+    python/                      run option `pyFiles`: the one folder on Python's path
+      flink_jobs/                the job's plumbing (not its Python reference contract)
+      sql/                       every statement the job runs (found beside flink_jobs/)
+      boto3/ botocore/ ...       what flink_jobs.secrets needs to read Secrets Manager
     lib/ecomflow-connectors.jar  the uber-jar (run option `jarfile`)
 
-MSF cannot pip install at start-up, so the libraries the UDFs need are copied from the
-distributions installed here (importlib.metadata: the exact versions the tests ran with) into
-lib/python/, a directory Flink puts on the Python workers' and the client's PYTHONPATH. Only
-their importable code and licence files go in: no __pycache__, tests, command-line entry points
-or other .dist-info files. Tooling (this package, tests, infra) and its data (exchange rates:
-the job reads them from S3 on AWS) stay out.
+MSF puts each `pyFiles` entry itself on Python's path, so it names one folder that CONTAINS
+the packages: listing `flink_jobs/` would make its modules top-level names (its `secrets.py`
+would hide the standard library's). Per record only JVM code runs, so nothing else is needed:
+not `udfs/` (Python references for the tests), not the contract's Python validators.
+
+MSF cannot pip install at start-up and nothing says its Python has boto3, so boto3 and its
+dependencies are copied from the distributions installed here (importlib.metadata: the exact
+versions the tests ran with): their importable code and licence files, and of botocore's
+service models only the files a Secrets Manager client loads. Tooling (this package, tests,
+infra) and its data (exchange rates: the job reads them from S3 on AWS) stay out.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from pathlib import Path, PurePosixPath
 from ecomflow import paths
 
 JAR_IN_ZIP = "lib/ecomflow-connectors.jar"
-PACKAGES = ("flink_jobs", "udfs")
-VENDOR_DIR = "lib/python"
+PYTHON_DIR = "python"
+# Python the job never imports on its way to submitting the plan (see the docstring).
+LEFT_OUT = ("flink_jobs/contract/",)
 
 
 @dataclass(frozen=True)
@@ -34,21 +40,29 @@ class Vendored:
 
     distribution: str
     packages: tuple[str, ...]
-    # Package files the job never imports (paths relative to site-packages).
-    exclude: frozenset[str] = frozenset()
+    # Data files (paths relative to site-packages) the code loads at run time.
+    data: frozenset[str] = frozenset()
 
 
-# What udfs/ and flink_jobs/contract import at run time, and what those import in turn:
-# - fastjsonschema (the contract's validators; pure Python, no dependencies);
-# - ua_parser, which loads its rules lazily from ua_parser_builtins: `matchers` by default,
-#   `lazy` when a faster regex engine (re2, ua-parser-rs) is importable. `regexes` only feeds
-#   the deprecated `ua_parser.user_agent_parser` API, which udfs/user_agent.py does not use.
-#   ua_parser's optional extras (PyYAML, google-re2, ua-parser-rs) are not needed.
+# boto3.client("secretsmanager") and what it imports. botocore's data holds a model for every
+# AWS service (29 MB); a client needs only the shared endpoint, partition, retry and default
+# configuration files and its own service's model. cacert.pem: TLS without certifi.
+_BOTOCORE_DATA = frozenset({
+    "botocore/cacert.pem",
+    "botocore/data/_retry.json",
+    "botocore/data/endpoints.json",
+    "botocore/data/partitions.json",
+    "botocore/data/sdk-default-configuration.json",
+})
+SECRETS_MANAGER_MODEL = "botocore/data/secretsmanager/"
 VENDORED = (
-    Vendored("fastjsonschema", ("fastjsonschema",)),
-    Vendored("ua-parser", ("ua_parser",)),
-    Vendored("ua-parser-builtins", ("ua_parser_builtins",),
-             exclude=frozenset({"ua_parser_builtins/regexes.py"})),
+    Vendored("boto3", ("boto3",)),
+    Vendored("botocore", ("botocore",), data=_BOTOCORE_DATA),
+    Vendored("s3transfer", ("s3transfer",)),
+    Vendored("jmespath", ("jmespath",)),
+    Vendored("python-dateutil", ("dateutil",)),
+    Vendored("six", ("six",)),
+    Vendored("urllib3", ("urllib3",)),
 )
 _CODE_SUFFIXES = (".py",)
 _CODE_NAMES = ("py.typed",)
@@ -61,8 +75,7 @@ class PackageError(RuntimeError):
 
 def run_options() -> dict[str, str]:
     """The `kinesis.analytics.flink.run.options` property group for this zip."""
-    return {"python": "main.py", "jarfile": JAR_IN_ZIP, "pyFiles": ",".join(
-        (*(f"{p}/" for p in PACKAGES), f"{VENDOR_DIR}/"))}
+    return {"python": "main.py", "jarfile": JAR_IN_ZIP, "pyFiles": f"{PYTHON_DIR}/"}
 
 
 def _vendored_file(vendored: Vendored, file: PurePosixPath) -> bool:
@@ -71,9 +84,15 @@ def _vendored_file(vendored: Vendored, file: PurePosixPath) -> bool:
         return False
     if parts[0].endswith(".dist-info"):
         return file.name.upper().startswith(_LICENSE_PREFIXES)
-    if parts[0] not in vendored.packages or str(file) in vendored.exclude:
+    if str(file) in vendored.data or str(file).startswith(SECRETS_MANAGER_MODEL):
+        return True
+    # A package folder, or a single-module distribution (six.py).
+    if parts[0] not in vendored.packages and file.name not in (
+            f"{p}.py" for p in vendored.packages):
         return False
-    if any(part in ("tests", "test") for part in parts[1:-1]) or file.name == "__main__.py":
+    if any(part in ("tests", "test", "data") for part in parts[1:-1]):
+        return False
+    if file.name == "__main__.py":
         return False
     return file.suffix in _CODE_SUFFIXES or file.name in _CODE_NAMES
 
@@ -93,25 +112,26 @@ def vendored_files() -> list[tuple[Path, str]]:
             relative = PurePosixPath(str(file))
             if _vendored_file(vendored, relative):
                 chosen.append((Path(str(distribution.locate_file(file))),
-                               f"{VENDOR_DIR}/{relative}"))
+                               f"{PYTHON_DIR}/{relative}"))
+        names = {name for _, name in chosen}
         missing = [p for p in vendored.packages
-                   if not any(name == f"{VENDOR_DIR}/{p}/__init__.py" for _, name in chosen)]
+                   if f"{PYTHON_DIR}/{p}/__init__.py" not in names
+                   and f"{PYTHON_DIR}/{p}.py" not in names]
         if missing:
-            raise PackageError(
-                f"{vendored.distribution} installs no {', '.join(missing)}/__init__.py")
+            raise PackageError(f"{vendored.distribution} installs no {', '.join(missing)}")
         files.extend(sorted(chosen, key=lambda pair: pair[1]))
     return files
 
 
 def _source_files() -> list[tuple[Path, str]]:
     files = [(paths.REPO_ROOT / "flink_jobs" / "msf_main.py", "main.py")]
-    for package in PACKAGES:
-        for path in sorted((paths.REPO_ROOT / package).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (
-                    ".py", ".json"):
-                files.append((path, str(path.relative_to(paths.REPO_ROOT))))
+    for path in sorted((paths.REPO_ROOT / "flink_jobs").rglob("*")):
+        name = str(path.relative_to(paths.REPO_ROOT))
+        if (path.is_file() and "__pycache__" not in path.parts
+                and path.suffix in (".py", ".json") and not name.startswith(LEFT_OUT)):
+            files.append((path, f"{PYTHON_DIR}/{name}"))
     for path in sorted(paths.SQL_DIR.rglob("*.sql")):
-        files.append((path, str(path.relative_to(paths.REPO_ROOT))))
+        files.append((path, f"{PYTHON_DIR}/{path.relative_to(paths.REPO_ROOT)}"))
     files.extend(vendored_files())
     return files
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flink_jobs.environment import create_table_environment
 from flink_jobs.events_job import build
-from flink_jobs.properties import MSF_PROPERTIES_PATH, load_property_groups
+from flink_jobs.properties import load_property_groups, msf_properties_path
 from flink_jobs.secrets import resolve_secrets
 from flink_jobs.settings import JobSettings
 
@@ -18,7 +18,7 @@ from flink_jobs.settings import JobSettings
 def main() -> None:
     # The warehouse password and the hash key live in Secrets Manager on AWS: read them here,
     # once, on the client, before any SQL is built (options carry them to the task managers).
-    groups = resolve_secrets(load_property_groups(MSF_PROPERTIES_PATH))
+    groups = resolve_secrets(load_property_groups(msf_properties_path()))
     settings = JobSettings.from_property_groups(groups, local=False)
     t_env = create_table_environment(settings)
     # Submit and return: MSF watches the job; waiting here would block the service's deploy.

@@ -9,16 +9,31 @@ configuration. Values are always strings, as on MSF.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 MSF_PROPERTIES_PATH = Path("/etc/flink/application_properties.json")
+# A local cluster running the MSF zip (`ecomflow run --package`) cannot write /etc: it names
+# its own copy of the file here.
+PROPERTIES_PATH_VARIABLE = "ECOMFLOW_APPLICATION_PROPERTIES"
 LOCAL_PROPERTIES_PATH = (
     Path(__file__).resolve().parent / "conf" / "application_properties.local.json"
 )
 ENV_PREFIX = "ECOMFLOW__"
 
 PropertyGroups = dict[str, dict[str, str]]
+
+
+def msf_properties_path(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where the MSF entry point reads its property groups."""
+    return Path(environ.get(PROPERTIES_PATH_VARIABLE) or MSF_PROPERTIES_PATH)
+
+
+def to_document(groups: PropertyGroups) -> list[dict[str, object]]:
+    """The groups as MSF writes them (the inverse of parse_property_groups)."""
+    return [{"PropertyGroupId": group, "PropertyMap": dict(values)}
+            for group, values in groups.items()]
 
 
 class PropertiesError(ValueError):

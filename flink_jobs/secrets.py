@@ -51,7 +51,7 @@ def _secretsmanager_client(region: str, setting: str = _WAREHOUSE_SETTING,
     except ImportError:
         raise SettingsError(
             f"{setting} is set but boto3 cannot be imported in this Python; "
-            f"install boto3 (or ship it in the application zip's lib/python/), or set "
+            f"install boto3 (the application zip ships it in python/), or set "
             f"{instead} instead") from None
     return boto3.client("secretsmanager", region_name=region)
 

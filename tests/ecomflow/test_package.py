@@ -22,15 +22,21 @@ def test_layout_matches_run_options(built_zip: zipfile.ZipFile) -> None:
     options = package.run_options()
     assert options["python"] == "main.py" and "main.py" in names
     assert options["jarfile"] in names
-    for py_file in options["pyFiles"].split(","):
-        assert any(n.startswith(py_file) for n in names), py_file
+    # One folder on Python's path that CONTAINS the packages (MSF puts each entry itself on
+    # the path: a package folder there would turn its modules into top-level names).
+    assert options["pyFiles"] == "python/"
+    assert "python/flink_jobs/__init__.py" in names
+    assert not any(n.startswith(("flink_jobs/", "udfs/", "python/udfs/")) for n in names)
     # exactly one jar: MSF takes one
     assert [n for n in names if n.endswith(".jar")] == [options["jarfile"]]
-    # the entry point is the MSF main, and every SQL statement ships with the code
+    # the entry point is the MSF main, and every SQL statement ships beside flink_jobs/, where
+    # flink_jobs.sql_files looks for it
     assert built_zip.read("main.py") == (paths.REPO_ROOT / "flink_jobs/msf_main.py").read_bytes()
-    sql_files = {str(p.relative_to(paths.REPO_ROOT)) for p in paths.SQL_DIR.rglob("*.sql")}
+    sql_files = {f"python/{p.relative_to(paths.REPO_ROOT)}" for p in paths.SQL_DIR.rglob("*.sql")}
     assert sql_files <= names
-    assert "flink_jobs/conf/application_properties.local.json" in names
+    assert "python/flink_jobs/conf/application_properties.local.json" in names
+    # The Python contract is the collector's reference; the job checks records in the JVM.
+    assert not any(n.startswith("python/flink_jobs/contract/") for n in names)
 
 
 def test_tooling_stays_out(built_zip: zipfile.ZipFile) -> None:
@@ -73,27 +79,26 @@ def test_missing_jar_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 # --------------------------------------------------------------------------- vendored libraries
 
-VENDORED_PACKAGES = ("fastjsonschema", "ua_parser", "ua_parser_builtins")
+VENDORED_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3")
 
 
-def test_vendored_libraries_are_in_the_zip_and_on_pyfiles(built_zip: zipfile.ZipFile) -> None:
+def test_vendored_libraries_are_in_the_zip(built_zip: zipfile.ZipFile) -> None:
     names = set(built_zip.namelist())
-    assert package.VENDOR_DIR + "/" in package.run_options()["pyFiles"].split(",")
     for name in VENDORED_PACKAGES:
-        assert f"lib/python/{name}/__init__.py" in names, name
-    # ua_parser's default rules, loaded lazily on the first parse
-    assert "lib/python/ua_parser_builtins/matchers.py" in names
-    assert "lib/python/ua_parser/loaders.py" in names
-    vendored = [n for n in names if n.startswith("lib/python/")]
+        assert f"python/{name}/__init__.py" in names, name
+    assert "python/six.py" in names
+    vendored = [n for n in names if n.startswith("python/") and not n.startswith(
+        ("python/flink_jobs/", "python/sql/"))]
     for name in vendored:
         assert "__pycache__" not in name and not name.endswith((".pyc", "/__main__.py")), name
         assert "/tests/" not in name, name
         if ".dist-info/" in name:
-            assert PurePosixPath(name).name.startswith(("LICENSE", "AUTHORS")), name
-    assert any(n.endswith(".dist-info/licenses/LICENSE") and "/fastjsonschema-" in n
-               for n in vendored)
-    assert any(n.endswith(".dist-info/licenses/LICENSE") and "/ua_parser-" in n
-               for n in vendored)
+            assert PurePosixPath(name).name.startswith(("LICENSE", "AUTHORS", "NOTICE")), name
+    # of botocore's service models, Secrets Manager's only
+    models = {PurePosixPath(n).parts[3] for n in vendored
+              if n.startswith("python/botocore/data/") and len(PurePosixPath(n).parts) > 4}
+    assert models == {"secretsmanager"}
+    assert any("/boto3-" in n and ".dist-info/" in n for n in vendored)
     # the vendored files are the installed ones, byte for byte
     for path, name in package.vendored_files():
         assert built_zip.read(name) == path.read_bytes(), name
@@ -111,57 +116,60 @@ def test_missing_distribution_is_a_one_line_error(monkeypatch: pytest.MonkeyPatc
     assert "\n" not in str(caught.value)
 
 
-# Runs in a fresh interpreter (-I: no PYTHONPATH, no user site) whose path starts like an MSF
-# Python worker's: lib/python/ (pyFiles) and the zip's root. The venv's site-packages stays
-# reachable behind them for pyflink itself, so the check is that every module of the three
-# vendored packages was loaded from the unzipped copy, and that the UDFs work from it.
-IMPORT_CHECK = """
+# Runs in a fresh interpreter with nothing but the standard library (-I: no PYTHONPATH or user
+# site; -S: no site-packages, so neither this venv's boto3 nor its editable flink_jobs) and the
+# zip's python/ folder, as MSF's Python sees the package: the standard library is not shadowed,
+# and both secrets are read from Secrets Manager with the boto3 the zip ships.
+SECRETS_CHECK = """
 import json, sys
-root, vendor = sys.argv[1], sys.argv[2]
-sys.path[:0] = [vendor, root]
-import fastjsonschema, ua_parser
-from ua_parser import parse
-from udfs.contract_check import verdict
-from udfs.user_agent import device_of
-ipad = ('Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) '
-        'Version/17.1 Mobile/15E148 Safari/604.1')
-record = {"event_type": "page_view", "timestamp": "2025-07-16T10:30:00Z", "user_id": "u",
-          "page_url": "https://shop.example/"}
-result = {
-    "os": parse(ipad).os.family,
-    "device": list(device_of(ipad)),
-    "verdict": list(verdict(json.dumps(record), 1000000, 300))[:3],
-    "modules": {name: getattr(module, "__file__", None) for name, module in sys.modules.items()
-                if name.split(".")[0] in ("fastjsonschema", "ua_parser", "ua_parser_builtins",
-                                          "udfs", "flink_jobs")},
-}
-print(json.dumps(result))
+sys.path.insert(0, sys.argv[1])
+import secrets
+secrets.randbits(8)
+from flink_jobs.secrets import resolve_secrets
+groups = {"Warehouse": {"jdbc.url": "jdbc:postgresql://h/db",
+                        "password.secret.arn": sys.argv[2]},
+          "Privacy": {"hash.key.secret.arn": sys.argv[3]}}
+resolved = resolve_secrets(groups)
+import boto3
+print(json.dumps({"warehouse": resolved["Warehouse"], "key": resolved["Privacy"]["hash.key"],
+                  "boto3": boto3.__file__, "secrets": secrets.__file__}))
 """
 
 
-def test_udfs_import_from_the_unzipped_package(built_zip: zipfile.ZipFile,
-                                               tmp_path: Path) -> None:
+def test_the_unzipped_package_reads_its_secrets_with_nothing_else_installed(
+        built_zip: zipfile.ZipFile, tmp_path: Path) -> None:
     import json
+    import os
     import subprocess
     import sys
 
+    import boto3
+    from moto.server import ThreadedMotoServer
+
     root = tmp_path / "app"
     built_zip.extractall(root)
-    vendor = root / package.VENDOR_DIR
-    out = subprocess.run(
-        [sys.executable, "-I", "-c", IMPORT_CHECK, str(root), str(vendor)],
-        capture_output=True, text=True, cwd=tmp_path, check=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
+        keys = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        client = boto3.client("secretsmanager", region_name="eu-west-1", endpoint_url=endpoint,
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        warehouse = client.create_secret(Name="wh", SecretString=json.dumps(
+            {"username": "flink", "password": "s3cr3t"}))["ARN"]
+        key = client.create_secret(Name="key", SecretString=json.dumps({"key": "k-1"}))["ARN"]
+        out = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", SECRETS_CHECK, str(root / "python"), warehouse,
+             key],
+            capture_output=True, text=True, cwd=tmp_path, check=False, timeout=120,
+            env={"PATH": os.environ["PATH"], "AWS_ENDPOINT_URL": endpoint, **keys})
+    finally:
+        server.stop()
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
-    assert result["os"] == "iOS"
-    assert result["device"] == ["tablet", "Mobile Safari", "iOS"]
-    assert result["verdict"] == [None, None, None]
-    modules = result["modules"]
-    assert {"fastjsonschema", "ua_parser", "ua_parser_builtins", "ua_parser_builtins.matchers",
-            "udfs.contract_check", "flink_jobs.contract"} <= set(modules)
-    for name, file in modules.items():
-        if file is None:  # namespace packages have no file
-            continue
-        top = name.split(".")[0]
-        expected = vendor if top in VENDORED_PACKAGES else root
-        assert Path(file).resolve().is_relative_to(expected.resolve()), (name, file)
+    assert result["warehouse"] == {"jdbc.url": "jdbc:postgresql://h/db",
+                                   "password.secret.arn": warehouse, "username": "flink",
+                                   "password": "s3cr3t"}
+    assert result["key"] == "k-1"
+    assert Path(result["boto3"]).resolve().is_relative_to((root / "python").resolve())
+    assert not Path(result["secrets"]).resolve().is_relative_to(root.resolve())

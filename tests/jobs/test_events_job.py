@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import Any
 import psycopg2
 import pytest
 
-from ecomflow import paths
+from ecomflow import package, package_run, paths, runner
+from ecomflow.local_run import local_property_groups
 from ecomflow.local_stack import StackInfo, warehouse_dsn
 from ecomflow.replay import kinesis_client, replay
 from tests.jobs import oracle
@@ -110,9 +112,65 @@ def test_bounded_run_to_a_local_lake(stack: StackInfo, warehouse: str, input_fil
     assert_matches_oracle(input_file, lake.as_uri(), warehouse, stack, s3=False)
 
 
-def test_bounded_run_to_the_s3_lake(stack: StackInfo, warehouse: str, input_file: Path) -> None:
-    lake_url = f"{stack.lake_url}/bounded"
-    run_cli(stack, "run", "--input", str(input_file), "--lake", lake_url)
+@pytest.fixture(scope="module")
+def msf_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `ecomflow deploy` uploads."""
+    return package.build_zip(tmp_path_factory.mktemp("dist") / "ecomflow-msf.zip")
+
+
+def test_the_msf_package_on_a_local_cluster(stack: StackInfo, warehouse: str, input_file: Path,
+                                            msf_zip: Path) -> None:
+    """The zip, not the source tree: its own main.py, run options and property file, on a
+    JobManager and a TaskManager of their own, with MSF's Python (no project virtualenv)."""
+    lake_url = f"{stack.lake_url}/package"
+    out = run_cli(stack, "run", "--package", str(msf_zip), "--input", str(input_file),
+                  "--lake", lake_url)
+    assert " finished in " in out
+    assert_matches_oracle(input_file, lake_url, warehouse, stack)
+
+
+def test_a_killed_taskmanager_is_replaced_and_the_job_recovers(
+        stack: StackInfo, warehouse: str, input_file: Path, msf_zip: Path,
+        tmp_path: Path) -> None:
+    """SIGKILL the TaskManager mid-stream, as a managed cluster loses a machine: a new one
+    registers, the job restarts from its last checkpoint by itself, and the lake and the
+    warehouse end with every row once."""
+    client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
+                            stack.secret_key)
+    stream = "package-kill"
+    create_active_stream(client, stream)
+    # Fed while the job runs (20 s), so that the kill lands mid-stream.
+    feeding = threading.Thread(target=replay, args=(input_file,), daemon=True, kwargs={
+        "stream_name": stream, "client": client, "rate": 250.0})
+    lake_url = f"{stack.lake_url}/package-kill"
+    groups = local_property_groups(
+        home=stack.home, stack=stack, lake=lake_url, init_position="TRIM_HORIZON",
+        environ={"ECOMFLOW__KinesisSource__stream.name": stream,
+                 "ECOMFLOW__Job__checkpoint.interval.ms": "2000"})
+    # The cluster's folder (logs, checkpoints) under tmp_path: pytest keeps it for a look.
+    run = package_run.prepare(msf_zip, groups, home=tmp_path)
+    with package_run.package_cluster(run.folder, run.configuration) as cluster:
+        job_id = package_run.submit(cluster, run.app, run.options, run.groups, run.python)
+        package_run.wait_for(cluster, job_id, ("RUNNING",), timeout=300)
+        feeding.start()
+        deadline = time.monotonic() + 300
+        while (cluster.rest(f"/jobs/{job_id}/checkpoints")["counts"]["completed"] < 1
+               or runner.records_read(cluster.rest_port, job_id) < 1500):
+            assert time.monotonic() < deadline, "never reached the kill point"
+            time.sleep(0.5)
+        cluster.kill("taskmanager")
+        cluster.start_taskmanager("taskmanager-2")
+        # The JobManager notices the loss (missed heartbeats), restarts the job on the new
+        # TaskManager and restores its last checkpoint: nobody tells it to.
+        deadline = time.monotonic() + 300
+        while cluster.rest(f"/jobs/{job_id}/checkpoints")["latest"]["restored"] is None:
+            assert time.monotonic() < deadline, "the job did not restore a checkpoint"
+            time.sleep(0.5)
+        history = cluster.rest(f"/jobs/{job_id}/exceptions")["exceptionHistory"]["entries"]
+        feeding.join(timeout=300)
+        package_run.wait_until_idle(cluster, job_id, idle_timeout=10)
+        package_run.drain(cluster, job_id)
+    assert history, "the job never noticed its TaskManager died"
     assert_matches_oracle(input_file, lake_url, warehouse, stack)
 
 
