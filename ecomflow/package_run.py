@@ -151,6 +151,10 @@ def cluster_configuration(settings: JobSettings, folder: Path, rest_port: int, r
     }
 
 
+_NOT_INHERITED = frozenset({"HADOOP_CLASSPATH", "HADOOP_CONF_DIR", "JVM_ARGS", "LOG4J_PROPERTIES",
+                            "PYTHONPATH", "PYTHONHOME", "_ECOMFLOW_JVM_PREPARED"})
+
+
 @dataclass
 class PackageCluster:
     """A JobManager and TaskManagers of PyFlink's Flink, each in its own process group."""
@@ -164,7 +168,12 @@ class PackageCluster:
         return int(self.configuration["rest.port"])
 
     def _environment(self) -> dict[str, str]:
-        return {**os.environ, "FLINK_CONF_DIR": str(self.folder / "conf"),
+        # Nothing of this process's own Flink set-up (runner.prepare_jvm puts the uber-jar and
+        # the S3 filesystem on HADOOP_CLASSPATH, which Flink's scripts add to every classpath)
+        # or Python path reaches the cluster: it sees the zip and its own configuration only.
+        inherited = {key: value for key, value in os.environ.items()
+                     if key not in _NOT_INHERITED and not key.startswith("FLINK_")}
+        return {**inherited, "FLINK_CONF_DIR": str(self.folder / "conf"),
                 "FLINK_LOG_DIR": str(self.folder / "log"),
                 "FLINK_PLUGINS_DIR": str(self.folder / "plugins")}
 

@@ -119,9 +119,13 @@ def msf_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_msf_package_on_a_local_cluster(stack: StackInfo, warehouse: str, input_file: Path,
-                                            msf_zip: Path) -> None:
+                                            msf_zip: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """The zip, not the source tree: its own main.py, run options and property file, on a
     JobManager and a TaskManager of their own, with MSF's Python (no project virtualenv)."""
+    # What a source-tree run leaves in its process (runner.prepare_jvm) must not reach the
+    # cluster: a second S3 filesystem on its classpath stops the JobManager at start.
+    monkeypatch.setenv("HADOOP_CLASSPATH", os.pathsep.join(str(j) for j in runner.require_jars()))
     lake_url = f"{stack.lake_url}/package"
     out = run_cli(stack, "run", "--package", str(msf_zip), "--input", str(input_file),
                   "--lake", lake_url)
