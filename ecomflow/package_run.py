@@ -42,9 +42,7 @@ from ecomflow import package, paths, runner
 from flink_jobs.properties import PROPERTIES_PATH_VARIABLE, PropertyGroups, to_document
 from flink_jobs.settings import JobSettings
 
-PYFLINK_HOME = Path(sys.modules["pyflink"].__file__ if "pyflink" in sys.modules else
-                    metadata.distribution("apache-flink").locate_file("pyflink/__init__.py")
-                    ).parent
+PYFLINK_HOME = Path(str(metadata.distribution("apache-flink").locate_file("pyflink")))
 RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
 
 
@@ -203,7 +201,7 @@ class PackageCluster:
         self.start_taskmanager()
         deadline = time.monotonic() + 120
         while not self._slots_available():
-            self._check_alive()
+            self.check_alive()
             if time.monotonic() > deadline:
                 raise PackageRunError(f"the local cluster did not start: {self.folder / 'log'}")
             time.sleep(0.5)
@@ -224,7 +222,7 @@ class PackageCluster:
             return False
         return int(overview.get("slots-available", 0)) > 0  # type: ignore[union-attr]
 
-    def _check_alive(self) -> None:
+    def check_alive(self) -> None:
         for name, process in self.processes.items():
             if process.poll() is not None:
                 raise PackageRunError(
@@ -311,7 +309,7 @@ def wait_for(cluster: PackageCluster, job_id: str, states: tuple[str, ...],
              timeout: float) -> str:
     deadline = time.monotonic() + timeout
     while True:
-        cluster._check_alive()
+        cluster.check_alive()
         state = job_state(cluster, job_id)
         if state in states:
             return state
@@ -360,7 +358,7 @@ def wait_until_idle(cluster: PackageCluster, job_id: str, idle_timeout: float) -
     """Until no record has arrived for `idle_timeout` seconds (see runner)."""
     last, quiet_since = -1, time.monotonic()
     while True:
-        cluster._check_alive()
+        cluster.check_alive()
         # While the job fails over (a TaskManager lost), a pause in records means nothing.
         if not runner.all_tasks_running(cluster.rest_port, job_id):
             wait_for(cluster, job_id, ("RUNNING",), timeout=300)
