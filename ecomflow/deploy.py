@@ -5,11 +5,15 @@
     3. upload the zip to the package bucket (skipped when that exact zip is already there) and
        the exchange rates (ecomflow/data/fx_rates.csv) to the lake's reference/
     4. apply the warehouse DDL (sql/warehouse/V*.sql) through the Redshift Data API
-    5. if the Flink application is running: take a named snapshot and wait for it
+    5. know whether the new plan can restore the running job's state (ecomflow/state_map.py:
+       the new package's state map against the one kept beside the running package), then
+       take a named snapshot of the running job and wait for it. A plan that cannot restore
+       stops the deploy here, before the application is touched, unless --fresh-start: then
+       the job is stopped (its snapshot kept) and later started without state
     6. cdk deploy every stack with the new package key: CloudFormation updates the application,
        which restarts from the snapshot it takes (RESTORE_FROM_LATEST_SNAPSHOT)
-    7. start the application if it is not running (restoring the latest snapshot, if any), and
-       wait until it runs
+    7. start the application if it is not running (restoring the latest snapshot, if any, or
+       none after a fresh start), and wait until it runs
 
 Every AWS call goes through `AwsClients` and the CDK CLI through `CdkRunner`, so tests run the
 whole sequence against moto and stubbed clients.
@@ -31,7 +35,7 @@ from typing import Any, Protocol
 
 import click
 
-from ecomflow import aws_names, msf_app, paths, warehouse_schema
+from ecomflow import aws_names, msf_app, paths, state_map, warehouse_schema
 
 CDK_BIN = paths.REPO_ROOT / "tools" / "cdk" / "node_modules" / ".bin" / "cdk"
 INFRA_DIR = paths.REPO_ROOT / "infra"
@@ -103,6 +107,9 @@ class DeployRequest:
     alert_email: str | None = None
     package: Path | None = None      # a prebuilt zip; default: build one
     start: bool = True
+    # When the new plan cannot restore the running state: start without it (True) or stop
+    # the deploy before the application is touched (False).
+    fresh_start: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +121,7 @@ class DeployResult:
     snapshot: str | None
     started: str | None          # the restore type used when deploy started the app
     status: str
+    verdict: state_map.Verdict | None = None   # None: no state to restore (first deploy)
     outputs: dict[str, dict[str, str]]
 
 
@@ -133,6 +141,17 @@ def _output(outputs: dict[str, dict[str, str]], env: str, suffix: str, key: str)
                           "after cdk deploy") from None
 
 
+def state_map_key(env: str, code_key: str) -> str:
+    """Where the state map of a deployed package is kept: beside it, per environment."""
+    return f"{aws_names.CODE_PREFIX}state-maps/{env}/{Path(code_key).stem}.json"
+
+
+def _read_state_map(s3: Any, bucket: str, key: str) -> state_map.StateMap | None:
+    if not _object_exists(s3, bucket, key):
+        return None
+    return state_map.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())
+
+
 def _object_exists(s3: Any, bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
@@ -145,6 +164,7 @@ def _object_exists(s3: Any, bucket: str, key: str) -> bool:
 
 def deploy(request: DeployRequest, *, aws: AwsClients, cdk: CdkRunner,
            build: Callable[[Path], Path] | None = None,
+           plan: Callable[[str], state_map.StateMap] = state_map.for_environment,
            report: Callable[[str], None] = lambda _: None,
            sleep: Callable[[float], None] = time.sleep) -> DeployResult:
     env = request.env
@@ -162,6 +182,8 @@ def deploy(request: DeployRequest, *, aws: AwsClients, cdk: CdkRunner,
         zip_path = (build or build_zip)(paths.REPO_ROOT / "dist" / f"ecomflow-msf-{env}.zip")
     code_key = code_key_for(zip_path)
     report(f"package {paths.shown(zip_path)} -> {code_key}")
+    report("computing the new plan's state map")
+    new_map = plan(env)
 
     # 2. foundation stacks (the package bucket and the warehouse must exist first)
     foundation = [aws_names.stack_name(env, s) for s in aws_names.FOUNDATION_STACKS]
@@ -190,14 +212,40 @@ def deploy(request: DeployRequest, *, aws: AwsClients, cdk: CdkRunner,
     except warehouse_schema.SchemaError as exc:
         raise DeployError(f"warehouse schema: {exc}") from exc
 
-    # 5. a named snapshot of the running job, so no state depends on the update going well
+    # 5. can the new plan restore the running state? Decided before anything changes.
     name = aws_names.application_name(env)
     snapshot = None
+    verdict = None
+    fresh = False
     try:
         before = msf_app.describe(aws.msf, name)
+        if before is not None and (before.status == "RUNNING" or any(
+                s.status == "READY" for s in msf_app.snapshots(aws.msf, name))):
+            old_map = _read_state_map(aws.s3, bucket, state_map_key(env, before.code_key))
+            verdict = (state_map.compare(old_map, new_map) if old_map is not None else
+                       state_map.unknown(f"no state map kept for the running package "
+                                         f"{before.code_key} (deployed before state maps)"))
+            report(verdict.explain())
+            if not verdict.restores:
+                if not request.fresh_start:
+                    raise DeployError(
+                        f"{verdict.explain()}\n{name} was not changed. Deploying it anyway "
+                        "would make MSF fail the restore and roll the update back. Either "
+                        "keep the plan's stateful operators as they are, or deploy with "
+                        "--fresh-start: the job is stopped with a snapshot (kept, so the old "
+                        "version can restore it), and the new one starts without state, "
+                        "reading the stream from its initial position.")
+                fresh = True
+        aws.s3.put_object(Bucket=bucket, Key=state_map_key(env, code_key),
+                          Body=state_map.dumps(new_map).encode())
         if before is not None and before.status == "RUNNING":
             snapshot = msf_app.take_snapshot(aws.msf, name, sleep=sleep)
             report(f"snapshot {snapshot} of {name} taken")
+            if fresh:
+                msf_app.stop(aws.msf, name)
+                report(f"stopping {name}: the new plan starts without its state "
+                       f"(snapshot {snapshot} keeps it)")
+                msf_app.wait_for(aws.msf, name, {"READY"}, sleep=sleep)
 
         # 6. everything else, with the new package key
         every = [aws_names.stack_name(env, s) for s in aws_names.ALL_STACKS]
@@ -212,8 +260,9 @@ def deploy(request: DeployRequest, *, aws: AwsClients, cdk: CdkRunner,
         # 7. start it, or wait for the update CloudFormation started to settle
         after = msf_app.wait_for(aws.msf, name, msf_app.SETTLED_STATES, sleep=sleep)
         started = None
-        if after.status == "READY" and request.start:
-            started = msf_app.start(aws.msf, name)
+        # A job deploy stopped for a fresh start runs again, whatever --no-start says.
+        if after.status == "READY" and (request.start or snapshot is not None and fresh):
+            started = msf_app.start(aws.msf, name, restore=not fresh)
             report(f"starting {name} ({started})")
             after = msf_app.wait_for(aws.msf, name, {"RUNNING"}, sleep=sleep)
     except msf_app.AppError as exc:
@@ -223,7 +272,7 @@ def deploy(request: DeployRequest, *, aws: AwsClients, cdk: CdkRunner,
     report(f"{name} {after.status.lower()} (version {after.version})")
     return DeployResult(code_bucket=bucket, code_key=code_key, uploaded=uploaded,
                         statements_applied=applied, snapshot=snapshot, started=started,
-                        status=after.status, outputs=outputs)
+                        status=after.status, outputs=outputs, verdict=verdict)
 
 
 # -- `ecomflow deploy` ------------------------------------------------------------------------
@@ -237,8 +286,12 @@ def deploy(request: DeployRequest, *, aws: AwsClients, cdk: CdkRunner,
 @click.option("--package", "package_zip", type=click.Path(dir_okay=False, path_type=Path),
               help="Deploy this prebuilt zip instead of building one.")
 @click.option("--no-start", is_flag=True, help="Leave a stopped application stopped.")
+@click.option("--fresh-start", is_flag=True,
+              help="If the new plan cannot restore the running job's state, stop the job "
+                   "with a snapshot and start the new one without state (default: stop the "
+                   "deploy before the application is touched).")
 def deploy_command(env: str, region: str | None, profile: str | None, alert_email: str | None,
-                   package_zip: Path | None, no_start: bool) -> None:
+                   package_zip: Path | None, no_start: bool, fresh_start: bool) -> None:
     """Build, upload and deploy everything to AWS, then start or update the Flink job."""
     import boto3
 
@@ -250,7 +303,7 @@ def deploy_command(env: str, region: str | None, profile: str | None, alert_emai
     try:
         result = deploy(
             DeployRequest(env=env, alert_email=alert_email, package=package_zip,
-                          start=not no_start),
+                          start=not no_start, fresh_start=fresh_start),
             aws=AwsClients.from_session(session),
             cdk=CdkCli(region=session.region_name, profile=profile),
             report=lambda line: click.echo(line, err=True))

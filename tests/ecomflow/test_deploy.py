@@ -16,7 +16,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.redshiftdata.models import redshiftdata_backends
 
-from ecomflow import aws_names, deploy, paths, warehouse_schema
+from ecomflow import aws_names, deploy, paths, state_map, warehouse_schema
 from ecomflow.deploy import AwsClients, DeployError, DeployRequest
 from tests.ecomflow.msf_stubs import REGION, expect_describe, msf_client, snapshot_list
 
@@ -27,6 +27,26 @@ LAKE_BUCKET = aws_names.bucket_name(ENV, "lake", account=DEFAULT_ACCOUNT_ID, reg
 SECRET = f"arn:aws:secretsmanager:{REGION}:{DEFAULT_ACCOUNT_ID}:secret:dw-AbCdEf"
 FOUNDATION = [aws_names.stack_name(ENV, s) for s in aws_names.FOUNDATION_STACKS]
 EVERY = [aws_names.stack_name(ENV, s) for s in aws_names.ALL_STACKS]
+
+
+OLD_KEY = "flink/ecomflow-msf-old.zip"
+# A plan's state map (ecomflow/state_map.py), as computed from the job graph.
+PLAN: state_map.StateMap = {
+    "0a": state_map.Operator("Source: src_stream__raw_events", None, (), "s1"),
+    "0b": state_map.Operator("ecomflow-deduplicate-first-by-key", "k1", ("s1",), "s1"),
+    "0c": state_map.Operator("Sink: snk_warehouse__sessions", None, ("s1",), None),
+}
+
+
+def deploy_with_plan(request, *, plan: state_map.StateMap = PLAN, **kwargs):
+    """Deploy with `plan` as the new package's state map (no JVM in these tests)."""
+    return deploy.deploy(request, plan=lambda _env: plan, **kwargs)
+
+
+def keep_state_map(s3, code_key: str, plan: state_map.StateMap = PLAN) -> None:
+    """What the deploy of `code_key` left beside it."""
+    s3.put_object(Bucket=CODE_BUCKET, Key=deploy.state_map_key(ENV, code_key),
+                  Body=state_map.dumps(plan).encode())
 
 
 class FakeCdk:
@@ -102,7 +122,7 @@ def test_first_deploy_uploads_applies_the_schema_deploys_and_starts_fresh(aws, p
     cdk = FakeCdk(clients.s3)
     lines: list[str] = []
 
-    result = deploy.deploy(DeployRequest(env=ENV, alert_email="ops@example.com",
+    result = deploy_with_plan(DeployRequest(env=ENV, alert_email="ops@example.com",
                                          package=package),
                            aws=clients, cdk=cdk, report=lines.append, sleep=finish_statements)
 
@@ -131,7 +151,8 @@ def test_update_snapshots_the_running_job_before_cloudformation_updates_it(aws, 
     for bucket in (CODE_BUCKET, LAKE_BUCKET):
         clients.s3.create_bucket(Bucket=bucket)
     clients.s3.upload_file(str(package), CODE_BUCKET, key)   # same zip deployed before
-    expect_describe(stubber, APP, "RUNNING", version=5, code_key="flink/ecomflow-msf-old.zip")
+    keep_state_map(clients.s3, OLD_KEY)
+    expect_describe(stubber, APP, "RUNNING", version=5, code_key=OLD_KEY)
     stubber.add_response("create_application_snapshot", {}, None)
     stubber.add_response("describe_application_snapshot", {"SnapshotDetails": {
         "SnapshotName": "s", "SnapshotStatus": "READY", "ApplicationVersionId": 5}}, None)
@@ -139,7 +160,7 @@ def test_update_snapshots_the_running_job_before_cloudformation_updates_it(aws, 
     expect_describe(stubber, APP, "RUNNING", version=6, code_key=key)
     cdk = FakeCdk(clients.s3)
 
-    result = deploy.deploy(DeployRequest(env=ENV, package=package), aws=clients, cdk=cdk,
+    result = deploy_with_plan(DeployRequest(env=ENV, package=package), aws=clients, cdk=cdk,
                            sleep=finish_statements)
 
     stubber.assert_no_pending_responses()
@@ -147,6 +168,101 @@ def test_update_snapshots_the_running_job_before_cloudformation_updates_it(aws, 
     assert not result.uploaded                      # content-addressed key already there
     assert result.started is None and result.status == "RUNNING"
     assert cdk.calls[1] == (EVERY, key, {})         # no e-mail given: parameter kept as is
+    assert result.verdict is not None and result.verdict.restores
+    kept = clients.s3.get_object(Bucket=CODE_BUCKET, Key=deploy.state_map_key(ENV, key))
+    assert state_map.loads(kept["Body"].read().decode()) == PLAN
+
+
+def _running_on_old_code(clients, stubber, old_plan: state_map.StateMap | None) -> None:
+    for bucket in (CODE_BUCKET, LAKE_BUCKET):
+        clients.s3.create_bucket(Bucket=bucket)
+    if old_plan is not None:
+        keep_state_map(clients.s3, OLD_KEY, old_plan)
+    expect_describe(stubber, APP, "RUNNING", version=5, code_key=OLD_KEY)
+
+
+WITHOUT_DEDUP = {k: v for k, v in PLAN.items() if k != "0b"}
+RETYPED = {**PLAN, "0b": state_map.Operator("ecomflow-deduplicate-first-by-key", "k1",
+                                           ("s2",), "s2")}
+
+
+@pytest.mark.parametrize(("old_plan", "why"), [
+    ({**PLAN, "0d": state_map.Operator("WindowAggregate", "k2", ("s1",), "s3")},
+     "1 operator\\(s\\) no longer in the plan under the same id: WindowAggregate"),
+    (RETYPED, "1 operator\\(s\\) with changed types: ecomflow-deduplicate-first-by-key"),
+    (None, "no state map kept for the running package flink/ecomflow-msf-old.zip"),
+])
+def test_a_plan_that_cannot_restore_stops_the_deploy_before_the_job_is_touched(
+        aws, package, old_plan, why):
+    clients, stubber = aws
+    _running_on_old_code(clients, stubber, old_plan)
+    cdk = FakeCdk(clients.s3)
+    with pytest.raises(DeployError, match=why) as raised:
+        deploy_with_plan(DeployRequest(env=ENV, package=package), aws=clients, cdk=cdk,
+                         sleep=finish_statements)
+    assert "was not changed" in str(raised.value) and "--fresh-start" in str(raised.value)
+    assert cdk.calls == [(FOUNDATION, deploy.code_key_for(package), {})]
+    stubber.assert_no_pending_responses()           # no snapshot, no stop, no update
+    assert not deploy._object_exists(
+        clients.s3, CODE_BUCKET, deploy.state_map_key(ENV, deploy.code_key_for(package)))
+
+
+def test_fresh_start_stops_with_a_snapshot_and_starts_the_new_plan_without_state(aws, package):
+    clients, stubber = aws
+    key = deploy.code_key_for(package)
+    _running_on_old_code(clients, stubber, PLAN)
+    stubber.add_response("create_application_snapshot", {}, None)
+    stubber.add_response("describe_application_snapshot", {"SnapshotDetails": {
+        "SnapshotName": "s", "SnapshotStatus": "READY", "ApplicationVersionId": 5}}, None)
+    stubber.add_response("stop_application", {}, {"ApplicationName": APP, "Force": False})
+    expect_describe(stubber, APP, "STOPPING", version=5, code_key=OLD_KEY)
+    expect_describe(stubber, APP, "READY", version=5, code_key=OLD_KEY)
+    expect_describe(stubber, APP, "READY", version=6, code_key=key)   # CloudFormation updated
+    stubber.add_response("start_application", {}, {
+        "ApplicationName": APP, "RunConfiguration": {
+            "ApplicationRestoreConfiguration": {
+                "ApplicationRestoreType": "SKIP_RESTORE_FROM_SNAPSHOT"},
+            "FlinkRunConfiguration": {"AllowNonRestoredState": False}}})
+    expect_describe(stubber, APP, "RUNNING", version=6, code_key=key)
+    cdk = FakeCdk(clients.s3)
+    lines: list[str] = []
+
+    result = deploy_with_plan(DeployRequest(env=ENV, package=package, fresh_start=True,
+                                            start=False),
+                              plan=WITHOUT_DEDUP, aws=clients, cdk=cdk, report=lines.append,
+                              sleep=finish_statements)
+
+    stubber.assert_no_pending_responses()
+    assert result.verdict is not None and not result.verdict.restores
+    assert result.verdict.gone == ("ecomflow-deduplicate-first-by-key",)
+    assert result.snapshot is not None                      # the old state, kept
+    assert result.started == "SKIP_RESTORE_FROM_SNAPSHOT" and result.status == "RUNNING"
+    assert any("starts without its state" in line for line in lines)
+    assert [call[0] for call in cdk.calls] == [FOUNDATION, EVERY]
+
+
+def test_a_stopped_job_with_snapshots_is_checked_too(aws, package):
+    """A start restores the latest snapshot: a stopped job's state counts as much."""
+    clients, stubber = aws
+    for bucket in (CODE_BUCKET, LAKE_BUCKET):
+        clients.s3.create_bucket(Bucket=bucket)
+    expect_describe(stubber, APP, "READY", version=5, code_key=OLD_KEY)
+    stubber.add_response("list_application_snapshots", snapshot_list(("s", "READY")),
+                         {"ApplicationName": APP, "Limit": 50})
+    with pytest.raises(DeployError, match="no state map kept"):
+        deploy_with_plan(DeployRequest(env=ENV, package=package), aws=clients,
+                         cdk=FakeCdk(clients.s3), sleep=finish_statements)
+
+
+def test_state_maps_compare_by_operator_id_and_types():
+    assert state_map.compare(PLAN, PLAN).restores
+    # New operators start empty: the old state still finds every operator it belongs to.
+    grown = {**PLAN, "0e": state_map.Operator("WindowRank", "k3", ("s1",), "s4")}
+    assert state_map.compare(PLAN, grown).restores
+    assert state_map.compare(grown, PLAN).gone == ("WindowRank",)
+    assert state_map.compare(PLAN, RETYPED).changed == ("ecomflow-deduplicate-first-by-key",)
+    assert state_map.loads(state_map.dumps(grown)) == grown
+    assert "unknown" in state_map.unknown("why").explain()
 
 
 def test_a_failing_schema_stops_before_the_job_is_touched(aws, package):
@@ -158,7 +274,7 @@ def test_a_failing_schema_stops_before_the_job_is_touched(aws, package):
             statement.status = "FAILED"
 
     with pytest.raises(DeployError, match="warehouse schema: .* failed"):
-        deploy.deploy(DeployRequest(env=ENV, package=package), aws=clients, cdk=cdk,
+        deploy_with_plan(DeployRequest(env=ENV, package=package), aws=clients, cdk=cdk,
                       sleep=fail)
     assert len(cdk.calls) == 1                      # the foundation only
     stubber.assert_no_pending_responses()           # and no Flink call at all
@@ -169,17 +285,17 @@ def test_deploy_refuses_an_application_left_on_other_code(aws, package):
     expect_describe(stubber, APP, None)
     expect_describe(stubber, APP, "RUNNING", code_key="flink/ecomflow-msf-other.zip")
     with pytest.raises(DeployError, match="runs flink/ecomflow-msf-other.zip"):
-        deploy.deploy(DeployRequest(env=ENV, package=package), aws=clients,
+        deploy_with_plan(DeployRequest(env=ENV, package=package), aws=clients,
                       cdk=FakeCdk(clients.s3), sleep=finish_statements)
 
 
 def test_missing_package_and_unknown_environment_are_errors(aws, tmp_path):
     clients, _ = aws
     with pytest.raises(DeployError, match="not found"):
-        deploy.deploy(DeployRequest(env=ENV, package=tmp_path / "nope.zip"), aws=clients,
+        deploy_with_plan(DeployRequest(env=ENV, package=tmp_path / "nope.zip"), aws=clients,
                       cdk=FakeCdk(clients.s3))
     with pytest.raises(DeployError, match="unknown environment"):
-        deploy.deploy(DeployRequest(env="qa"), aws=clients, cdk=FakeCdk(clients.s3))
+        deploy_with_plan(DeployRequest(env="qa"), aws=clients, cdk=FakeCdk(clients.s3))
 
 
 def test_builds_the_package_when_none_is_given(aws, package):
@@ -192,7 +308,7 @@ def test_builds_the_package_when_none_is_given(aws, package):
 
     expect_describe(stubber, APP, None)
     expect_describe(stubber, APP, "READY", code_key=deploy.code_key_for(package))
-    deploy.deploy(DeployRequest(env=ENV, start=False), aws=clients, cdk=FakeCdk(clients.s3),
+    deploy_with_plan(DeployRequest(env=ENV, start=False), aws=clients, cdk=FakeCdk(clients.s3),
                   build=build, sleep=finish_statements)
     assert built and built[0].name == "ecomflow-msf-dev.zip"
     stubber.assert_no_pending_responses()          # start=False: no start_application

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ecomflow import runner
+from ecomflow import runner, state_map
 from ecomflow.local_run import build_local_settings
+from flink_jobs.settings import JobSettings
 
 pytestmark = pytest.mark.flink
 
@@ -23,12 +24,16 @@ JAVA_STEPS = ("RecordHead", "AcceptedEventTime", "CatalogVersions", "FirstArriva
               "ForgetUsers", "FxRates", "DeviceOf", "CountOutcomes")
 
 
-def _explain(home: Path, environ: dict[str, str]) -> dict[str, object]:
+def _settings(home: Path, environ: dict[str, str]) -> JobSettings:
     events = home / "events.jsonl"
     events.write_text("{}\n")
-    settings = build_local_settings(
+    return build_local_settings(
         home=home, stack=None, environ=environ, input_file=events, lake=str(home / "lake"),
         warehouse_url="jdbc:postgresql://127.0.0.1:1/never-connected")
+
+
+def _explain(home: Path, environ: dict[str, str]) -> dict[str, object]:
+    settings = _settings(home, environ)
     runner.prepare_jvm(runner.require_jars(), home / "logs")
     from pyflink.table import ExplainDetail
 
@@ -125,3 +130,33 @@ def test_analytics_are_window_aggregates(plan: dict[str, object]) -> None:
     # Append-only results (the lake and the warehouse logs take no updates).
     assert "GroupAggregate(" not in plan["sql"]
     assert "window=[SESSION(" in plan["sql"] and "window=[CUMULATE(" in plan["sql"]
+
+
+# -- whether a changed plan restores the state of the one before (ecomflow deploy) -------------
+
+def test_state_maps_predict_which_upgrades_restore(tmp_path: Path) -> None:
+    """The deploy's prediction on real plans. Switching the country enrichment on keeps every
+    operator's id and types: it restores, as test_reliability's upgrade test shows Flink doing
+    (same change, real savepoint, ignore-unclaimed-state=false). Switching the user-agent step
+    off removes a Java operator with its uid and shifts the planner's ids behind it."""
+    def computed(environ: dict[str, str]) -> state_map.StateMap:
+        return state_map.compute(_settings(tmp_path, environ), home=tmp_path)
+
+    base = computed({})
+    names = {op.name for op in base.values()}
+    assert {f"ecomflow-{uid}" for uid in ("record-head", "deduplicate-first-by-key",
+                                          "forget-users", "device-of")} <= names
+    assert state_map.compare(
+        computed({"ECOMFLOW__CleanStream__enrich.country": "false"}), base).restores
+    verdict = state_map.compare(
+        base, computed({"ECOMFLOW__CleanStream__enrich.user-agent": "false"}))
+    assert not verdict.restores and "ecomflow-device-of" in verdict.gone
+    assert "ecomflow-device-of" in verdict.explain()
+
+
+def test_the_state_map_of_an_aws_environment() -> None:
+    """What deploy computes: the plan of the groups the CDK app gives the application."""
+    dev = state_map.for_environment("dev")
+    assert any(op.name.startswith("Source: src_stream__raw_events") for op in dev.values())
+    assert "ecomflow-forget-users" in {op.name for op in dev.values()}
+    assert state_map.loads(state_map.dumps(dev)) == dev

@@ -141,3 +141,20 @@ def test_cloudwatch_logging_option_points_at_the_job_log_stream(synth):
     template.has_resource_properties("AWS::Logs::LogGroup", {
         "LogGroupName": f"/aws/kinesis-analytics/{app}",
         "RetentionInDays": config.log_retention_days})
+
+
+def test_deploy_plans_the_groups_the_application_gets(synth):
+    """`ecomflow deploy` predicts whether a new plan restores the running state from the plan
+    of `state_map.planned_groups`: the application's groups, with placeholders for names and
+    secrets (a secret's ARN stands for the value the job reads from it)."""
+    from ecomflow import state_map
+
+    deployed = {(group, key.removesuffix(".secret.arn"))
+                for group, properties in _groups(_application(synth)).items()
+                if group != processing.RUN_OPTIONS_GROUP for key in properties}
+    planned = {(group, key) for group, properties in state_map.planned_groups(synth.env).items()
+               for key in properties}
+    assert planned == deployed
+    # Values that shape the plan are the application's own (the rest only name things).
+    assert state_map.planned_groups(synth.env)["KinesisSource"]["init.position"] == \
+        _groups(_application(synth))["KinesisSource"]["init.position"]
