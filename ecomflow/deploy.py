@@ -234,7 +234,8 @@ def deploy(request: DeployRequest, *, aws: AwsClients, cdk: CdkRunner,
                         "keep the plan's stateful operators as they are, or deploy with "
                         "--fresh-start: the job is stopped with a snapshot (kept, so the old "
                         "version can restore it), and the new one starts without state, "
-                        "reading the stream from its initial position.")
+                        "reading the stream from its initial position (the lake then gets "
+                        "a second copy of the events still in the stream; README, Deploy).")
                 fresh = True
         aws.s3.put_object(Bucket=bucket, Key=state_map_key(env, code_key),
                           Body=state_map.dumps(new_map).encode())
