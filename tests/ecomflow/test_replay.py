@@ -30,8 +30,8 @@ from ecomflow.replay import (
     partition_key,
     replay,
 )
-from tests.ecomflow.test_producer import FaultProxy
 from tests.kinesis_reader import read_stream
+from tests.support.fault_proxy import FaultProxy
 
 THROTTLED = "ProvisionedThroughputExceededException"
 

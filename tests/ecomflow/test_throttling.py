@@ -42,8 +42,8 @@ from ecomflow.producer import (
     kinesis_client,
 )
 from ecomflow.replay import format_summary, partition_key, replay
-from tests.ecomflow.test_producer import FaultProxy
 from tests.kinesis_reader import create_active_stream, read_stream
+from tests.support.fault_proxy import FaultProxy
 
 THROTTLED = "ProvisionedThroughputExceededException"
 

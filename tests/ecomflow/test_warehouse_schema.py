@@ -104,3 +104,20 @@ def test_every_warehouse_table_chooses_its_redshift_keys() -> None:
         if statement.startswith("CREATE TABLE"):
             assert "SORTKEY (" in statement and ("DISTKEY (" in statement
                                                  or "DISTSTYLE ALL" in statement), name
+
+
+def test_released_migrations_never_change():
+    """A released migration has run on someone's warehouse: a change is a new V### file.
+    sql/warehouse/released.sha256 lists every released file (`sha256sum V*.sql` format);
+    a new migration is released by adding its line, in the commit that adds it."""
+    import hashlib
+
+    released = {}
+    for line in (paths.WAREHOUSE_DDL_DIR / "released.sha256").read_text().splitlines():
+        digest, name = line.split()
+        released[name] = digest
+    files = {p.name: p for p in warehouse_schema.migration_files()}
+    assert set(files) == set(released), "every migration is listed once released"
+    changed = [name for name, path in files.items()
+               if hashlib.sha256(path.read_bytes()).hexdigest() != released[name]]
+    assert changed == [], f"released migrations changed: {changed} (add a new V### instead)"

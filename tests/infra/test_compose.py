@@ -18,7 +18,7 @@ from ecomflow import package, paths
 from ecomflow.aws_names import FX_RATES_KEY
 from flink_jobs.properties import PROPERTIES_PATH_VARIABLE, parse_property_groups
 from flink_jobs.settings import JobSettings
-from tests.infra.test_processing import keys_the_job_reads
+from tests.support.settings_keys import keys_the_job_reads
 
 ROOT = paths.REPO_ROOT
 COMPOSE = ROOT / "docker-compose.yml"

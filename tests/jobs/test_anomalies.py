@@ -11,7 +11,7 @@ import pytest
 from ecomflow.local_stack import StackInfo, warehouse_dsn
 from tests.jobs import anomaly_case
 from tests.jobs.privacy_view import hashed
-from tests.jobs.test_events_job import run_cli
+from tests.support.jobs import run_cli
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 

@@ -19,34 +19,20 @@ import psycopg2
 import pytest
 
 from ecomflow import paths
-from ecomflow.local_stack import StackInfo, warehouse_dsn
+from ecomflow.local_stack import StackInfo
 from ecomflow.replay import kinesis_client, replay
 from flink_jobs.settings import DEFAULT_FUNNELS
 from tests.jobs import clean_case, clean_oracle
 from tests.jobs.lake_reader import read_dataset
-from tests.jobs.privacy_view import private_text
-from tests.jobs.test_events_job import run_cli
 from tests.kinesis_reader import create_active_stream
+from tests.support.jobs import COMPARED, VIEWS, as_stored, query, run_cli
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
-LOGS = ("event_counts_minute_log", "pipeline_health_log", "dead_letter_counts_minute_log",
-        "funnel_minute_log", "funnel_hourly_log", "sessions_log", "cart_abandoned_log",
-        "top_products_minute_log", "anomalies_log", "rfm_log", "transactions_log",
-        "products_log", "funnel_steps_hourly_log")
-VIEWS = ("event_counts_minute", "pipeline_health", "dead_letter_counts_minute", "funnel_minute",
-         "funnel_hourly", "sessions", "cart_abandoned", "top_products_minute", "anomalies",
-         "transactions", "products", "rfm_scores", "funnel_steps_hourly")
 SESSION_COLUMNS = ("session_id", "user_id", "session_start", "session_end", "duration_seconds",
                    "client_session_id", "events", "page_views", "product_views", "add_to_cart",
                    "remove_from_cart", "purchases", "pages_viewed", "entry_page", "exit_page",
                    "device_class", "country", "revenue_usd", "converted")
-COMPARED = ("event_id", "event_type", "event_time", "user_id", "session_id", "page_url",
-            "product_id", "quantity",
-            "device_class", "browser", "os",
-            "country", "fx_rate_to_usd", "price_usd", "total_amount_usd", "catalog_category",
-            "catalog_brand", "catalog_price", "payload")
-
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[clean_case.Line]]:
@@ -66,28 +52,6 @@ def case_env(case: tuple[Path, Path, list[clean_case.Line]],
     monkeypatch.setenv("ECOMFLOW__CleanStream__fx.rates.url", rates.as_uri())
     monkeypatch.setenv("ECOMFLOW__CleanStream__max.payload.bytes",
                        str(clean_case.MAX_PAYLOAD_BYTES))
-
-
-@pytest.fixture
-def warehouse(stack: StackInfo) -> str:
-    dsn = warehouse_dsn(stack)
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {', '.join(LOGS)}")
-    return dsn
-
-
-def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql)
-        return [tuple(row) for row in cur.fetchall()]
-
-
-def as_stored(lines: list[clean_case.Line], home: Path) -> list[clean_case.Line]:
-    """The input as the job's sinks see it: pseudonymised, except the contract's dead letters,
-    which keep the record as received (README "Privacy")."""
-    private = private_text(home)
-    return [line if line.label == "dead_letter" else replace(line, text=private(line.text))
-            for line in lines]
 
 
 def assert_clean_stream(lines: list[clean_case.Line], lake_url: str, dsn: str,

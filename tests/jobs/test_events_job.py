@@ -22,12 +22,13 @@ import pytest
 
 from ecomflow import package, package_run, paths, runner
 from ecomflow.local_run import local_property_groups
-from ecomflow.local_stack import StackInfo, warehouse_dsn
+from ecomflow.local_stack import StackInfo
 from ecomflow.replay import kinesis_client, replay
 from tests.jobs import oracle
 from tests.jobs.lake_reader import read_dataset
 from tests.jobs.privacy_view import private_text
 from tests.kinesis_reader import create_active_stream
+from tests.support.jobs import run_cli
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
@@ -54,24 +55,6 @@ def input_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with gzip.open(path, "wt", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     return path
-
-
-@pytest.fixture
-def warehouse(stack: StackInfo) -> str:
-    dsn = warehouse_dsn(stack)
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("TRUNCATE event_counts_minute_log, pipeline_health_log, "
-                    "dead_letter_counts_minute_log")
-    return dsn
-
-
-def run_cli(stack: StackInfo, *args: str, timeout: float = 600) -> str:
-    env = {**os.environ, "ECOMFLOW_HOME": str(stack.home)}
-    done = subprocess.run(
-        [sys.executable, "-m", "ecomflow.cli", *args], env=env, cwd=paths.REPO_ROOT,
-        capture_output=True, text=True, timeout=timeout, check=False)
-    assert done.returncode == 0, f"ecomflow {' '.join(args)} failed:\n{done.stderr[-4000:]}"
-    return done.stdout
 
 
 def warehouse_rows(dsn: str) -> list[tuple[Any, ...]]:
@@ -118,27 +101,17 @@ def msf_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return package.build_zip(tmp_path_factory.mktemp("dist") / "ecomflow-msf.zip")
 
 
-def test_the_msf_package_on_a_local_cluster(stack: StackInfo, warehouse: str, input_file: Path,
-                                            msf_zip: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """The zip, not the source tree: its own main.py, run options and property file, on a
-    JobManager and a TaskManager of their own, with MSF's Python (no project virtualenv)."""
+def test_a_killed_taskmanager_is_replaced_and_the_job_recovers(
+        stack: StackInfo, warehouse: str, input_file: Path, msf_zip: Path,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The MSF zip, not the source tree (its own main.py, run options and property file, MSF's
+    Python, a JobManager and a TaskManager of their own), against the oracle. SIGKILL the
+    TaskManager mid-stream, as a managed cluster loses a machine: a new one registers, the job
+    restarts from its last checkpoint by itself, and the lake and the warehouse end with every
+    row once. (`ecomflow run --package` drives the same functions: package_run.run_package.)"""
     # What a source-tree run leaves in its process (runner.prepare_jvm) must not reach the
     # cluster: a second S3 filesystem on its classpath stops the JobManager at start.
     monkeypatch.setenv("HADOOP_CLASSPATH", os.pathsep.join(str(j) for j in runner.require_jars()))
-    lake_url = f"{stack.lake_url}/package"
-    out = run_cli(stack, "run", "--package", str(msf_zip), "--input", str(input_file),
-                  "--lake", lake_url)
-    assert " finished in " in out
-    assert_matches_oracle(input_file, lake_url, warehouse, stack)
-
-
-def test_a_killed_taskmanager_is_replaced_and_the_job_recovers(
-        stack: StackInfo, warehouse: str, input_file: Path, msf_zip: Path,
-        tmp_path: Path) -> None:
-    """SIGKILL the TaskManager mid-stream, as a managed cluster loses a machine: a new one
-    registers, the job restarts from its last checkpoint by itself, and the lake and the
-    warehouse end with every row once."""
     client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
                             stack.secret_key)
     stream = "package-kill"
@@ -178,28 +151,18 @@ def test_a_killed_taskmanager_is_replaced_and_the_job_recovers(
     assert_matches_oracle(input_file, lake_url, warehouse, stack)
 
 
-def test_replay_to_kinesis_then_stream_run(stack: StackInfo, warehouse: str,
-                                           input_file: Path) -> None:
-    client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
-                            stack.secret_key)
-    summary = replay(input_file, stream_name=stack.stream_name, client=client)
-    assert summary.records == 5000 + len(BAD_LINES) and not summary.failed_records
-
-    lake_url = f"{stack.lake_url}/stream"
-    out = run_cli(stack, "run", "--lake", lake_url, "--idle-timeout", "10",
-                  "--from", "TRIM_HORIZON")
-    assert "stopped after idle timeout" in out
-    assert_matches_oracle(input_file, lake_url, warehouse, stack)
-
-
 def test_sigterm_stops_a_stream_run_with_everything_flushed(
         stack: StackInfo, warehouse: str, input_file: Path) -> None:
-    """`kill PID` drains the job: open windows fire and the last lake files are committed."""
+    """Replay to Kinesis, then a stream run from TRIM_HORIZON that `kill PID` stops: the job
+    drains, open windows fire and the last lake files are committed, and the lake and the
+    warehouse equal the oracle. (Runs that stop on their idle timeout: test_bad_input,
+    test_reliability.)"""
     client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
                             stack.secret_key)
     stream = "sigterm-test"
     create_active_stream(client, stream)
-    replay(input_file, stream_name=stream, client=client)
+    summary = replay(input_file, stream_name=stream, client=client)
+    assert summary.records == 5000 + len(BAD_LINES) and not summary.failed_records
 
     lake_url = f"{stack.lake_url}/sigterm"
     env = {**os.environ, "ECOMFLOW_HOME": str(stack.home),

@@ -22,9 +22,8 @@ from ecomflow.local_stack import StackInfo, warehouse_dsn
 from ecomflow.replay import kinesis_client, replay
 from tests.jobs.lake_reader import read_dataset
 from tests.jobs.privacy_view import hashed
-from tests.jobs.test_clean_stream import LOGS
-from tests.jobs.test_events_job import run_cli
 from tests.kinesis_reader import create_active_stream, read_stream
+from tests.support.jobs import LOGS, run_cli
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 

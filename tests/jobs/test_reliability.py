@@ -40,8 +40,8 @@ from ecomflow.local_stack import StackInfo, warehouse_dsn
 from ecomflow.replay import ReplaySummary, kinesis_client, replay
 from tests.jobs import oracle
 from tests.jobs.lake_reader import read_dataset
-from tests.jobs.test_clean_stream import LOGS, VIEWS, query
 from tests.kinesis_reader import create_active_stream
+from tests.support.jobs import LOGS, VIEWS, query
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack, pytest.mark.long]
 
@@ -311,9 +311,10 @@ def _during_sink_write(run: LiveRun, job_id: str) -> bool:
 
 
 # Flink starts the first checkpoint at a random time between the minimum pause and the
-# interval: a pause equal to the interval puts it a full minute after the start.
+# interval: a pause equal to the interval puts it 20 s after the start, while the job reads
+# the 300 records it needs in about 2 s (the stream is fed from before the job starts).
 KILL_POINTS = {
-    "before_first_checkpoint": (_before_first_checkpoint, "60000", "60000"),
+    "before_first_checkpoint": (_before_first_checkpoint, "20000", "20000"),
     "mid_window": (_mid_window, "2000", "0"),
     "during_sink_write": (_during_sink_write, "2000", "0"),
 }

@@ -1,0 +1,55 @@
+"""What the job tests share: running the CLI as a user would, the warehouse's log tables and
+views, and the input as the job's sinks store it. (The `warehouse` fixture, which empties the
+logs before a test, is in tests/jobs/conftest.py.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+
+from ecomflow import paths
+from ecomflow.local_stack import StackInfo
+from ecomflow.summary import WAREHOUSE_TABLES
+from flink_jobs.events_job import SINK_TARGETS
+from tests.jobs import clean_case
+from tests.jobs.privacy_view import private_text
+
+# The warehouse's append-only logs (what the job writes) and the views over them (what is
+# read), from the job's and the summary's own lists.
+LOGS = tuple(target for kind, target in SINK_TARGETS.values() if kind == "warehouse")
+VIEWS = WAREHOUSE_TABLES
+
+COMPARED = ("event_id", "event_type", "event_time", "user_id", "session_id", "page_url",
+            "product_id", "quantity",
+            "device_class", "browser", "os",
+            "country", "fx_rate_to_usd", "price_usd", "total_amount_usd", "catalog_category",
+            "catalog_brand", "catalog_price", "payload")
+
+
+def run_cli(stack: StackInfo, *args: str, timeout: float = 600) -> str:
+    env = {**os.environ, "ECOMFLOW_HOME": str(stack.home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "ecomflow.cli", *args], env=env, cwd=paths.REPO_ROOT,
+        capture_output=True, text=True, timeout=timeout, check=False)
+    assert done.returncode == 0, f"ecomflow {' '.join(args)} failed:\n{done.stderr[-4000:]}"
+    return done.stdout
+
+
+def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return [tuple(row) for row in cur.fetchall()]
+
+
+def as_stored(lines: list[clean_case.Line], home: Path) -> list[clean_case.Line]:
+    """The input as the job's sinks see it: pseudonymised, except the contract's dead letters,
+    which keep the record as received (README "Privacy")."""
+    private = private_text(home)
+    return [line if line.label == "dead_letter" else replace(line, text=private(line.text))
+            for line in lines]

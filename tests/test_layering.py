@@ -1,0 +1,74 @@
+"""Who may import whom, checked on every module's imports (the role import-linter would play,
+as one test with no extra dependency).
+
+    flink_jobs   the job: imports nothing of this project's tooling, functions or tests
+    udfs         the job's Python functions: of the project, only the reference contract
+    infra        the CDK app: of the tooling, only the shared names (aws_names) and the
+                 package's layout (package.run_options)
+    ecomflow     tooling: never infra, never tests; benchmarks only behind `ecomflow bench`
+    tests        no test module imports another (shared code: tests/support, conftest.py)
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ecomflow import paths
+
+ROOT = paths.REPO_ROOT
+PROJECT = ("flink_jobs", "udfs", "ecomflow", "benchmarks", "infra", "ecomflow_infra", "tests")
+
+
+def _modules(folder: str) -> Iterator[Path]:
+    for path in (ROOT / folder).rglob("*.py"):
+        if not {"node_modules", "cdk.out", "__pycache__"} & set(path.parts):
+            yield path
+
+
+def _imports(path: Path) -> Iterator[str]:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # `from ecomflow import aws_names` imports ecomflow.aws_names: name it so.
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def _within(module: str, allowed: tuple[str, ...]) -> bool:
+    return any(module == a or module.startswith(f"{a}.") for a in allowed)
+
+
+def _project_imports(folder: str) -> set[tuple[str, str]]:
+    """(importing file, imported module) for imports of another top-level package."""
+    own = {folder, "ecomflow_infra"} if folder == "infra" else {folder}
+    return {(str(path.relative_to(ROOT)), module)
+            for path in _modules(folder) for module in _imports(path)
+            if module.split(".")[0] in PROJECT and module.split(".")[0] not in own}
+
+
+@pytest.mark.parametrize(("folder", "allowed"), [
+    ("flink_jobs", ()),
+    ("udfs", ("flink_jobs.contract",)),
+    ("infra", ("ecomflow.aws_names", "ecomflow.package")),
+])
+def test_the_job_and_the_cdk_app_import_only_what_their_layer_allows(
+        folder: str, allowed: tuple[str, ...]) -> None:
+    found = _project_imports(folder)
+    assert {(f, m) for f, m in found if not _within(m, allowed)} == set()
+
+
+def test_tooling_imports_neither_infra_nor_tests_and_benchmarks_only_for_bench() -> None:
+    found = _project_imports("ecomflow")
+    assert {m for _, m in found if m.split(".")[0] in ("infra", "ecomflow_infra", "tests")} == set()
+    assert {f for f, m in found if m.startswith("benchmarks")} == {"ecomflow/cli.py"}
+
+
+def test_no_test_module_imports_another() -> None:
+    offenders = {(f, m) for f, m in _project_imports("tests") | {
+        (str(p.relative_to(ROOT)), m) for p in _modules("tests") for m in _imports(p)}
+        if any(part.startswith("test_") for part in m.split(".")[1:])}
+    assert offenders == set()
