@@ -11,6 +11,34 @@ from ecomflow import local_stack
 from ecomflow.local_stack import StackConfig, StackInfo
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n 2 --dist loadgroup` (scripts/dev test): every test that runs Flink goes
+    to the same worker, one after the other (never two jobs at once on this machine); the
+    rest is shared out a module at a time (module fixtures are built once), the CDK tests as
+    one group (they share one synthesis). Each worker has its own local stack."""
+    for item in items:
+        if item.get_closest_marker("flink"):
+            group = "flink"
+        elif item.nodeid.startswith("tests/infra/"):
+            group = "infra"
+        else:
+            group = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Refuse to run Flink tests on two workers at once: xdist must have grouped them."""
+    if session.config.getoption("loadgroup", default=False):
+        stray = [item.nodeid for item in session.items
+                 if item.get_closest_marker("flink") and not item.nodeid.endswith("@flink")]
+        if stray:
+            raise pytest.UsageError(
+                f"pytest-xdist did not group the Flink tests ({stray[0]}, ...): two jobs "
+                "could run at once. Check the pytest / pytest-xdist versions in pyproject.")
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):

@@ -32,7 +32,7 @@ from ecomflow.local_stack import StackInfo
 from ecomflow.producer import Producer, kinesis_client
 from tests.kinesis_reader import create_active_stream, read_stream
 
-REQUESTS = 2000
+REQUESTS = 800  # every kind of request, 16 at a time (benchmarks/collect_load.py sends more)
 CONCURRENCY = 16
 
 
