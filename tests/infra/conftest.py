@@ -38,14 +38,17 @@ def cdk_environment() -> dict[str, str]:
             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
 
 
-def cdk_synth(env: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def _synth_command(env: str, out: Path, *extra: str) -> list[str]:
     if not CDK_BIN.exists():
         pytest.fail(f"{CDK_BIN} is missing: run `npm ci --prefix tools/cdk` (scripts/dev setup)")
-    return subprocess.run(
-        [str(CDK_BIN), "synth", "--app", f"{sys.executable} app.py", "-c", f"env={env}",
-         "-c", "nag=true", *extra, "-o", str(out), "--no-notices", "--no-version-reporting",
-         "-q"],
-        cwd=INFRA_DIR, env=cdk_environment(), capture_output=True, text=True, timeout=300)
+    return [str(CDK_BIN), "synth", "--app", f"{sys.executable} app.py", "-c", f"env={env}",
+            "-c", "nag=true", *extra, "-o", str(out), "--no-notices", "--no-version-reporting",
+            "-q"]
+
+
+def cdk_synth(env: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(_synth_command(env, out, *extra), cwd=INFRA_DIR,
+                          env=cdk_environment(), capture_output=True, text=True, timeout=300)
 
 
 @dataclass
@@ -84,14 +87,20 @@ class Synthesized:
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
-    results = {}
+    """The three environments synthesized side by side (each CLI mostly waits on its app)."""
+    started = time.monotonic()
+    running = {}
     for env in aws_names.ENVIRONMENTS:
         out = tmp_path_factory.mktemp(f"cdk-{env}")
-        started = time.monotonic()
-        done = cdk_synth(env, out, "-c", f"{aws_names.CONTEXT_CODE_KEY}={CODE_KEY}")
-        results[env] = Synthesized(env=env, out=out, returncode=done.returncode,
-                                   output=done.stdout + done.stderr,
-                                   seconds=time.monotonic() - started)
+        command = _synth_command(env, out, "-c", f"{aws_names.CONTEXT_CODE_KEY}={CODE_KEY}")
+        running[env] = (out, subprocess.Popen(
+            command, cwd=INFRA_DIR, env=cdk_environment(), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True))
+    results = {}
+    for env, (out, process) in running.items():
+        output, _ = process.communicate(timeout=300)
+        results[env] = Synthesized(env=env, out=out, returncode=process.returncode,
+                                   output=output, seconds=time.monotonic() - started)
     return results
 
 

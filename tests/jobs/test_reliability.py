@@ -45,7 +45,8 @@ from tests.support.jobs import LOGS, VIEWS, query
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack, pytest.mark.long]
 
-REPLAY_RATE = 150.0  # records/s: the replay outlasts the job's start, so kills hit a live run
+# records/s: the replay (about 20 s) outlasts the job's start, so kills hit a live run
+REPLAY_RATE = 250.0
 
 
 def _bad_lines(stamps: list[str]) -> dict[str, str]:
