@@ -20,8 +20,9 @@ Exact rules (Java follows them to the character; tests compare parsed JSON):
   a string from which nothing is stripped is returned unchanged;
 - booleans and nulls are kept; numbers elsewhere keep their text; keys (duplicates too) keep
   their order;
-- in a control event (top-level `event_type` "erasure_request") the top-level `user_id` is
-  already the hash and is kept; every other rule applies;
+- in a control event the top-level `user_id` is already the hash and is kept; every other
+  rule applies. A control event is what the job takes for one: a record the contract accepts
+  (any time in the future allowed) as an `erasure_request` (`is_control_event`);
 - output: compact JSON (`,` and `:`), non-ASCII characters as themselves.
 """
 
@@ -31,13 +32,22 @@ import hashlib
 import hmac
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
+from flink_jobs.contract import CONTROL_TYPES, is_control, validate_payload
 from flink_jobs.privacy_rules import PrivacyRules, ascii_lower
 
-__all__ = ["CONTROL_EVENT_TYPE", "PrivacyRules", "hash_id", "pseudonymise", "strip_query"]
+__all__ = ["CONTROL_EVENT_TYPE", "PrivacyRules", "hash_id", "is_control_event", "pseudonymise",
+           "strip_query"]
 
-CONTROL_EVENT_TYPE = "erasure_request"
+[CONTROL_EVENT_TYPE] = CONTROL_TYPES
+
+
+def is_control_event(payload: str) -> bool:
+    """As the job decides it (the contract's verdict): accepted, and a control event."""
+    record, issues = validate_payload(payload, max_future=timedelta(days=365_000))
+    return not issues and is_control(record)
 
 
 def hash_id(key: str, value: str) -> str:
@@ -79,8 +89,7 @@ def pseudonymise(payload: str | None, rules: PrivacyRules, key: str) -> str | No
         return None
     if not isinstance(document, _Object):
         return None
-    control = any(k == "event_type" and v == CONTROL_EVENT_TYPE and not isinstance(v, _Number)
-                  for k, v in document)
+    control = is_control_event(payload)
     modes = {**{n: _URL for n in rules.url_fields}, **{n: _REGION for n in rules.region_fields},
              **{n: _HASH for n in rules.hash_fields}}
     out: list[str] = []

@@ -39,6 +39,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                 "could run at once. Check the pytest / pytest-xdist versions in pyproject.")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flink_classpath(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """PyFlink's JVM starts once per process, with the classpath it finds then: put the
+    uber-jar on it before any test (in any order, on any worker) starts it, as the job's own
+    runner does. CLI runs started by the tests inherit the same set-up."""
+    from ecomflow import runner
+
+    try:
+        jars = runner.require_jars()
+    except runner.RunError:
+        return  # no jar built: the tests that need it say so themselves
+    runner.prepare_jvm(jars, tmp_path_factory.mktemp("jvm") / "logs")
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):

@@ -64,7 +64,9 @@ public final class EventContract {
     public static final List<String> EVENT_TYPES = Collections.unmodifiableList(Arrays.asList(
             "page_view", "product_view", "add_to_cart", "remove_from_cart", "purchase",
             "product"));
-    public static final Set<String> CONTROL_TYPES = Collections.singleton("erasure_request");
+    /** The one control event: a user's erasure request (README "Privacy"). */
+    public static final String ERASURE_REQUEST = "erasure_request";
+    public static final Set<String> CONTROL_TYPES = Collections.singleton(ERASURE_REQUEST);
     static final Map<String, String> ALIASES = Collections.singletonMap("transaction", "purchase");
 
     static final int MAX_NUMBER_DIGITS = 1000;
@@ -79,7 +81,7 @@ public final class EventContract {
     private static final String RESOURCES = "/dev/ecomflow/contract/v1/";
     private static final String[] SCHEMA_NAMES = {
         "envelope", "event", "page_view", "product_view", "add_to_cart", "remove_from_cart",
-        "purchase", "product", "erasure_request"
+        "purchase", "product", ERASURE_REQUEST
     };
     private static final Comparator<Issue> FIRST_ISSUE = Comparator
             .comparingInt((Issue issue) -> REASONS.indexOf(issue.reason))
@@ -717,7 +719,7 @@ public final class EventContract {
         }
         TIMESTAMP_FIELDS.put("product", new String[] {"timestamp", "created_at", "updated_at"});
         // expires_at lies in the future by design: only the request's own time is checked.
-        TIMESTAMP_FIELDS.put("erasure_request", new String[] {"timestamp"});
+        TIMESTAMP_FIELDS.put(ERASURE_REQUEST, new String[] {"timestamp"});
     }
 
     private static void checkTimes(JsonNode record, String type, Set<String> flagged,

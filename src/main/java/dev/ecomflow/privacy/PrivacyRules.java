@@ -12,7 +12,6 @@ import java.util.Set;
  */
 public final class PrivacyRules {
 
-    public static final String CONTROL_EVENT_TYPE = "erasure_request";
     static final int NONE = 0, HASH = 1, REGION = 2, URL = 3;
 
     final Map<String, Integer> modes = new HashMap<>();

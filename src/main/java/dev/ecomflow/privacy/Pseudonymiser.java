@@ -90,14 +90,6 @@ public final class Pseudonymiser {
         }
     }
 
-    /** As {@link #apply(byte[], boolean)}, finding out itself whether it is a control event. */
-    public Result apply(String payload) {
-        boolean control = payload != null && payload.contains(PrivacyRules.CONTROL_EVENT_TYPE)
-                && isControl(payload);
-        return payload == null ? null
-                : apply(payload.getBytes(StandardCharsets.UTF_8), control);
-    }
-
     /**
      * `payload` (UTF-8 JSON) pseudonymised, with its fields; NULL when it is not one JSON
      * object. `control`: whether the record is a control event (its top-level user_id is kept).
@@ -306,27 +298,6 @@ public final class Pseudonymiser {
                 return number ? text : PrivacyRules.stripQuery(text, rules.stripParams);
             default:
                 return text;
-        }
-    }
-
-    /** True when a top-level `event_type` is the control type (a second, cheap pass). */
-    private boolean isControl(String payload) {
-        try (JsonParser parser = factory.createParser(payload)) {
-            if (parser.nextToken() != JsonToken.START_OBJECT) {
-                return false;
-            }
-            boolean control = false;
-            while (parser.nextToken() == JsonToken.FIELD_NAME) {
-                String name = parser.currentName();
-                JsonToken value = parser.nextToken();
-                if ("event_type".equals(name) && value == JsonToken.VALUE_STRING) {
-                    control = PrivacyRules.CONTROL_EVENT_TYPE.equals(parser.getText());
-                }
-                parser.skipChildren();
-            }
-            return control;
-        } catch (IOException e) {
-            return false;
         }
     }
 

@@ -2,19 +2,14 @@ package dev.ecomflow.stream;
 
 import java.math.BigDecimal;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.streaming.api.datastream.DataStream;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.Collector;
 
@@ -46,36 +41,29 @@ public class CartAbandonment {
 
     public DataStream<Row> apply(DataStream<Row> input, long timeoutMillis) {
         return input
-                .keyBy(new UserKey())
+                .keyBy(new EventTimeOrdered.FirstField())
                 .process(new Carts(timeoutMillis))
                 .returns(OUTPUT_TYPE)
                 .name("CartAbandonment(event-time timers)")
                 .uid("ecomflow-cart-abandonment");
     }
 
-    static final class UserKey implements KeySelector<Row, String> {
-        @Override
-        public String getKey(Row row) {
-            return (String) row.getField(0);
-        }
-    }
-
-    static final class Carts extends KeyedProcessFunction<String, Row, Row> {
+    /** A user's cart, its changes applied in event-time order (EventTimeOrdered). */
+    static final class Carts extends EventTimeOrdered {
+        private static final long serialVersionUID = 1L;
         private final long timeoutMillis;
-        private transient MapState<Long, List<Row>> pending; // event time -> rows, not yet applied
         private transient MapState<String, BigDecimal> lines; // product -> line value
         private transient MapState<String, Integer> quantities; // product -> quantity
         private transient ValueState<Long> firstAdded;
         private transient ValueState<Long> lastChange;
 
         Carts(long timeoutMillis) {
+            super(INPUT_ROW);
             this.timeoutMillis = timeoutMillis;
         }
 
         @Override
-        public void open(OpenContext context) {
-            pending = getRuntimeContext().getMapState(new MapStateDescriptor<>(
-                    "pending", Types.LONG, Types.LIST(INPUT_ROW)));
+        void openState() {
             lines = getRuntimeContext().getMapState(
                     new MapStateDescriptor<>("lines", Types.STRING, Types.BIG_DEC));
             quantities = getRuntimeContext().getMapState(
@@ -86,34 +74,13 @@ public class CartAbandonment {
                     new ValueStateDescriptor<>("last-change", Types.LONG));
         }
 
-        /**
-         * Rows arrive ordered by event time only per upstream key (the temporal joins release
-         * them per currency and per product), so each is parked until the watermark reaches
-         * its time and applied then, in event-time order.
-         */
         @Override
-        public void processElement(Row row, Context context, Collector<Row> out)
-                throws Exception {
-            long time = context.timestamp();
-            List<Row> rows = pending.get(time);
-            if (rows == null) {
-                rows = new ArrayList<>();
-            }
-            rows.add(Row.of(row.getField(1), row.getField(2), row.getField(3), row.getField(4)));
-            pending.put(time, rows);
-            context.timerService().registerEventTimeTimer(time);
+        Row parked(Row row) {
+            return Row.of(row.getField(1), row.getField(2), row.getField(3), row.getField(4));
         }
 
         @Override
-        public void onTimer(long timestamp, OnTimerContext context, Collector<Row> out)
-                throws Exception {
-            List<Row> rows = pending.get(timestamp);
-            if (rows != null) {
-                pending.remove(timestamp);
-                for (Row row : rows) {
-                    apply(row, timestamp, context);
-                }
-            }
+        void fired(long timestamp, OnTimerContext context, Collector<Row> out) throws Exception {
             Long last = lastChange.value();
             if (last == null || timestamp != last + timeoutMillis) {
                 return; // not (or no longer) this cart's deadline
@@ -133,7 +100,8 @@ public class CartAbandonment {
         }
 
         /** One cart change (event_type, product_id, quantity, price_usd) at `time`. */
-        private void apply(Row row, long time, Context context) throws Exception {
+        @Override
+        void apply(Row row, long time, Context context, Collector<Row> out) throws Exception {
             String type = (String) row.getField(0);
             String product = row.getField(1) == null ? "" : (String) row.getField(1);
             if ("purchase".equals(type)) {

@@ -4,16 +4,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.streaming.api.datastream.DataStream;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.Collector;
 
@@ -44,7 +41,7 @@ public class OrderedFunnels {
 
     public DataStream<Row> apply(DataStream<Row> input, String funnels, long gapMillis) {
         return input
-                .keyBy(new UserKey())
+                .keyBy(new EventTimeOrdered.FirstField())
                 .process(new Sessions(Funnel.parseAll(funnels), gapMillis))
                 .returns(OUTPUT_TYPE)
                 .name("OrderedFunnels(event-time sessions)")
@@ -85,17 +82,11 @@ public class OrderedFunnels {
         }
     }
 
-    static final class UserKey implements KeySelector<Row, String> {
-        @Override
-        public String getKey(Row row) {
-            return (String) row.getField(0);
-        }
-    }
-
-    static final class Sessions extends KeyedProcessFunction<String, Row, Row> {
+    /** A user's sessions, their events applied in event-time order (EventTimeOrdered). */
+    static final class Sessions extends EventTimeOrdered {
+        private static final long serialVersionUID = 1L;
         private final List<Funnel> funnels;
         private final long gapMillis;
-        private transient MapState<Long, List<Row>> pending;
         private transient ValueState<Long> start;
         private transient ValueState<Long> last;
         private transient ValueState<String> device;
@@ -105,14 +96,13 @@ public class OrderedFunnels {
         private transient MapState<Integer, Boolean> stopped; // strict funnels that broke
 
         Sessions(List<Funnel> funnels, long gapMillis) {
+            super(PARKED);
             this.funnels = funnels;
             this.gapMillis = gapMillis;
         }
 
         @Override
-        public void open(OpenContext context) {
-            pending = getRuntimeContext().getMapState(new MapStateDescriptor<>(
-                    "pending", Types.LONG, Types.LIST(PARKED)));
+        void openState() {
             start = getRuntimeContext().getState(new ValueStateDescriptor<>("start", Types.LONG));
             last = getRuntimeContext().getState(new ValueStateDescriptor<>("last", Types.LONG));
             device = getRuntimeContext().getState(
@@ -128,36 +118,20 @@ public class OrderedFunnels {
         }
 
         @Override
-        public void processElement(Row row, Context context, Collector<Row> out)
-                throws Exception {
-            long time = context.timestamp();
-            List<Row> rows = pending.get(time);
-            if (rows == null) {
-                rows = new ArrayList<>();
-            }
-            rows.add(Row.of(row.getField(1), row.getField(2), row.getField(3)));
-            pending.put(time, rows);
-            context.timerService().registerEventTimeTimer(time);
+        Row parked(Row row) {
+            return Row.of(row.getField(1), row.getField(2), row.getField(3));
         }
 
         @Override
-        public void onTimer(long timestamp, OnTimerContext context, Collector<Row> out)
-                throws Exception {
-            List<Row> rows = pending.get(timestamp);
-            if (rows != null) {
-                pending.remove(timestamp);
-                for (Row row : rows) {
-                    apply(row, timestamp, context, out);
-                }
-            }
+        void fired(long timestamp, OnTimerContext context, Collector<Row> out) throws Exception {
             Long lastTime = last.value();
             if (lastTime != null && timestamp == lastTime + gapMillis) {
                 close(context.getCurrentKey(), out);
             }
         }
 
-        private void apply(Row row, long time, Context context, Collector<Row> out)
-                throws Exception {
+        @Override
+        void apply(Row row, long time, Context context, Collector<Row> out) throws Exception {
             Long lastTime = last.value();
             if (lastTime != null && time - lastTime > gapMillis) {
                 close(context.getCurrentKey(), out); // the timer has not fired yet: same gap

@@ -90,7 +90,13 @@ public final class Probe {
     private static void pseudonymise(JsonNode request, ObjectNode answer) {
         Pseudonymiser pseudonymiser = new Pseudonymiser(
                 request.get("key").textValue(), request.get("spec").textValue());
-        Pseudonymiser.Result result = pseudonymiser.apply(request.get("payload").textValue());
+        JsonNode payload = request.get("payload");
+        // Whether it is a control event, as the job decides it: the contract's verdict.
+        boolean control = !payload.isNull() && EventContract.get()
+                .check(payload.textValue(), System.currentTimeMillis(), Long.MAX_VALUE / 4)
+                .control();
+        Pseudonymiser.Result result = payload.isNull() ? null : pseudonymiser.apply(
+                payload.textValue().getBytes(StandardCharsets.UTF_8), control);
         if (result == null) {
             answer.putNull("payload");
             return;
