@@ -153,6 +153,7 @@ def cluster_configuration(settings: JobSettings, folder: Path, rest_port: int, r
         "rest.address": "127.0.0.1",
         "rest.bind-address": "127.0.0.1",
         "rest.port": str(rest_port),
+        "metrics.fetcher.update-interval": "1000",  # idle runs noticed within a second
         "parallelism.default": str(slots),
         **job_cluster_options(checkpoint_interval_ms=settings.checkpoint_interval_ms,
                               state_uri=folder.as_uri(), python=str(python)),

@@ -242,29 +242,46 @@ _STARTED: list[LiveRun] = []
 
 @dataclass
 class Replay:
-    """A replay onto the scenario's stream, running beside the job."""
+    """A replay onto the scenario's stream, running beside the job. The last `held_back`
+    records wait for `release()`: a run resumed after a kill (or restarted after an outage)
+    then always has records to read. Else, on a slow start, the first run may have read them
+    all, and a run that reads nothing waits out the first-record grace (runner, 60 s) before
+    it counts as idle."""
 
     thread: threading.Thread
-    result: dict[str, ReplaySummary] = field(default_factory=dict)
+    gate: threading.Event
+    summaries: list[ReplaySummary] = field(default_factory=list)
+
+    def release(self) -> None:
+        self.gate.set()
 
     def join(self, expected: int) -> None:
+        self.gate.set()
         self.thread.join(timeout=300)
-        summary = self.result["summary"]
-        assert summary.records == expected and not summary.failed_records
+        assert sum(s.records for s in self.summaries) == expected
+        assert not [r for s in self.summaries for r in s.failed_records]
 
 
-def start_replay(stack: StackInfo, path: Path, stream: str) -> Replay:
+def start_replay(stack: StackInfo, path: Path, stream: str, held_back: int = 0) -> Replay:
     client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
                             stack.secret_key)
     create_active_stream(client, stream, shards=2)
-    holder: dict[str, ReplaySummary] = {}
+    lines = oracle.read_lines(path)
+    parts = [lines[:len(lines) - held_back], lines[len(lines) - held_back:]]
+    gate = threading.Event()
+    summaries: list[ReplaySummary] = []
 
     def work() -> None:
-        holder["summary"] = replay(path, stream_name=stream, client=client, rate=REPLAY_RATE)
+        for number, part in enumerate(parts):
+            if number == 1:
+                gate.wait(timeout=300)
+            if part:
+                summaries.append(replay(part, stream_name=stream, client=client,
+                                        rate=REPLAY_RATE))
 
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
-    return Replay(thread, holder)
+    return Replay(thread, gate, summaries)
 
 
 @pytest.fixture
@@ -316,10 +333,11 @@ def _during_sink_write(run: LiveRun, job_id: str) -> bool:
 # Flink starts the first checkpoint at a random time between the minimum pause and the
 # interval: a pause equal to the interval puts it 20 s after the start, while the job reads
 # the 300 records it needs in about 2 s (the stream is fed from before the job starts).
+# The last records are held back until the kill (Replay): what the resumed run reads.
 KILL_POINTS = {
-    "before_first_checkpoint": (_before_first_checkpoint, "20000", "20000"),
-    "mid_window": (_mid_window, "2000", "0"),
-    "during_sink_write": (_during_sink_write, "2000", "0"),
+    "before_first_checkpoint": (_before_first_checkpoint, "20000", "20000", 0),
+    "mid_window": (_mid_window, "2000", "0", 2000),
+    "during_sink_write": (_during_sink_write, "2000", "0", 1500),
 }
 
 
@@ -327,12 +345,13 @@ KILL_POINTS = {
 def test_sigkill_then_resume_loses_and_doubles_nothing(
         stack: StackInfo, case: Case, baseline: Outcome, scenario: Callable[[str], dict[str, str]],
         kill_point: str) -> None:
-    condition, interval, min_pause = KILL_POINTS[kill_point]
+    condition, interval, min_pause, held_back = KILL_POINTS[kill_point]
     env = {**scenario(kill_point.replace("_", "-")),
            "ECOMFLOW__Job__checkpoint.interval.ms": interval,
            "ECOMFLOW__Job__checkpoint.min.pause.ms": min_pause}
     lake_url = f"{stack.lake_url}/reliability/{kill_point}"
-    feeding = start_replay(stack, case.path, env["ECOMFLOW__KinesisSource__stream.name"])
+    feeding = start_replay(stack, case.path, env["ECOMFLOW__KinesisSource__stream.name"],
+                           held_back)
 
     first = start_run(stack, env, "--lake", lake_url, "--from", "TRIM_HORIZON")
     job_id = first.job()
@@ -343,6 +362,7 @@ def test_sigkill_then_resume_loses_and_doubles_nothing(
         time.sleep(0.2)
     completed = first.checkpoints(job_id)["completed"]
     first.kill_hard()
+    feeding.release()
 
     # The restart resumes from the newest retained checkpoint while the replay goes on.
     resumed = _cli(stack, env, "run", "--resume", "--lake", lake_url, "--idle-timeout", "10")
@@ -362,7 +382,8 @@ def test_the_job_rides_out_a_30_second_warehouse_outage(
         scenario: Callable[[str], dict[str, str]]) -> None:
     env = scenario("outage")
     lake_url = f"{stack.lake_url}/reliability/outage"
-    feeding = start_replay(stack, case.path, env["ECOMFLOW__KinesisSource__stream.name"])
+    feeding = start_replay(stack, case.path, env["ECOMFLOW__KinesisSource__stream.name"],
+                           held_back=1500)
     run = start_run(stack, env, "--lake", lake_url, "--from", "TRIM_HORIZON",
                     "--idle-timeout", "10")
     job_id = run.job()
@@ -383,6 +404,7 @@ def test_the_job_rides_out_a_30_second_warehouse_outage(
             time.sleep(1)
     finally:
         local_stack.start_warehouse(stack)
+        feeding.release()  # the restarted job has news to read
     # The outage was felt: the job failed over at least once, and recovers by itself.
     assert failures, "the job never noticed the warehouse was down"
     output = run.finish()
