@@ -261,7 +261,7 @@ def deploy(request: DeployRequest, *, aws: AwsClients, cdk: CdkRunner,
         # 7. start it, or wait for the update CloudFormation started to settle
         after = msf_app.wait_for(aws.msf, name, msf_app.SETTLED_STATES, sleep=sleep)
         started = None
-        # A job deploy stopped for a fresh start runs again, whatever --no-start says.
+        # A job this deploy stopped for a fresh start runs again, whatever --no-start says.
         if after.status == "READY" and (request.start or snapshot is not None and fresh):
             started = msf_app.start(aws.msf, name, restore=not fresh)
             report(f"starting {name} ({started})")

@@ -46,11 +46,6 @@ def _synth_command(env: str, out: Path, *extra: str) -> list[str]:
             "-q"]
 
 
-def cdk_synth(env: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(_synth_command(env, out, *extra), cwd=INFRA_DIR,
-                          env=cdk_environment(), capture_output=True, text=True, timeout=300)
-
-
 @dataclass
 class Synthesized:
     env: str

@@ -45,9 +45,8 @@ from tests.support.jobs import LOGS, VIEWS, query
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack, pytest.mark.long]
 
-# records/s: the replay (about 35 s) outlasts the job's start and the kill, so kills hit a
-# live run and the resumed run has records to read (a run that reads none waits out the
-# first-record grace period before it counts as idle).
+# records/s: the replay goes on while the job starts, so kills hit a live run (what the
+# resumed run reads is held back until the kill: Replay).
 REPLAY_RATE = 150.0
 
 

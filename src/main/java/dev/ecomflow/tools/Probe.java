@@ -90,18 +90,17 @@ public final class Probe {
     private static void pseudonymise(JsonNode request, ObjectNode answer) {
         Pseudonymiser pseudonymiser = new Pseudonymiser(
                 request.get("key").textValue(), request.get("spec").textValue());
-        JsonNode payload = request.get("payload");
+        String payload = request.get("payload").textValue();
         // Whether it is a control event, as the job decides it: the contract's verdict.
-        boolean control = !payload.isNull() && EventContract.get()
-                .check(payload.textValue(), System.currentTimeMillis(), Long.MAX_VALUE / 4)
-                .control();
-        Pseudonymiser.Result result = payload.isNull() ? null : pseudonymiser.apply(
-                payload.textValue().getBytes(StandardCharsets.UTF_8), control);
+        boolean control = payload != null && EventContract.get()
+                .check(payload, System.currentTimeMillis(), Long.MAX_VALUE / 4).control();
+        Pseudonymiser.Result result = payload == null ? null
+                : pseudonymiser.apply(payload.getBytes(StandardCharsets.UTF_8), control);
         if (result == null) {
             answer.putNull("payload");
             return;
         }
-        answer.put("payload", result.payload == null ? request.get("payload").textValue()
+        answer.put("payload", result.payload == null ? payload
                 : new String(result.payload, java.nio.charset.StandardCharsets.UTF_8));
         ObjectNode fields = answer.putObject("fields");
         for (int i = 0; i < Pseudonymiser.FIELDS.length; i++) {

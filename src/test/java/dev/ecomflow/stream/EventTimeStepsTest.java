@@ -52,25 +52,36 @@ class EventTimeStepsTest {
                 30 * MINUTE), OrderedFunnels.OUTPUT_TYPE, null);
     }
 
-    private static Row cart(String user, String type, String product, Integer quantity,
-                            String price) {
-        return Row.of(user, type, product, quantity, price == null ? null : new BigDecimal(price));
+    /** A cart change (user, event_type, product_id, quantity, price_usd) at `time`. */
+    private static StreamRecord<Row> cart(long time, String user, String type, String product,
+                                          Integer quantity, String price) {
+        return at(time, Row.of(user, type, product, quantity,
+                price == null ? null : new BigDecimal(price)));
+    }
+
+    private static StreamRecord<Row> at(long time, Row row) {
+        return new StreamRecord<>(row, time);
+    }
+
+    /** The row an abandoned cart emits, a minute (the timeout) after its last change. */
+    private static Row abandoned(String user, String value, int items, long firstAdded,
+                                 long lastChange) {
+        return Row.of(user, new BigDecimal(value), items, Instant.ofEpochMilli(firstAdded),
+                Instant.ofEpochMilli(lastChange), Instant.ofEpochMilli(lastChange + MINUTE));
     }
 
     @Test
     void cartChangesApplyInEventTimeOrderNotArrivalOrder() throws Exception {
         var carts = carts(null);
-        carts.processElement(new StreamRecord<>(cart("u1", "add_to_cart", "p1", 2, "10.00"), 1000));
-        carts.processElement(new StreamRecord<>(cart("u1", "add_to_cart", "p2", 1, "5.00"), 3000));
+        carts.processElement(cart(1000, "u1", "add_to_cart", "p1", 2, "10.00"));
+        carts.processElement(cart(3000, "u1", "add_to_cart", "p2", 1, "5.00"));
         // Arrives last, happened second: p1 leaves the cart before p2 is added, so the cart
         // that times out holds p2 alone and was first filled at 3 s.
-        carts.processElement(new StreamRecord<>(cart("u1", "remove_from_cart", "p1", null, null),
-                2000));
+        carts.processElement(cart(2000, "u1", "remove_from_cart", "p1", null, null));
         carts.processWatermark(new Watermark(3000 + MINUTE - 1));
         assertEquals(List.of(), carts.extractOutputValues());
         carts.processWatermark(new Watermark(3000 + MINUTE));
-        assertEquals(List.of(Row.of("u1", new BigDecimal("5.00"), 1, Instant.ofEpochMilli(3000),
-                        Instant.ofEpochMilli(3000), Instant.ofEpochMilli(3000 + MINUTE))),
+        assertEquals(List.of(abandoned("u1", "5.00", 1, 3000, 3000)),
                 carts.extractOutputValues());
         carts.close();
     }
@@ -78,8 +89,8 @@ class EventTimeStepsTest {
     @Test
     void aPurchaseBeforeTheDeadlineEmptiesTheCart() throws Exception {
         var carts = carts(null);
-        carts.processElement(new StreamRecord<>(cart("u2", "add_to_cart", "p1", 1, "3.00"), 1000));
-        carts.processElement(new StreamRecord<>(cart("u2", "purchase", null, null, null), 30_000));
+        carts.processElement(cart(1000, "u2", "add_to_cart", "p1", 1, "3.00"));
+        carts.processElement(cart(30_000, "u2", "purchase", null, null, null));
         carts.processWatermark(new Watermark(10 * MINUTE));
         assertEquals(List.of(), carts.extractOutputValues());
         carts.close();
@@ -88,16 +99,15 @@ class EventTimeStepsTest {
     @Test
     void parkedRowsAndOpenCartsSurviveASnapshotAndRestore() throws Exception {
         var before = carts(null);
-        before.processElement(new StreamRecord<>(cart("u3", "add_to_cart", "p1", 1, "4.00"), 1000));
+        before.processElement(cart(1000, "u3", "add_to_cart", "p1", 1, "4.00"));
         before.processWatermark(new Watermark(1000));                // applied: an open cart
-        before.processElement(new StreamRecord<>(cart("u3", "add_to_cart", "p2", 2, "1.50"), 5000));
+        before.processElement(cart(5000, "u3", "add_to_cart", "p2", 2, "1.50"));
         OperatorSubtaskState snapshot = before.snapshot(1L, 6000L);  // p2 still parked
         before.close();
 
         var after = carts(snapshot);
         after.processWatermark(new Watermark(5000 + MINUTE));
-        assertEquals(List.of(Row.of("u3", new BigDecimal("7.00"), 3, Instant.ofEpochMilli(1000),
-                        Instant.ofEpochMilli(5000), Instant.ofEpochMilli(5000 + MINUTE))),
+        assertEquals(List.of(abandoned("u3", "7.00", 3, 1000, 5000)),
                 after.extractOutputValues());
         after.close();
     }
@@ -108,9 +118,9 @@ class EventTimeStepsTest {
         var sessions = sessions(funnels);
         // Arrival order purchase, page_view, add_to_cart would break the strict funnel at its
         // first step; in event time the session went through all three.
-        sessions.processElement(new StreamRecord<>(Row.of("u4", "purchase", "mobile", "ES"), 3000));
-        sessions.processElement(new StreamRecord<>(Row.of("u4", "page_view", "mobile", "ES"), 1000));
-        sessions.processElement(new StreamRecord<>(Row.of("u4", "add_to_cart", null, null), 2000));
+        sessions.processElement(at(3000, Row.of("u4", "purchase", "mobile", "ES")));
+        sessions.processElement(at(1000, Row.of("u4", "page_view", "mobile", "ES")));
+        sessions.processElement(at(2000, Row.of("u4", "add_to_cart", null, null)));
         sessions.processWatermark(new Watermark(3000 + 30 * MINUTE));
         Instant start = Instant.ofEpochMilli(1000);
         assertEquals(List.of(
@@ -125,9 +135,9 @@ class EventTimeStepsTest {
     void aGapClosesOneSessionAndOpensTheNext() throws Exception {
         String funnels = "browse|sequential|30|page_view,add_to_cart";
         var sessions = sessions(funnels);
-        sessions.processElement(new StreamRecord<>(Row.of("u5", "page_view", null, null), 0));
-        sessions.processElement(new StreamRecord<>(Row.of("u5", "add_to_cart", null, null),
-                31 * MINUTE));   // after the gap: a new session, which never viewed a page
+        sessions.processElement(at(0, Row.of("u5", "page_view", null, null)));
+        // After the gap: a new session, which never viewed a page.
+        sessions.processElement(at(31 * MINUTE, Row.of("u5", "add_to_cart", null, null)));
         sessions.processWatermark(new Watermark(62 * MINUTE));
         assertEquals(List.of(Row.of("browse", 1, "page_view", "u5", Instant.EPOCH, null, null)),
                 sessions.extractOutputValues());
