@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -43,9 +44,12 @@ def flink_configuration(settings: JobSettings) -> Configuration:
         # state fails the start instead of silently losing offsets or open windows.
         config.set_string("execution.savepoint.path", settings.restore_path)
         config.set_string("execution.savepoint.ignore-unclaimed-state", "false")
-    # The mini-cluster's REST API (used to watch progress) listens on loopback only, and its
+    # The mini-cluster's servers (REST API, used to watch progress; the BLOB server, which
+    # binds the JobManager's bind-host or else every interface) listen on loopback only, and its
     # metrics are at most a second old (default 10 s): an idle stream run is noticed sooner.
     config.set_string("metrics.fetcher.update-interval", "1000")
+    config.set_string("jobmanager.bind-host", "127.0.0.1")
+    config.set_string("taskmanager.bind-host", "127.0.0.1")
     config.set_string("rest.bind-address", "127.0.0.1")
     config.set_string("rest.address", "127.0.0.1")
     if settings.rest_port is not None:
@@ -72,6 +76,11 @@ def _initialise_local_filesystems(config: Configuration) -> None:
 
 def create_table_environment(settings: JobSettings) -> StreamTableEnvironment:
     config = flink_configuration(settings)
+    if settings.local:
+        # On a mini-cluster PyFlink would start a "loopback" Python worker pool in this
+        # process, a gRPC server on every interface ([::]), whether or not the job has Python
+        # functions (it has none). Process mode starts none, and is what a cluster does.
+        os.environ["_python_worker_execution_mode"] = "process"
     env = StreamExecutionEnvironment.get_execution_environment(config)
     if settings.local:
         _initialise_local_filesystems(config)

@@ -1,4 +1,5 @@
-"""Two and a half hours of steady shop traffic, optionally with injected anomalies.
+"""Two and a half hours of steady shop traffic, optionally with injected anomalies; the job
+test replays a steady day, then a day with the injections (steady_day_then_injected_day).
 
 Steady: every minute 40 events with a small deterministic wobble (so baselines vary, but far
 less than the detector's 4 standard deviations): page views, product views and carts from 20
@@ -34,7 +35,22 @@ def _purchase(n: int, moment: datetime, customer: str, price: float, quantity: i
             "items": [{"product_id": "p1", "quantity": quantity, "price": price}]}
 
 
-def build(*, inject: bool) -> list[str]:
+def steady_day_then_injected_day() -> list[str]:
+    """The steady traffic a day early (ids prefixed "s"), then the injected case: one input
+    whose first day must raise no flag at all and whose second day flags the injections."""
+    steady = _records(inject=False)
+    for record in steady:
+        moment = datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00"))
+        record["timestamp"] = _ts(moment - timedelta(days=1))
+        record["event_id"] = "s" + record["event_id"]
+        if "transaction_id" in record:
+            record["transaction_id"] = "s" + record["transaction_id"]
+    records = steady + _records(inject=True)
+    records.sort(key=lambda r: r["timestamp"])
+    return [json.dumps(r, separators=(",", ":")) for r in records]
+
+
+def _records(*, inject: bool) -> list[dict]:
     records: list[dict] = []
     n = 0
     for minute in range(MINUTES):
@@ -75,5 +91,4 @@ def build(*, inject: bool) -> list[str]:
         n += 1
         records.append(_purchase(n, BIG_ORDER + timedelta(seconds=30), BIG_ORDER_CUSTOMER,
                                  25.0, 20))
-    records.sort(key=lambda r: r["timestamp"])
-    return [json.dumps(r, separators=(",", ":")) for r in records]
+    return records

@@ -1,4 +1,5 @@
-"""Anomaly flags, run for real: every injected anomaly is flagged, steady traffic never is."""
+"""Anomaly flags, run for real, in one run over two days: steady traffic on the first never
+raises a flag; every anomaly injected into the second is flagged, and nothing else is."""
 
 from __future__ import annotations
 
@@ -16,13 +17,13 @@ from tests.support.jobs import run_cli
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
 
-def _run(stack: StackInfo, tmp_path: Path, *, inject: bool) -> tuple[list[tuple], list[tuple]]:
-    """(anomaly flags, trending products) of a bounded run over the case."""
+def _run(stack: StackInfo, tmp_path: Path) -> tuple[list[tuple], list[tuple]]:
+    """(anomaly flags, trending products) of a bounded run over both days."""
     dsn = warehouse_dsn(stack)
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("TRUNCATE anomalies_log, trending_products_log")
     events = tmp_path / "events.jsonl"
-    events.write_text("\n".join(anomaly_case.build(inject=inject)) + "\n")
+    events.write_text("\n".join(anomaly_case.steady_day_then_injected_day()) + "\n")
     run_cli(stack, "run", "--input", str(events), "--lake", str(tmp_path / "lake"))
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT window_start, kind, kpi, segment, direction, observed, expected, "
@@ -36,12 +37,16 @@ def _minute(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None, second=0, microsecond=0)
 
 
-def test_steady_traffic_raises_no_flag(stack: StackInfo, tmp_path: Path) -> None:
-    assert _run(stack, tmp_path, inject=False) == ([], [])
+def test_steady_traffic_raises_no_flag_and_every_injected_anomaly_is_flagged(
+        stack: StackInfo, tmp_path: Path) -> None:
+    all_flags, all_trending = _run(stack, tmp_path)
+    second_day = _minute(anomaly_case.START).replace(hour=0, minute=0)
+    # The steady day: no flag at all, nothing trends.
+    assert [row for row in all_flags if row[0] < second_day] == []
+    assert [row for row in all_trending if row[0] < second_day] == []
 
-
-def test_every_injected_anomaly_is_flagged(stack: StackInfo, tmp_path: Path) -> None:
-    flags, trending = _run(stack, tmp_path, inject=True)
+    flags = [row for row in all_flags if row[0] >= second_day]
+    trending = [row for row in all_trending if row[0] >= second_day]
     found = {(start.replace(second=0, microsecond=0), kind, kpi, segment, direction)
              for start, kind, kpi, segment, direction, *_ in flags}
     spike, bot = _minute(anomaly_case.SPIKE), _minute(anomaly_case.BOT)

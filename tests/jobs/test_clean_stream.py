@@ -1,7 +1,7 @@
 """The clean stream, run for real: validation, dead letter, late events, deduplication,
 enrichment and accounting, compared row by row with clean_oracle.
 
-One bounded run over a file and one end-to-end run through kinesis-mock, on the same input
+A bounded run over a file, then an end-to-end run through kinesis-mock, on the same input
 (clean_case.build()): every dead-letter reason, duplicates (also of a catalog record without
 event_id), out-of-order and late events, four currencies (one without a rate) and a catalog
 update in the middle.
@@ -149,28 +149,21 @@ def assert_analytics(want: clean_oracle.Expected, lines: list[clean_case.Line], 
     assert analysis(dsn, "rfm_segments") == clean_oracle.rfm_segments(want)
 
 
-def test_bounded_run(stack: StackInfo, warehouse: str, case_env: None,
-                     case: tuple[Path, Path, list[clean_case.Line]], tmp_path: Path) -> None:
+def test_bounded_run_then_the_same_input_through_kinesis(
+        stack: StackInfo, warehouse: str, case_env: None,
+        case: tuple[Path, Path, list[clean_case.Line]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bounded run over the file, then the same input end to end through kinesis-mock into
+    the same warehouse: each run's output equals the oracle, and the second run's loads are
+    idempotent (it re-delivers every window, session and cart; the warehouse's views replace
+    rows instead of adding them)."""
     events, _, lines = case
     lake = tmp_path / "lake"
     run_cli(stack, "run", "--input", str(events), "--lake", str(lake))
     assert_clean_stream(lines, lake.as_uri(), warehouse, None, stack.home)
-
-    # Idempotent loads: the same input again re-delivers every window, session and cart; the
-    # warehouse's views replace rows instead of adding them.
     before = {view: query(warehouse, f"SELECT * FROM {view} ORDER BY 1, 2, 3")
               for view in VIEWS}
-    run_cli(stack, "run", "--input", str(events), "--lake", str(tmp_path / "again"))
-    for view in VIEWS:
-        assert query(warehouse, f"SELECT * FROM {view} ORDER BY 1, 2, 3") == before[view], view
-    assert query(warehouse, "SELECT COUNT(*) FROM sessions_log")[0][0] == 2 * len(
-        before["sessions"])
 
-
-def test_end_to_end_through_kinesis(stack: StackInfo, warehouse: str, case_env: None,
-                                    case: tuple[Path, Path, list[clean_case.Line]],
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    events, _, lines = case
     client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
                             stack.secret_key)
     stream = "clean-stream-test"
@@ -184,6 +177,10 @@ def test_end_to_end_through_kinesis(stack: StackInfo, warehouse: str, case_env: 
                   "TRIM_HORIZON", "--parallelism", "1")
     assert "stopped after idle timeout" in out
     assert_clean_stream(lines, lake_url, warehouse, stack, stack.home)
+    for view in VIEWS:
+        assert query(warehouse, f"SELECT * FROM {view} ORDER BY 1, 2, 3") == before[view], view
+    assert query(warehouse, "SELECT COUNT(*) FROM sessions_log")[0][0] == 2 * len(
+        before["sessions"])
     # The live counters agree with the warehouse's accounting.
     want = clean_oracle.health_rows(clean_oracle.expected(lines, rates_csv=clean_case.FX_RATES_CSV))
     totals = [sum(row[i] for row in want) for i in range(1, 6)]

@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import gzip
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import psycopg2
 import pytest
 
 from ecomflow import package, package_run, paths, runner
@@ -25,10 +19,8 @@ from ecomflow.local_run import local_property_groups
 from ecomflow.local_stack import StackInfo
 from ecomflow.replay import kinesis_client, replay
 from tests.jobs import oracle
-from tests.jobs.lake_reader import read_dataset
-from tests.jobs.privacy_view import private_text
 from tests.kinesis_reader import create_active_stream
-from tests.support.jobs import run_cli
+from tests.support.jobs import assert_sample_output
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
@@ -57,42 +49,12 @@ def input_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def warehouse_rows(dsn: str) -> list[tuple[Any, ...]]:
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT window_start, window_end, event_type, event_count "
-                    "FROM event_counts_minute ORDER BY window_start, event_type")
-        return [tuple(row) for row in cur.fetchall()]
+def assert_matches_oracle(input_path: Path, lake_url: str, dsn: str, stack: StackInfo) -> None:
+    assert_sample_output(input_path, BAD_LINES, lake_url, dsn, stack)
 
 
-def assert_matches_oracle(input_path: Path, lake_url: str, dsn: str, stack: StackInfo,
-                          *, s3: bool = True) -> None:
-    """`stack`: whose state folder holds the key the job hashed with; `s3`: read the lake
-    through the stack's S3 (else lake_url is a local folder)."""
-    events, dead, per_minute = oracle.expected(input_path, BAD_LINES, private_text(stack.home))
-    lake_stack = stack if s3 else None
-    assert len(events) == 5000 and len(dead) == len(BAD_LINES)  # the oracle sees the input
-
-    lake = read_dataset(lake_url, "events", lake_stack)
-    got = sorted(({k: row[k] for k in oracle.LAKE_COLUMNS} for row in lake),
-                 key=lambda r: r["payload"])
-    assert len(got) == len(events), "every event exactly once in the lake"
-    for actual, wanted in zip(got, events, strict=True):
-        assert actual == wanted
-
-    dead_rows = read_dataset(lake_url, "dead_letter", lake_stack)
-    assert sorted((r["payload"], r["reason"]) for r in dead_rows) == dead
-    assert all(r["dt"] == r["received_at"].strftime("%Y-%m-%d") for r in dead_rows)
-
-    assert warehouse_rows(dsn) == per_minute
-
-
-def test_bounded_run_to_a_local_lake(stack: StackInfo, warehouse: str, input_file: Path,
-                                     tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
-    url = f"{stack.warehouse_url}?user={stack.user}"
-    run_cli(stack, "run", "--input", str(input_file), "--lake", str(lake),
-            "--warehouse-url", url)
-    assert_matches_oracle(input_file, lake.as_uri(), warehouse, stack, s3=False)
+# The bounded run of the same kind of input into a local-folder lake is the reliability tests'
+# uninterrupted run (tests/jobs/test_reliability.py, `baseline`), checked with the same oracle.
 
 
 @pytest.fixture(scope="module")
@@ -151,43 +113,4 @@ def test_a_killed_taskmanager_is_replaced_and_the_job_recovers(
     assert_matches_oracle(input_file, lake_url, warehouse, stack)
 
 
-def test_sigterm_stops_a_stream_run_with_everything_flushed(
-        stack: StackInfo, warehouse: str, input_file: Path) -> None:
-    """Replay to Kinesis, then a stream run from TRIM_HORIZON that `kill PID` stops: the job
-    drains, open windows fire and the last lake files are committed, and the lake and the
-    warehouse equal the oracle. (Runs that stop on their idle timeout: test_bad_input,
-    test_reliability.)"""
-    client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
-                            stack.secret_key)
-    stream = "sigterm-test"
-    create_active_stream(client, stream)
-    summary = replay(input_file, stream_name=stream, client=client)
-    assert summary.records == 5000 + len(BAD_LINES) and not summary.failed_records
-
-    lake_url = f"{stack.lake_url}/sigterm"
-    env = {**os.environ, "ECOMFLOW_HOME": str(stack.home),
-           "ECOMFLOW__KinesisSource__stream.name": stream}
-    job = subprocess.Popen(
-        [sys.executable, "-m", "ecomflow.cli", "run", "--lake", lake_url, "--from",
-         "TRIM_HORIZON"], env=env, cwd=paths.REPO_ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
-    try:
-        # Enrichment holds each event until the watermark (30 s behind the newest event) passes
-        # it, and windows close the same way: wait until everything older has landed; the tail
-        # is only released by the drain that SIGTERM starts.
-        events, _, _ = oracle.expected(input_file, BAD_LINES)
-        newest = max(e["event_time"] for e in events)
-        released = sum(e["event_time"] < newest - timedelta(seconds=35) for e in events)
-        deadline = time.monotonic() + 300
-        while len(read_dataset(lake_url, "events", stack)) < released:
-            assert job.poll() is None, job.communicate()[1][-3000:]
-            assert time.monotonic() < deadline, "the job did not read the stream in time"
-            time.sleep(2)
-        job.send_signal(signal.SIGTERM)
-        out, err = job.communicate(timeout=180)
-    finally:
-        if job.poll() is None:
-            job.kill()
-    assert job.returncode == 0, err[-3000:]
-    assert "finished" in out
-    assert_matches_oracle(input_file, lake_url, warehouse, stack)
+# A stream run stopped with SIGTERM: the last run of test_reliability.py's kill test.

@@ -133,26 +133,22 @@ def warehouse(stack: StackInfo) -> str:
     return dsn
 
 
-def test_no_raw_identifier_reaches_the_lake_or_the_warehouse(
-        stack: StackInfo, warehouse: str, tmp_path: Path) -> None:
-    events = tmp_path / "events.jsonl"
-    events.write_text("\n".join(first_batch()) + "\n")
-    run_cli(stack, "run", "--input", str(events), "--lake", str(tmp_path / "lake"))
-    lake = lake_rows((tmp_path / "lake").as_uri(), None)  # type: ignore[arg-type]
+def assert_no_raw_identifier(lake: dict[str, list[dict[str, Any]]], lake_url: str,
+                             stack: StackInfo, dsn: str) -> None:
+    """No raw identifier reached the lake or the warehouse; what replaced them works."""
     stored = hashed(stack.home)
-
     secrets = raw_identifiers(ALICE, BOB, CAROL)
     assert occurrences(lake, secrets) == {}
-    assert occurrences(warehouse_tables(warehouse), secrets) == {}
+    assert occurrences(warehouse_tables(dsn), secrets) == {}
     # The dead letter is the one place raw records remain (own prefix, short retention).
-    dead = read_dataset((tmp_path / "lake").as_uri(), "dead_letter")
+    dead = read_dataset(lake_url, "dead_letter", stack)
     assert occurrences({"dead_letter": dead}, secrets) == {"dead_letter": {ALICE["user_id"]}}
 
     # Joins and sessions still work, on the hashed ids.
     sessions = {(r["user_id"], r["events"], r["purchases"]) for r in lake["sessions"]}
     assert sessions == {(stored(ALICE["user_id"]), 4, 1), (stored(BOB["user_id"]), 4, 1),
                         (stored(CAROL["user_id"]), 3, 0)}
-    with psycopg2.connect(warehouse) as conn, conn.cursor() as cur:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT customer_id, frequency FROM rfm_scores ORDER BY 1")
         # RFM is per customer, identified as events are: user_id, else customer_id.
         assert cur.fetchall() == sorted([(stored(ALICE["user_id"]), 1),
@@ -181,8 +177,10 @@ def _mentions(rows: list[Any], needles: set[str]) -> bool:
     return any(needle in str(row) for row in rows for needle in needles)
 
 
-def test_forget_erases_a_user_everywhere_and_from_later_output(
+def test_no_raw_identifier_is_stored_and_forget_erases_a_user_everywhere(
         stack: StackInfo, warehouse: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream run stores no raw identifier; then `ecomflow forget` erases Alice from the
+    lake, the warehouse and the stream's later output."""
     client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
                             stack.secret_key)
     before_stream, after_stream = "privacy-before", "privacy-after"
@@ -194,9 +192,11 @@ def test_forget_erases_a_user_everywhere_and_from_later_output(
     assert replay(batch, stream_name=before_stream, client=client).records == len(first_batch())
     _run_stream(stack, before_stream, lake_url, monkeypatch)
 
+    lake_before = lake_rows(lake_url, stack)
+    assert_no_raw_identifier(lake_before, lake_url, stack, warehouse)
+
     stored = hashed(stack.home)
     alice = {stored(ALICE["user_id"]), stored(ALICE["customer_id"])}
-    lake_before = lake_rows(lake_url, stack)
     tables_before = warehouse_tables(warehouse)
     assert _mentions(lake_before["events"], alice) and _mentions(lake_before["sessions"], alice)
     assert _mentions(tables_before["sessions_log"], alice)

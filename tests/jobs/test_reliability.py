@@ -1,8 +1,10 @@
 """Reliability, by breaking things: hard kills, a warehouse outage and an upgrade from a savepoint.
 
-Every scenario consumes the same input (the bundled sample plus bad records) from its own
-kinesis-mock stream while a replay is still putting it there, and ends with the same checks
-against an uninterrupted run over the same input (a bounded run, `baseline`):
+Two scenarios, each several cases in one stream to spare job starts: three hard kills in a row,
+and an upgrade from a savepoint whose second version rides out a warehouse outage. Each
+consumes the same input (the bundled sample plus bad records) from its own kinesis-mock stream
+while a replay is still putting it there, and ends with the same checks against an
+uninterrupted run over the same input (a bounded run, `baseline`, itself equal to the oracle):
 
 - every clean event is in the lake exactly once, and so is every dead letter;
 - every warehouse view equals the uninterrupted run's;
@@ -29,6 +31,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,8 @@ from ecomflow.replay import ReplaySummary, kinesis_client, replay
 from tests.jobs import oracle
 from tests.jobs.lake_reader import read_dataset
 from tests.kinesis_reader import create_active_stream
-from tests.support.jobs import LOGS, VIEWS, query
+from tests.support import sockets
+from tests.support.jobs import LOGS, VIEWS, assert_sample_output, query
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack, pytest.mark.long]
 
@@ -97,16 +101,18 @@ class Outcome:
     dead_letters: Counter[tuple[str, str, str]]
     late: int
     views: dict[str, list[tuple[Any, ...]]]
+    event_times: list[datetime]
 
 
 def outcome(lake_url: str, dsn: str, stack: StackInfo | None) -> Outcome:
+    events = read_dataset(lake_url, "events", stack)
     return Outcome(
-        events=Counter((r["event_id"], r["payload"])
-                       for r in read_dataset(lake_url, "events", stack)),
+        events=Counter((r["event_id"], r["payload"]) for r in events),
         dead_letters=Counter((r["payload"], r["reason"], r["field"])
                              for r in read_dataset(lake_url, "dead_letter", stack)),
         late=len(read_dataset(lake_url, "late_events", stack)),
-        views={view: query(dsn, f"SELECT * FROM {view} ORDER BY 1, 2, 3") for view in VIEWS})
+        views={view: query(dsn, f"SELECT * FROM {view} ORDER BY 1, 2, 3") for view in VIEWS},
+        event_times=[r["event_time"] for r in events])
 
 
 @pytest.fixture(scope="module")
@@ -115,9 +121,14 @@ def baseline(stack: StackInfo, case: Case, tmp_path_factory: pytest.TempPathFact
     dsn = warehouse_dsn(stack)
     _truncate_logs(dsn)
     lake = tmp_path_factory.mktemp("baseline-lake")
-    _cli(stack, {}, "run", "--input", str(case.path), "--lake", str(lake))
+    # A local-folder lake, and the warehouse named by flag (the other runs use the stack's S3
+    # and settings).
+    _cli(stack, {}, "run", "--input", str(case.path), "--lake", str(lake),
+         "--warehouse-url", f"{stack.warehouse_url}?user={stack.user}")
+    # The baseline is itself right: it equals the oracle, no event is there twice, every bad
+    # record is dead-lettered.
+    assert_sample_output(case.path, case.bad, lake.as_uri(), dsn, stack, s3=False)
     result = outcome(lake.as_uri(), dsn, None)
-    # The baseline is itself right: no event twice, every bad record dead-lettered.
     assert max(result.events.values()) == 1
     assert sorted((p, r) for p, r, _ in result.dead_letters.elements()) == sorted(
         case.bad.items())
@@ -203,11 +214,11 @@ class LiveRun:
     def checkpoints(self, job_id: str) -> dict[str, int]:
         return _rest(self.rest_port, f"/jobs/{job_id}/checkpoints")["counts"]
 
-    def kill_hard(self) -> None:
-        """SIGKILL the whole run at once: the Python driver, the mini-cluster's JVM and its
-        Python UDF workers, as a machine losing power would."""
+    def kill_hard(self) -> str:
+        """SIGKILL the whole run at once, the Python driver and the mini-cluster's JVM, as a
+        machine losing power would; return what the run had printed."""
         os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
+        out, err = self.process.communicate(timeout=30)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -216,6 +227,7 @@ class LiveRun:
                 break
             assert time.monotonic() < deadline, "processes of the killed run survived"
             time.sleep(0.2)
+        return out + err
 
     def finish(self, timeout: float = 600) -> str:
         out, err = self.process.communicate(timeout=timeout)
@@ -241,46 +253,50 @@ _STARTED: list[LiveRun] = []
 
 @dataclass
 class Replay:
-    """A replay onto the scenario's stream, running beside the job. The last `held_back`
-    records wait for `release()`: a run resumed after a kill (or restarted after an outage)
-    then always has records to read. Else, on a slow start, the first run may have read them
+    """A replay onto the scenario's stream, running beside the job, in parts: each part after
+    the first waits for `release()`. A run resumed after a kill (or restarted after an outage)
+    then always has records to read. Else, on a slow start, the run before may have read them
     all, and a run that reads nothing waits out the first-record grace (runner, 60 s) before
     it counts as idle."""
 
     thread: threading.Thread
-    gate: threading.Event
+    gates: list[threading.Event]
     summaries: list[ReplaySummary] = field(default_factory=list)
 
     def release(self) -> None:
-        self.gate.set()
+        """Let the next held-back part go."""
+        next(gate for gate in self.gates if not gate.is_set()).set()
 
     def join(self, expected: int) -> None:
-        self.gate.set()
+        for gate in self.gates:
+            gate.set()
         self.thread.join(timeout=300)
         assert sum(s.records for s in self.summaries) == expected
         assert not [r for s in self.summaries for r in s.failed_records]
 
 
-def start_replay(stack: StackInfo, path: Path, stream: str, held_back: int = 0) -> Replay:
+def start_replay(stack: StackInfo, path: Path, stream: str, *held_back: int) -> Replay:
+    """Replay `path`, holding back its last records in parts of `held_back` records each."""
     client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
                             stack.secret_key)
     create_active_stream(client, stream, shards=2)
     lines = oracle.read_lines(path)
-    parts = [lines[:len(lines) - held_back], lines[len(lines) - held_back:]]
-    gate = threading.Event()
+    cuts = [len(lines) - sum(held_back[i:]) for i in range(len(held_back))] + [len(lines)]
+    parts = [lines[start:end] for start, end in zip([0, *cuts], cuts, strict=False)]
+    gates = [threading.Event() for _ in held_back]
     summaries: list[ReplaySummary] = []
 
     def work() -> None:
         for number, part in enumerate(parts):
-            if number == 1:
-                gate.wait(timeout=300)
+            if number:
+                gates[number - 1].wait(timeout=300)
             if part:
                 summaries.append(replay(part, stream_name=stream, client=client,
                                         rate=REPLAY_RATE))
 
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
-    return Replay(thread, gate, summaries)
+    return Replay(thread, gates, summaries)
 
 
 @pytest.fixture
@@ -317,7 +333,7 @@ def _during_sink_write(run: LiveRun, job_id: str) -> bool:
     """A checkpoint is being taken: its folder exists, its _metadata does not yet. Meanwhile
     the Parquet sinks close and upload their part files and the JDBC sinks flush.
     (The REST API's checkpoint counts are cached for seconds: the folder is the live signal.)"""
-    if run.checkpoints(job_id)["completed"] < 2 or run.records_read(job_id) < 3000:
+    if run.checkpoints(job_id)["completed"] < 2 or run.records_read(job_id) < 300:
         return False
     folder = Path(run.checkpoint_dir) / job_id
     deadline = time.monotonic() + 60
@@ -329,96 +345,82 @@ def _during_sink_write(run: LiveRun, job_id: str) -> bool:
     raise AssertionError("no checkpoint in progress seen for 60 s")
 
 
-# Flink starts the first checkpoint at a random time between the minimum pause and the
-# interval: a pause equal to the interval puts it 20 s after the start, while the job reads
-# the 300 records it needs in about 2 s (the stream is fed from before the job starts).
-# The last records are held back until the kill (Replay): what the resumed run reads.
-KILL_POINTS = {
-    "before_first_checkpoint": (_before_first_checkpoint, "20000", "20000", 0),
-    "mid_window": (_mid_window, "2000", "0", 2000),
-    "during_sink_write": (_during_sink_write, "2000", "0", 1500),
-}
+# (how the run starts, what it prints then, when it is killed, checkpoint interval and
+# minimum pause in ms). Flink starts the first checkpoint at a random time between the minimum
+# pause and the interval: a pause equal to the interval puts it 20 s after the start, while
+# the job reads the 300 records it needs in about 2 s (the stream is fed from before the job
+# starts). The first kill leaves no checkpoint, so the second run starts afresh.
+KILLS = (
+    (("--from", "TRIM_HORIZON"), "", _before_first_checkpoint, "20000", "20000"),
+    (("--resume",), "nothing to resume from: starting afresh", _mid_window, "2000", "0"),
+    (("--resume",), "resuming from checkpoint", _during_sink_write, "2000", "0"),
+)
+# Records the replay holds back after its first part, one part per kill: each part is let go
+# once the next run is running, so that the kill after it hits records in flight.
+HELD_BACK = (1000, 1000, 1000)
 
 
-@pytest.mark.parametrize("kill_point", list(KILL_POINTS))
 def test_sigkill_then_resume_loses_and_doubles_nothing(
-        stack: StackInfo, case: Case, baseline: Outcome, scenario: Callable[[str], dict[str, str]],
-        kill_point: str) -> None:
-    condition, interval, min_pause, held_back = KILL_POINTS[kill_point]
-    env = {**scenario(kill_point.replace("_", "-")),
-           "ECOMFLOW__Job__checkpoint.interval.ms": interval,
-           "ECOMFLOW__Job__checkpoint.min.pause.ms": min_pause}
-    lake_url = f"{stack.lake_url}/reliability/{kill_point}"
-    feeding = start_replay(stack, case.path, env["ECOMFLOW__KinesisSource__stream.name"],
-                           held_back)
-
-    first = start_run(stack, env, "--lake", lake_url, "--from", "TRIM_HORIZON")
-    job_id = first.job()
-    deadline = time.monotonic() + 300
-    while not condition(first, job_id):
-        assert first.process.poll() is None, first.process.communicate()[1][-3000:]
-        assert time.monotonic() < deadline, f"never reached the kill point {kill_point}"
-        time.sleep(0.2)
-    completed = first.checkpoints(job_id)["completed"]
-    first.kill_hard()
-    feeding.release()
-
-    # The restart resumes from the newest retained checkpoint while the replay goes on.
-    resumed = _cli(stack, env, "run", "--resume", "--lake", lake_url, "--idle-timeout", "10")
-    if completed == 0:
-        assert "nothing to resume from: starting afresh" in resumed.stderr
-    else:
-        assert f"resuming from checkpoint {Path(env['ECOMFLOW__Job__checkpoint.dir'])}" in (
-            resumed.stderr)
-    feeding.join(len(case.lines))
-    assert_same_as_baseline(outcome(lake_url, warehouse_dsn(stack), stack), baseline, case)
-
-
-# -- 2. warehouse outage ------------------------------------------------------------------------
-
-def test_the_job_rides_out_a_30_second_warehouse_outage(
         stack: StackInfo, case: Case, baseline: Outcome,
         scenario: Callable[[str], dict[str, str]]) -> None:
-    env = scenario("outage")
-    lake_url = f"{stack.lake_url}/reliability/outage"
+    """One stream, killed three times in a row (-9, the whole process group), each time
+    resumed from what the last run left: before the first checkpoint, mid-window, and while a
+    checkpoint is being written. The last run is stopped with SIGTERM, drains, and the output
+    equals the baseline's."""
+    env = scenario("sigkill")
+    lake_url = f"{stack.lake_url}/reliability/sigkill"
     feeding = start_replay(stack, case.path, env["ECOMFLOW__KinesisSource__stream.name"],
-                           held_back=1500)
-    run = start_run(stack, env, "--lake", lake_url, "--from", "TRIM_HORIZON",
-                    "--idle-timeout", "10")
-    job_id = run.job()
-    deadline = time.monotonic() + 300
-    while run.checkpoints(job_id)["completed"] < 1 or run.records_read(job_id) < 1500:
-        assert time.monotonic() < deadline and run.process.poll() is None
-        time.sleep(0.5)
+                           *HELD_BACK)
+    for number, (start, says, condition, interval, min_pause) in enumerate(KILLS):
+        run_env = {**env, "ECOMFLOW__Job__checkpoint.interval.ms": interval,
+                   "ECOMFLOW__Job__checkpoint.min.pause.ms": min_pause}
+        run = start_run(stack, run_env, "--lake", lake_url, *start)
+        job_id = run.job()
+        if number:
+            feeding.release()
+        deadline = time.monotonic() + 300
+        while not condition(run, job_id):
+            assert run.process.poll() is None, run.process.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, f"never reached kill point {number + 1}"
+            time.sleep(0.2)
+        printed = run.kill_hard()
+        assert says in printed, printed[-3000:]
 
-    local_stack.stop_warehouse(stack)
-    failures: list[Any] = []
-    try:
-        ends = time.monotonic() + 30
-        while time.monotonic() < ends:
-            assert run.process.poll() is None, "the job gave up:\n" + run.finish()[-4000:]
-            with contextlib.suppress(OSError):
-                failures = _rest(run.rest_port, f"/jobs/{job_id}/exceptions")[
-                    "exceptionHistory"]["entries"]
-            time.sleep(1)
-    finally:
-        local_stack.start_warehouse(stack)
-        feeding.release()  # the restarted job has news to read
-    # The outage was felt: the job failed over at least once, and recovers by itself.
-    assert failures, "the job never noticed the warehouse was down"
-    output = run.finish()
-    assert "stopped after idle timeout" in output
+    # The last run is stopped as a service manager stops it, `kill PID` (SIGTERM), once it
+    # has read everything: it drains, open windows fire and the last lake files are committed.
+    feeding.release()
+    last = start_run(stack, env, "--lake", lake_url, "--resume")
+    job_id = last.job()
     feeding.join(len(case.lines))
+    # Enrichment holds each event until the watermark (30 s behind the newest event) passes
+    # it, and windows close the same way: wait until everything older has landed; the tail is
+    # only released by the drain that SIGTERM starts.
+    newest = max(event_time for event_time in baseline.event_times)
+    released = sum(t < newest - timedelta(seconds=35) for t in baseline.event_times)
+    deadline = time.monotonic() + 300
+    while len(read_dataset(lake_url, "events", stack)) < released:
+        assert last.process.poll() is None, last.process.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "the last run did not read the stream in time"
+        time.sleep(2)
+    # Every server the run started (mini-cluster RPC, BLOB, REST, data exchange, PyFlink's
+    # gateway) listens on loopback only.
+    assert sockets.off_loopback(last.process.pid) == []
+    last.process.send_signal(signal.SIGTERM)
+    printed = last.finish(timeout=180)
+    assert f"resuming from checkpoint {Path(env['ECOMFLOW__Job__checkpoint.dir'])}" in printed
+    assert "finished" in printed
     assert_same_as_baseline(outcome(lake_url, warehouse_dsn(stack), stack), baseline, case)
 
 
-# -- 3. upgrade from a savepoint ----------------------------------------------------------------
+# -- 2. upgrade from a savepoint, through a warehouse outage ------------------------------------
 
-def test_upgrade_from_a_savepoint_with_one_more_enrichment(
+def test_upgrade_from_a_savepoint_through_a_warehouse_outage(
         stack: StackInfo, case: Case, baseline: Outcome,
         scenario: Callable[[str], dict[str, str]], tmp_path: Path) -> None:
     """Version 1 runs without the country enrichment and stops with a savepoint that keeps
-    its state; version 2, with the enrichment on, resumes from it and reads the rest."""
+    its state; version 2, with the enrichment on, resumes from it and reads the rest. While
+    version 2 runs, the warehouse is down for 30 s: the job fails over, recovers by itself
+    once the warehouse is back, and nothing is lost or doubled."""
     env = scenario("upgrade")
     stream = env["ECOMFLOW__KinesisSource__stream.name"]
     lake_url = f"{stack.lake_url}/reliability/upgrade"
@@ -436,9 +438,32 @@ def test_upgrade_from_a_savepoint_with_one_more_enrichment(
     # on the ones still held in its savepoint (enrichment waits for the watermark).
     version_one = {json.loads(line).get("event_id") for line in case.lines[:half]}
 
-    feeding = start_replay(stack, second_half, stream)
-    v2 = _cli(stack, env, "run", "--resume", "--lake", lake_url, "--idle-timeout", "10")
-    assert "resuming from savepoint" in v2.stderr
+    # The last 1,500 records of the second half wait for the end of the outage.
+    feeding = start_replay(stack, second_half, stream, 1500)
+    v2 = start_run(stack, env, "--lake", lake_url, "--resume", "--idle-timeout", "10")
+    job_id = v2.job()
+    deadline = time.monotonic() + 300
+    while v2.checkpoints(job_id)["completed"] < 1 or v2.records_read(job_id) < 1000:
+        assert time.monotonic() < deadline and v2.process.poll() is None
+        time.sleep(0.5)
+    local_stack.stop_warehouse(stack)
+    failures: list[Any] = []
+    try:
+        ends = time.monotonic() + 30
+        while time.monotonic() < ends:
+            assert v2.process.poll() is None, "the job gave up:\n" + v2.finish()[-4000:]
+            with contextlib.suppress(OSError):
+                failures = _rest(v2.rest_port, f"/jobs/{job_id}/exceptions")[
+                    "exceptionHistory"]["entries"]
+            time.sleep(1)
+    finally:
+        local_stack.start_warehouse(stack)
+        feeding.release()  # the recovered job has news to read
+    # The outage was felt: the job failed over at least once, and recovers by itself.
+    assert failures, "the job never noticed the warehouse was down"
+    output = v2.finish()
+    assert "resuming from savepoint" in output
+    assert "stopped after idle timeout" in output
     feeding.join(len(case.lines) - half)
 
     got = outcome(lake_url, warehouse_dsn(stack), stack)

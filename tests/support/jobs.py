@@ -17,7 +17,8 @@ from ecomflow import paths
 from ecomflow.local_stack import StackInfo
 from ecomflow.summary import WAREHOUSE_TABLES
 from flink_jobs.events_job import SINK_TARGETS
-from tests.jobs import clean_case
+from tests.jobs import clean_case, oracle
+from tests.jobs.lake_reader import read_dataset
 from tests.jobs.privacy_view import private_text
 
 # The warehouse's append-only logs (what the job writes) and the views over them (what is
@@ -53,3 +54,27 @@ def as_stored(lines: list[clean_case.Line], home: Path) -> list[clean_case.Line]
     private = private_text(home)
     return [line if line.label == "dead_letter" else replace(line, text=private(line.text))
             for line in lines]
+
+
+def assert_sample_output(input_path: Path, bad_lines: dict[str, str], lake_url: str, dsn: str,
+                         stack: StackInfo, *, s3: bool = True) -> None:
+    """The bundled sample with `bad_lines` mixed in, as the job left it, equals the oracle
+    (tests/jobs/oracle.py). `stack`: whose state folder holds the key the job hashed with;
+    `s3`: read the lake through the stack's S3 (else lake_url is a local folder)."""
+    events, dead, per_minute = oracle.expected(input_path, bad_lines, private_text(stack.home))
+    lake_stack = stack if s3 else None
+    assert len(events) == 5000 and len(dead) == len(bad_lines)  # the oracle sees the input
+
+    lake = read_dataset(lake_url, "events", lake_stack)
+    got = sorted(({k: row[k] for k in oracle.LAKE_COLUMNS} for row in lake),
+                 key=lambda r: r["payload"])
+    assert len(got) == len(events), "every event exactly once in the lake"
+    for actual, wanted in zip(got, events, strict=True):
+        assert actual == wanted
+
+    dead_rows = read_dataset(lake_url, "dead_letter", lake_stack)
+    assert sorted((r["payload"], r["reason"]) for r in dead_rows) == dead
+    assert all(r["dt"] == r["received_at"].strftime("%Y-%m-%d") for r in dead_rows)
+
+    assert query(dsn, "SELECT window_start, window_end, event_type, event_count "
+                      "FROM event_counts_minute ORDER BY window_start, event_type") == per_minute
