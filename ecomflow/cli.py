@@ -15,6 +15,7 @@ import click
 
 from ecomflow import local_stack, paths
 from ecomflow.local_stack import StackConfig, StackError
+from flink_jobs.graph import LAKE_DATASETS
 
 
 def _fail(message: str) -> None:
@@ -277,7 +278,7 @@ def demo(idle_timeout: float) -> None:
     for line in summary.highlights(dsn):
         click.echo(f"  {line}")
     click.echo("lake files:")
-    for dataset in summary.LAKE_DATASETS:
+    for dataset in LAKE_DATASETS:
         files = summary.lake_files(info.lake_url, dataset, s3_endpoint=info.s3_endpoint,
                                    region=info.region, access_key=info.access_key,
                                    secret_key=info.secret_key)

@@ -31,19 +31,16 @@ import psycopg2
 
 from ecomflow.lake_rewrite import FileOutcome, Lake, rewrite_partition
 from ecomflow.privacy import CONTROL_EVENT_TYPE, hash_id
+from flink_jobs.graph import SINKS
 
 ID_COLUMNS = ("user_id", "customer_id")
-# Tables that name the user in text rather than in an id column (anomaly flags: the segment
-# `user:<hash>` / `customer:<hash>` and the explanation).
-TEXT_COLUMNS = {"anomalies_log": ("segment", "explanation")}
-# Per table, the span of the user's activity a row covers: where their lake rows are.
-TIME_SPANS = {
-    "sessions_log": ("session_start", "session_end"),
-    "cart_abandoned_log": ("first_added_at", "last_change_at"),
-    "transactions_log": ("transaction_date", "transaction_date"),
-    "rfm_log": ("last_purchase", "last_purchase"),
-    "anomalies_log": ("window_start", "window_start"),
-}
+# From the job's list of outputs (flink_jobs/graph.py): tables that name the user in text
+# rather than in an id column (anomaly flags: the segment `user:<hash>` / `customer:<hash>`
+# and the explanation); per table, the span of the user's activity a row covers (where their
+# lake rows are); how each erased lake dataset is partitioned.
+TEXT_COLUMNS = {sink.target: sink.erase_text for sink in SINKS if sink.erase_text}
+TIME_SPANS = {sink.target: sink.erase_span for sink in SINKS if sink.erase_span}
+LAKE_PARTITIONS = {sink.target: sink.lake_partitions for sink in SINKS if sink.lake_partitions}
 MAX_SPAN = timedelta(days=31)  # a longer span (a cart kept for months) is cut: see the README
 REQUEST_TABLES = ("erasure_requests", "erasure_partitions", "erasure_deletions")
 
@@ -186,9 +183,9 @@ def partitions_for(hours: Iterable[datetime]) -> list[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     for hour in hours:
         day = hour.strftime("%Y-%m-%d")
-        found.add(("events", f"events/dt={day}/hr={hour:%H}"))
-        found.add(("late_events", f"late_events/dt={day}"))
-        found.add(("sessions", f"sessions/dt={day}"))
+        for dataset, partitions in LAKE_PARTITIONS.items():
+            path = f"{dataset}/dt={day}" + (f"/hr={hour:%H}" if partitions == "hour" else "")
+            found.add((dataset, path))
     return sorted(found, key=lambda item: item[1])
 
 

@@ -8,12 +8,9 @@ from urllib.parse import urlparse
 import boto3
 import psycopg2
 
-# Warehouse relations analysts query (views collapse re-deliveries; see sql/warehouse/).
-WAREHOUSE_TABLES = ("event_counts_minute", "pipeline_health", "dead_letter_counts_minute",
-                    "funnel_minute", "funnel_hourly", "sessions", "cart_abandoned",
-                    "top_products_minute", "anomalies", "transactions", "products",
-                    "rfm_scores", "trending_products", "funnel_steps_hourly")
-LAKE_DATASETS = ("events", "dead_letter", "late_events", "sessions")
+# The lake's datasets and the warehouse views analysts query: the job's own list of outputs.
+from flink_jobs.graph import WAREHOUSE_VIEWS
+
 ACCOUNTING = ("records_in", "valid", "dead_letter", "duplicates", "late", "forgotten", "control")
 
 
@@ -43,7 +40,7 @@ def lake_files(lake_url: str, dataset: str, *, s3_endpoint: str | None = None,
 def warehouse_counts(dsn: str) -> dict[str, int]:
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         counts = {}
-        for table in WAREHOUSE_TABLES:
+        for table in WAREHOUSE_VIEWS:
             cur.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 (fixed names above)
             counts[table] = int(cur.fetchone()[0])
         return counts

@@ -26,6 +26,7 @@ from pyflink.datastream import DataStream
 from pyflink.table import DataTypes, Schema, StatementSet, StreamTableEnvironment
 from pyflink.util.java_utils import load_java_class
 
+from flink_jobs.graph import INSERTS, SINKS, JavaStepSpec, statement_order
 from flink_jobs.settings import JobSettings
 from flink_jobs.sql_files import load_sql, render_options
 
@@ -42,6 +43,10 @@ class JavaCleanStream:
     @property
     def name(self) -> str:
         return f"java:{self.source}->{self.target}"
+
+    @property
+    def spec(self) -> JavaStepSpec:
+        return JavaStepSpec((self.source, self.rates), self.target)
 
     def apply(self, t_env: StreamTableEnvironment, settings: JobSettings) -> None:
         clean = settings.clean
@@ -81,6 +86,10 @@ class Barrier:
     @property
     def name(self) -> str:
         return f"barrier:{self.source}->{self.target}"
+
+    @property
+    def spec(self) -> JavaStepSpec:
+        return JavaStepSpec((self.source,), self.target)
 
     def apply(self, t_env: StreamTableEnvironment, settings: JobSettings) -> None:
         stream = t_env.to_data_stream(t_env.from_path(self.source))
@@ -132,111 +141,12 @@ CARTS = Barrier("int_events__cart_activity", "int_carts__abandoned", rowtime=Non
 FUNNELS = Barrier("int_events__funnel_activity", "int_funnels__session_steps",
                   rowtime="rowtime", ordered_funnels=True)
 
-# Declared in this order: functions, sources, views that read them, then sinks.
-DDL: tuple[str | JavaStep, ...] = (
-    "fn_switched_on",
-    "src_stream__raw_events",
-    "src_reference__fx_rates",
-    CLEAN_STREAM,
-    "int_stream__dead_letters",
-    "int_stream__late_events",
-    "int_events__unique",
-    "int_events__device",
-    "int_events__country",
-    "int_events__clean",
-    "int_stream__outcomes",
-    "int_events__sessionable",
-    "int_events__cart_activity",
-    CARTS,
-    "int_events__funnel_activity",
-    FUNNELS,
-    "int_events__purchase_items",
-    "int_events__product_activity",
-    "int_events__categorised",
-    "agg_event_counts_1m",
-    "agg_funnel_1m",
-    "agg_funnel_1h",
-    "agg_sessions",
-    "agg_product_metrics_1m",
-    "agg_top_products_1m",
-    "agg_trending_products",
-    "agg_ordered_funnels_1h",
-    "agg_kpis_1m",
-    "agg_kpi_anomalies",
-    "agg_event_anomalies",
-    "agg_rfm_updates",
-    "agg_pipeline_health_1m",
-    "agg_dead_letter_counts_1m",
-    "snk_lake__events",
-    "snk_lake__dead_letter",
-    "snk_lake__late_events",
-    "snk_warehouse__event_counts_minute",
-    "snk_warehouse__pipeline_health",
-    "snk_warehouse__dead_letter_counts_minute",
-    "snk_warehouse__funnel_minute",
-    "snk_warehouse__funnel_hourly",
-    "snk_lake__sessions",
-    "snk_warehouse__sessions",
-    "snk_warehouse__cart_abandoned",
-    "snk_warehouse__top_products_minute",
-    "snk_warehouse__anomalies",
-    "snk_warehouse__rfm",
-    "snk_warehouse__transactions",
-    "snk_warehouse__products",
-    "snk_warehouse__trending_products",
-    "snk_warehouse__funnel_steps_hourly",
-)
-INSERTS = (
-    "ins_lake__events",
-    "ins_lake__dead_letter",
-    "ins_lake__late_events",
-    "ins_warehouse__event_counts_minute",
-    "ins_warehouse__pipeline_health",
-    "ins_warehouse__dead_letter_counts_minute",
-    "ins_warehouse__funnel_minute",
-    "ins_warehouse__funnel_hourly",
-    "ins_lake__sessions",
-    "ins_warehouse__sessions",
-    "ins_warehouse__cart_abandoned",
-    "ins_warehouse__top_products_minute",
-    "ins_warehouse__anomalies",
-    "ins_warehouse__rfm",
-    "ins_warehouse__transactions",
-    "ins_warehouse__products",
-    "ins_warehouse__trending_products",
-    "ins_warehouse__funnel_steps_hourly",
-)
-# Switchable steps kept as two files: `<name>` when on, `<name>__off` (same columns) when off.
-# Switchable steps kept as two files: `<name>` when on, `<name>__off` (same columns) when off.
-SWITCHED_FILES = {
-    "src_reference__fx_rates": lambda s: s.clean.enrich_fx,
-}
-SKIPPED_WHEN_OFF = frozenset({"src_reference__fx_rates"})
+JAVA_STEPS: tuple[JavaStep, ...] = (CLEAN_STREAM, CARTS, FUNNELS)
+# The FX rates are read only when the FX step is on.
+OPTIONAL_FILES = {"src_reference__fx_rates": lambda s: s.clean.enrich_fx}
 # Benchmarks only: the pass-through every figure is compared with (sql/90_benchmarks).
 BENCH_DDL = ("fn_bench_event_time_of", "src_bench__raw_events", "snk_bench__passthrough")
 BENCH_PASSTHROUGH = ("ins_bench__passthrough",)
-
-# Sinks whose connector options are bound per environment: placeholder -> (kind, target).
-SINK_TARGETS = {
-    "LAKE_EVENTS_OPTIONS": ("lake", "events"),
-    "LAKE_DEAD_LETTER_OPTIONS": ("lake", "dead_letter"),
-    "LAKE_LATE_EVENTS_OPTIONS": ("lake", "late_events"),
-    "WAREHOUSE_EVENT_COUNTS_OPTIONS": ("warehouse", "event_counts_minute_log"),
-    "WAREHOUSE_PIPELINE_HEALTH_OPTIONS": ("warehouse", "pipeline_health_log"),
-    "WAREHOUSE_DEAD_LETTER_COUNTS_OPTIONS": ("warehouse", "dead_letter_counts_minute_log"),
-    "WAREHOUSE_FUNNEL_MINUTE_OPTIONS": ("warehouse", "funnel_minute_log"),
-    "WAREHOUSE_FUNNEL_HOURLY_OPTIONS": ("warehouse", "funnel_hourly_log"),
-    "LAKE_SESSIONS_OPTIONS": ("lake", "sessions"),
-    "WAREHOUSE_SESSIONS_OPTIONS": ("warehouse", "sessions_log"),
-    "WAREHOUSE_CART_ABANDONED_OPTIONS": ("warehouse", "cart_abandoned_log"),
-    "WAREHOUSE_TOP_PRODUCTS_OPTIONS": ("warehouse", "top_products_minute_log"),
-    "WAREHOUSE_ANOMALIES_OPTIONS": ("warehouse", "anomalies_log"),
-    "WAREHOUSE_RFM_OPTIONS": ("warehouse", "rfm_log"),
-    "WAREHOUSE_TRANSACTIONS_OPTIONS": ("warehouse", "transactions_log"),
-    "WAREHOUSE_PRODUCTS_OPTIONS": ("warehouse", "products_log"),
-    "WAREHOUSE_TRENDING_OPTIONS": ("warehouse", "trending_products_log"),
-    "WAREHOUSE_FUNNEL_STEPS_OPTIONS": ("warehouse", "funnel_steps_hourly_log"),
-}
 BLACKHOLE = {"connector": "blackhole"}
 
 
@@ -261,28 +171,22 @@ def sql_parameters(settings: JobSettings, *, blackhole_sinks: bool = False) -> d
         "FX_RATES_OPTIONS": render_options(
             clean.fx_rates.connector_options() if clean.fx_rates else BLACKHOLE),
     }
-    for placeholder, (kind, target) in SINK_TARGETS.items():
-        sink = settings.lake if kind == "lake" else settings.warehouse
-        params[placeholder] = render_options(
-            BLACKHOLE if blackhole_sinks else sink.connector_options(target))
+    for sink in SINKS:
+        where = settings.lake if sink.kind == "lake" else settings.warehouse
+        params[sink.placeholder] = render_options(
+            BLACKHOLE if blackhole_sinks else where.connector_options(sink.target))
     return params
 
 
 def statement_files(settings: JobSettings, inserts: tuple[str, ...] = INSERTS,
                     extra_ddl: tuple[str, ...] = ()) -> list[str | JavaStep]:
-    """The file (or Java step) behind every statement, in execution order."""
-    names: list[str | JavaStep] = []
-    for name in (*DDL, *extra_ddl, *inserts):
-        if isinstance(name, JavaStep):
-            names.append(name)
-            continue
-        switch = SWITCHED_FILES.get(name)
-        if switch is not None and not switch(settings):
-            if name in SKIPPED_WHEN_OFF:
-                continue
-            name = f"{name}__off"
-        names.append(name)
-    return names
+    """The file (or Java step) behind every statement, in execution order: the declarations
+    in the order their reads require (flink_jobs/graph.py), then the inserts."""
+    steps = {step.target: step for step in JAVA_STEPS}
+    absent = frozenset(name for name, on in OPTIONAL_FILES.items() if not on(settings))
+    declared = statement_order(tuple(step.spec for step in JAVA_STEPS), absent=absent)
+    return [steps[item.declares] if isinstance(item, JavaStepSpec) else item
+            for item in declared] + [*extra_ddl, *inserts]
 
 
 def rendered_statements(settings: JobSettings, *, inserts: tuple[str, ...] = INSERTS,
@@ -303,7 +207,7 @@ def build(t_env: StreamTableEnvironment, settings: JobSettings, *,
           extra_ddl: tuple[str, ...] = ()) -> StatementSet:
     """Declare the job; `inserts` picks which sinks are filled (all of them by default)."""
     statement_set = t_env.create_statement_set()
-    steps = {step.name: step for step in DDL if isinstance(step, JavaStep)}
+    steps = {step.name: step for step in JAVA_STEPS}
     for name, sql in rendered_statements(settings, inserts=inserts,
                                          blackhole_sinks=blackhole_sinks, extra_ddl=extra_ddl):
         if name in steps:

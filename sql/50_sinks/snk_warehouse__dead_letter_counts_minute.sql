@@ -8,5 +8,5 @@ CREATE TABLE snk_warehouse__dead_letter_counts_minute (
     dead_letter_count BIGINT,
     loaded_at TIMESTAMP(3)
 ) WITH (
-${WAREHOUSE_DEAD_LETTER_COUNTS_OPTIONS}
+${WAREHOUSE_DEAD_LETTER_COUNTS_MINUTE_OPTIONS}
 )

@@ -9,5 +9,5 @@ CREATE TABLE snk_warehouse__event_counts_minute (
     event_count BIGINT,
     loaded_at TIMESTAMP(3)
 ) WITH (
-${WAREHOUSE_EVENT_COUNTS_OPTIONS}
+${WAREHOUSE_EVENT_COUNTS_MINUTE_OPTIONS}
 )

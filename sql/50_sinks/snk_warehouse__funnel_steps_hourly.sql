@@ -11,5 +11,5 @@ CREATE TABLE snk_warehouse__funnel_steps_hourly (
     sessions BIGINT,
     loaded_at TIMESTAMP(3)
 ) WITH (
-${WAREHOUSE_FUNNEL_STEPS_OPTIONS}
+${WAREHOUSE_FUNNEL_STEPS_HOURLY_OPTIONS}
 )

@@ -11,5 +11,5 @@ CREATE TABLE snk_warehouse__top_products_minute (
     revenue_usd DECIMAL(18, 2),
     loaded_at TIMESTAMP(3)
 ) WITH (
-${WAREHOUSE_TOP_PRODUCTS_OPTIONS}
+${WAREHOUSE_TOP_PRODUCTS_MINUTE_OPTIONS}
 )

@@ -8,5 +8,5 @@ CREATE TABLE snk_warehouse__trending_products (
     growth DOUBLE,
     loaded_at TIMESTAMP(3)
 ) WITH (
-${WAREHOUSE_TRENDING_OPTIONS}
+${WAREHOUSE_TRENDING_PRODUCTS_OPTIONS}
 )

@@ -4,7 +4,15 @@ import re
 
 import pytest
 
-from flink_jobs.events_job import DDL, INSERTS, Barrier, JavaCleanStream, rendered_statements
+from flink_jobs.events_job import (
+    INSERTS,
+    JAVA_STEPS,
+    Barrier,
+    JavaCleanStream,
+    rendered_statements,
+    statement_files,
+)
+from flink_jobs.graph import SINKS, WAREHOUSE_LOGS, WAREHOUSE_VIEWS, statement_order
 from flink_jobs.settings import JobSettings
 from flink_jobs.sql_files import SQL_DIR, SqlFileError, SqlTemplate, load_sql, render_options
 
@@ -44,7 +52,7 @@ def test_every_statement_renders_completely() -> None:
     statements = rendered_statements(settings())
     assert [name for name, _ in statements] == [
         item.name if isinstance(item, Barrier | JavaCleanStream) else item
-        for item in (*DDL, *INSERTS)]
+        for item in statement_files(settings())]
     for name, sql in statements:
         assert "${" not in sql, name
     source = dict(statements)["src_stream__raw_events"]
@@ -79,8 +87,7 @@ def test_one_statement_per_file_and_file_name_is_object_name() -> None:
         assert body.count(";") == 0, f"{path.name}: one statement, no trailing ';'"
         match = re.search(r"(?:TABLE|VIEW|FUNCTION(?: IF NOT EXISTS)?|INSERT INTO)\s+(\w+)", body)
         assert match, path
-        # A switched-off variant (`<name>__off.sql`) defines the same object as `<name>.sql`.
-        stem = path.stem.removesuffix("__off")
+        stem = path.stem
         expected = stem if not stem.startswith(("ins_", "fn_")) else None
         if expected:
             assert match.group(1) == expected, path.name
@@ -117,3 +124,63 @@ def test_funnels_file_becomes_the_operator_spec(tmp_path) -> None:  # noqa: ANN0
                    '"conversion_window_minutes": 5}]}')
     with pytest.raises(ValueError, match="sequential or strict"):
         funnel_specs(str(bad))
+
+
+def test_statements_come_after_what_they_read() -> None:
+    """The declaration order is derived (flink_jobs/graph.py): every file and Java step comes
+    after each relation it reads, every file of the stage folders is declared once, and a
+    switched-off source leaves the step that reads it in place."""
+    order = statement_files(settings())
+    rendered = dict(rendered_statements(settings()))
+    names = [item.target if isinstance(item, Barrier | JavaCleanStream) else item
+             for item in order]
+    assert len(names) == len(set(names))
+    files = {path.stem for path in SQL_DIR.glob("[0-9][0-9]_*/*.sql")
+             if not path.parent.name.startswith(("60_", "90_"))}
+    assert files <= set(names)
+    for position, item in enumerate(order):
+        if isinstance(item, Barrier | JavaCleanStream):
+            reads = set(item.spec.reads)
+        elif item in files:
+            body = "\n".join(line.split("--", 1)[0] for line in rendered[item].splitlines())
+            reads = {name for name in names if re.search(rf"\b{name}\b", body)} - {item}
+        else:
+            continue
+        assert reads <= set(names[:position]), (item, reads - set(names[:position]))
+    without_fx = JobSettings.from_property_groups({
+        "KinesisSource": {"stream.name": "events", "aws.region": "us-east-1"},
+        "Lake": {"url": "s3://lake"}, "Warehouse": {"jdbc.url": "jdbc:postgresql://h/db"},
+        "CleanStream": {"enrich.fx": "false"}, "Privacy": {"hash.key": "k"}}, local=False)
+    off = statement_files(without_fx)
+    assert "src_reference__fx_rates" not in off and JAVA_STEPS[0] in off
+
+
+def test_a_cycle_in_sql_is_reported(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from flink_jobs import graph
+
+    for stage in graph.DECLARING_STAGES:
+        (tmp_path / stage).mkdir()
+    for name, other in (("a", "b"), ("b", "a")):
+        (tmp_path / "30_intermediate" / f"{name}.sql").write_text(
+            f"CREATE TEMPORARY VIEW {name} AS SELECT * FROM {other}")
+    monkeypatch.setattr(graph, "SQL_DIR", tmp_path)
+    with pytest.raises(ValueError, match=r"cycle: \['a', 'b'\]"):
+        statement_order(())
+
+
+def test_every_sink_has_its_files_and_its_warehouse_relations() -> None:
+    """One entry per output (flink_jobs/graph.py): its sink and insert files exist, the sink
+    file takes its options from the entry's placeholder, and every warehouse log and view is
+    created by a migration."""
+    migrations = "\n".join(path.read_text() for path in (SQL_DIR / "warehouse").glob("V*.sql"))
+    for sink in SINKS:
+        sink_sql = (SQL_DIR / "50_sinks" / f"{sink.sink_file}.sql").read_text()
+        assert "${" + sink.placeholder + "}" in sink_sql, sink.name
+        assert (SQL_DIR / "60_inserts" / f"{sink.insert_file}.sql").exists(), sink.name
+    assert INSERTS == tuple(sink.insert_file for sink in SINKS)
+    for log in WAREHOUSE_LOGS:
+        assert re.search(rf"CREATE TABLE (IF NOT EXISTS )?{log}\b", migrations), log
+    for view in WAREHOUSE_VIEWS:
+        assert re.search(rf"CREATE (OR REPLACE )?VIEW {view}\b", migrations), view
+    inserts = {path.stem for path in (SQL_DIR / "60_inserts").glob("*.sql")}
+    assert inserts == set(INSERTS), "an insert file without its entry in SINKS"

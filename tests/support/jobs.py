@@ -15,16 +15,15 @@ import psycopg2
 
 from ecomflow import paths
 from ecomflow.local_stack import StackInfo
-from ecomflow.summary import WAREHOUSE_TABLES
-from flink_jobs.events_job import SINK_TARGETS
+from flink_jobs.graph import WAREHOUSE_LOGS, WAREHOUSE_VIEWS
 from tests.jobs import clean_case, oracle
 from tests.jobs.lake_reader import read_dataset
 from tests.jobs.privacy_view import private_text
 
 # The warehouse's append-only logs (what the job writes) and the views over them (what is
-# read), from the job's and the summary's own lists.
-LOGS = tuple(target for kind, target in SINK_TARGETS.values() if kind == "warehouse")
-VIEWS = WAREHOUSE_TABLES
+# read), from the job's own list of outputs.
+LOGS = WAREHOUSE_LOGS
+VIEWS = WAREHOUSE_VIEWS
 
 COMPARED = ("event_id", "event_type", "event_time", "user_id", "session_id", "page_url",
             "product_id", "quantity",
