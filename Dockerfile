@@ -26,7 +26,7 @@ COPY sql ./sql
 RUN pip install --no-cache-dir -e .
 COPY --from=connectors /build/target/ecomflow-connectors-0.1.0.jar ./target/
 RUN ecomflow package --out /dist/ecomflow-msf.zip \
-    && python -m ecomflow.compose /dist/conf
+    && python -m ecomflow.local.compose /dist/conf
 
 # -- the cluster: PyFlink's Flink + Java 17 + Python 3.11, as MSF's FLINK-1_20 runtime ---------
 FROM python:3.11-slim-bookworm AS flink

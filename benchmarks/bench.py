@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import cost, latency, throughput
-from ecomflow import local_stack, paths
+from ecomflow import paths
+from ecomflow.local import stack as local_stack
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

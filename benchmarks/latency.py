@@ -25,8 +25,8 @@ import boto3
 import psycopg2
 import pyarrow.parquet as pq
 
-from ecomflow.local_stack import StackInfo, warehouse_dsn
-from ecomflow.replay import kinesis_client
+from ecomflow.ingest.replay import kinesis_client
+from ecomflow.local.stack import StackInfo, warehouse_dsn
 from flink_jobs.settings import JobSettings
 
 LAKE_PREFIX = "latency"

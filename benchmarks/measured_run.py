@@ -18,8 +18,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from ecomflow import paths, runner
-from ecomflow.local_run import build_local_settings
+from ecomflow import paths
+from ecomflow.run import runner
+from ecomflow.run.local_run import build_local_settings
 from flink_jobs.events_job import BENCH_DDL, BENCH_PASSTHROUGH, INSERTS
 
 # passthrough: read each record and its event time, discard (sql/90_benchmarks). clean: the

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecomflow.generate import generate_events, write_jsonl
+from ecomflow.synth.generate import generate_events, write_jsonl
 
 # (pipeline, sinks discarded, pseudonymisation on) at parallelism 1; at 2 only the first and
 # the full pipeline. Each is a ratio of the pass-through measured just before it.

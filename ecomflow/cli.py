@@ -13,8 +13,9 @@ from pathlib import Path
 
 import click
 
-from ecomflow import local_stack, paths
-from ecomflow.local_stack import StackConfig, StackError
+from ecomflow import paths
+from ecomflow.local import stack as local_stack
+from ecomflow.local.stack import StackConfig, StackError
 from flink_jobs.graph import LAKE_DATASETS
 
 
@@ -144,8 +145,8 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
          parallelism: int | None = None, watermark_delay: int | None = None,
          init_position: str | None = None, resume: bool = False,
          keep_state: bool = False, package_zip: Path | None = None):  # noqa: ANN202
-    from ecomflow import restore_points, runner
-    from ecomflow.local_run import build_local_settings, local_property_groups
+    from ecomflow.run import restore_points, runner
+    from ecomflow.run.local_run import build_local_settings, local_property_groups
     from flink_jobs.settings import SettingsError
 
     home = paths.state_home()
@@ -156,8 +157,7 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
     if input_file is not None and stack is None and (lake is None or warehouse_url is None):
         _fail("without a running local stack, --input needs --lake and --warehouse-url")
     if package_zip is not None:
-        from ecomflow import package_run
-
+        from ecomflow.run import package_run
         groups = local_property_groups(
             home=home, stack=stack, environ=os.environ, input_file=input_file, lake=lake,
             warehouse_url=warehouse_url, parallelism=parallelism,
@@ -222,8 +222,13 @@ def replay(source: Path, stream_name: str | None, endpoint: str | None, region: 
 def _replay(source: Path, *, stream_name: str | None = None, endpoint: str | None = None,
             region: str | None = None, rate: float | None = None,
             speedup: float | None = None):  # noqa: ANN202
-    from ecomflow.replay import ReplayError, ReplayInterrupted, format_summary, kinesis_client
-    from ecomflow.replay import replay as replay_file
+    from ecomflow.ingest.replay import (
+        ReplayError,
+        ReplayInterrupted,
+        format_summary,
+        kinesis_client,
+    )
+    from ecomflow.ingest.replay import replay as replay_file
 
     stack = _running_stack()
     if stack is None and stream_name is None:
@@ -257,8 +262,7 @@ def _replay(source: Path, *, stream_name: str | None = None, endpoint: str | Non
 @click.option("--idle-timeout", type=float, default=15.0, show_default=True)
 def demo(idle_timeout: float) -> None:
     """Stack up, replay the bundled sample events, run the job until idle, print a summary."""
-    from ecomflow import summary
-
+    from ecomflow.results import summary
     try:
         info = local_stack.up(StackConfig(home=paths.state_home()))
     except StackError as exc:
@@ -300,8 +304,7 @@ def report(out: Path, since: datetime) -> None:
     from rich.console import Console
     from rich.table import Table as RichTable
 
-    from ecomflow import report as reporting
-
+    from ecomflow.results import report as reporting
     info = _running_stack()
     if info is None:
         _fail("no local stack is running: start it with `ecomflow local up` (or run the demo)")
@@ -334,10 +337,10 @@ def forget(user_id: str | None, expires_days: int | None, dry_run: bool,
            resume_: bool, lake_url: str | None, stream_name: str | None) -> None:
     """Erase USER_ID (a user or customer id, as sent) from the warehouse, the lake and the
     stream's later output; print what was removed. Running it twice is harmless."""
-    from ecomflow import forget as erasure
-    from ecomflow.lake_rewrite import Lake
-    from ecomflow.local_run import local_privacy
-    from ecomflow.replay import kinesis_client
+    from ecomflow.ingest.replay import kinesis_client
+    from ecomflow.privacy import forget as erasure
+    from ecomflow.privacy.lake_rewrite import Lake
+    from ecomflow.run.local_run import local_privacy
     from flink_jobs.settings import SettingsError
 
     if resume_ == bool(user_id):
@@ -377,10 +380,10 @@ def forget(user_id: str | None, expires_days: int | None, dry_run: bool,
 
 def _register_tool_commands() -> None:
     # Defined beside their libraries (traffic.py, collect.py); registered here, in one place.
-    from ecomflow.collect import collect_command
-    from ecomflow.deploy import deploy_command
-    from ecomflow.msf_app import app_group
-    from ecomflow.traffic import generate_command
+    from ecomflow.aws.deploy import deploy_command
+    from ecomflow.aws.msf_app import app_group
+    from ecomflow.ingest.collect import collect_command
+    from ecomflow.synth.traffic import generate_command
 
     main.add_command(generate_command)
     main.add_command(collect_command)
@@ -417,7 +420,7 @@ def bench(quick: bool, events: int | None, blackhole_sinks: bool, skip_latency: 
               default=paths.REPO_ROOT / "dist" / "ecomflow-msf.zip", show_default=True)
 def package(out: Path) -> None:
     """Build the zip MSF deploys: job code, SQL and the connector uber-jar."""
-    from ecomflow.package import PackageError, build_zip
+    from ecomflow.aws.package import PackageError, build_zip
 
     try:
         built = build_zip(out)

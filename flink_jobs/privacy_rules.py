@@ -2,7 +2,7 @@
 
 The rules are data, shared by three readers that must agree exactly: the job's Java function
 `pseudonymise(payload, key, spec)` (src/main/java/dev/ecomflow/udf/Pseudonymise.java), the
-Python reference `ecomflow.privacy.pseudonymise`, and the settings (`flink_jobs.settings`,
+Python reference `ecomflow.privacy.hashing.pseudonymise`, and the settings (`flink_jobs.settings`,
 property group `Privacy`). Field names are matched exactly (case-sensitive) at any depth of the
 payload; query-parameter names case-insensitively (ASCII).
 

@@ -24,7 +24,7 @@ from cdk_nag import AwsSolutionsChecks  # noqa: E402
 from ecomflow_infra import environments  # noqa: E402
 from ecomflow_infra.stacks import EcomflowStacks  # noqa: E402
 
-from ecomflow import aws_names  # noqa: E402
+from ecomflow.aws import names as aws_names  # noqa: E402
 
 # Feature flags this app relies on (a project without cdk.json context gets CDK's old defaults).
 FEATURE_FLAGS = {

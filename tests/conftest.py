@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ecomflow import local_stack
-from ecomflow.local_stack import StackConfig, StackInfo
+from ecomflow.local import stack as local_stack
+from ecomflow.local.stack import StackConfig, StackInfo
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -44,8 +44,7 @@ def _flink_classpath(tmp_path_factory: pytest.TempPathFactory) -> None:
     """PyFlink's JVM starts once per process, with the classpath it finds then: put the
     uber-jar on it before any test (in any order, on any worker) starts it, as the job's own
     runner does. CLI runs started by the tests inherit the same set-up."""
-    from ecomflow import runner
-
+    from ecomflow.run import runner
     try:
         jars = runner.require_jars()
     except runner.RunError:

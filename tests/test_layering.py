@@ -34,7 +34,7 @@ def _imports(path: Path) -> Iterator[str]:
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            # `from ecomflow import aws_names` imports ecomflow.aws_names: name it so.
+            # `from ecomflow import aws_names` imports ecomflow.aws.names: name it so.
             yield from (f"{node.module}.{alias.name}" for alias in node.names)
 
 
@@ -53,7 +53,7 @@ def _project_imports(folder: str) -> set[tuple[str, str]]:
 @pytest.mark.parametrize(("folder", "allowed"), [
     ("flink_jobs", ()),
     ("udfs", ("flink_jobs.contract",)),
-    ("infra", ("ecomflow.aws_names", "ecomflow.package")),
+    ("infra", ("ecomflow.aws.names", "ecomflow.aws.package")),
 ])
 def test_the_job_and_the_cdk_app_import_only_what_their_layer_allows(
         folder: str, allowed: tuple[str, ...]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_logs as logs
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 from ecomflow_infra.environments import EnvironmentConfig
 
 _RETENTION = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 
 # Node types Redshift still creates new provisioned clusters with (dc2 and ds2 are no longer
 # offered for new clusters), and whether each may run as a single node.

@@ -26,7 +26,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 from ecomflow_infra.common import stateful_removal
 from ecomflow_infra.environments import EnvironmentConfig
 from ecomflow_infra.keys import account_key

@@ -1,6 +1,6 @@
 """The Managed Service for Apache Flink application running the PyFlink events job.
 
-Code: the zip `ecomflow deploy` uploads (ecomflow/package.py). Configuration: the job's runtime
+Code: the zip `ecomflow deploy` uploads (ecomflow/aws/package.py). Configuration: the job's runtime
 property groups (flink_jobs/settings.py reads exactly these keys), built from the environment
 config and the other stacks' resources. Checkpointing, parallelism and autoscaling are the
 service's; snapshots are on so every update and stop keeps the job's state.
@@ -36,8 +36,8 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from ecomflow import aws_names
-from ecomflow.package import run_options
+from ecomflow.aws import names as aws_names
+from ecomflow.aws.package import run_options
 from ecomflow_infra.common import (
     bucket_arn,
     bucket_name,

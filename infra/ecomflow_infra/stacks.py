@@ -13,7 +13,7 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 from ecomflow_infra.common import bucket_name
 from ecomflow_infra.environments import EnvironmentConfig
 from ecomflow_infra.ingest import Ingest

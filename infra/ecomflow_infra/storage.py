@@ -21,7 +21,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 from ecomflow_infra.common import bucket_arn, bucket_name, objects_arn
 from ecomflow_infra.environments import EnvironmentConfig
 from ecomflow_infra.keys import account_key

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 
 OBJECTS_UNDER_PREFIX = (
     "Object-level S3 actions need object ARNs: the wildcard is limited to one prefix of one "

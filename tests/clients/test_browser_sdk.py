@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 
-from ecomflow.collect import CollectorConfig, running_collector
-from ecomflow.local_stack import StackInfo
-from ecomflow.producer import Producer, kinesis_client
+from ecomflow.ingest.collect import CollectorConfig, running_collector
+from ecomflow.ingest.producer import Producer, kinesis_client
+from ecomflow.local.stack import StackInfo
 from flink_jobs import contract
 from tests.kinesis_reader import create_active_stream, read_stream
 

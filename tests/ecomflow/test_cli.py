@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ecomflow import paths, runner
+from ecomflow import paths
 from ecomflow.cli import main
-from ecomflow.local_run import build_local_settings, lake_url
+from ecomflow.run import runner
+from ecomflow.run.local_run import build_local_settings, lake_url
 from flink_jobs.settings import FileSource, KinesisSource
 
 

@@ -1,4 +1,4 @@
-"""ecomflow.collect: the HTTP collection endpoint, spoken to by a real HTTP client.
+"""ecomflow.ingest.collect: the HTTP collection endpoint, spoken to by a real HTTP client.
 
 Every ``stack`` test runs the collector on a free loopback port in front of the session's
 kinesis-mock (a fresh stream per test) and reads the stream back over all shards: what the
@@ -29,16 +29,16 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from ecomflow.collect import (
+from ecomflow.ingest.collect import (
     CollectorConfig,
     collect_command,
     parse_body,
     receive_timestamp,
     running_collector,
 )
-from ecomflow.generate import generate_events
-from ecomflow.local_stack import StackInfo, free_port
-from ecomflow.producer import Producer, kinesis_client
+from ecomflow.ingest.producer import Producer, kinesis_client
+from ecomflow.local.stack import StackInfo, free_port
+from ecomflow.synth.generate import generate_events
 from flink_jobs.contract import derive_event_id
 from tests.kinesis_reader import create_active_stream, read_stream
 
@@ -628,7 +628,7 @@ def test_collect_command(stack: StackInfo, kinesis: Any, stream: str) -> None:
     a real server until SIGINT."""
     port = free_port()
     env = {**os.environ, "ECOMFLOW_HOME": str(stack.home), "ECOMFLOW_API_KEYS": f"k1, {KEY}"}
-    code = "import sys; from ecomflow.collect import collect_command; collect_command()"
+    code = "import sys; from ecomflow.ingest.collect import collect_command; collect_command()"
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -27,9 +27,9 @@ from benchmarks.collect_load import (
     plan_requests,
     run_load,
 )
-from ecomflow.collect import CollectorConfig, running_collector
-from ecomflow.local_stack import StackInfo
-from ecomflow.producer import Producer, kinesis_client
+from ecomflow.ingest.collect import CollectorConfig, running_collector
+from ecomflow.ingest.producer import Producer, kinesis_client
+from ecomflow.local.stack import StackInfo
 from tests.kinesis_reader import create_active_stream, read_stream
 
 REQUESTS = 800  # every kind of request, 16 at a time (benchmarks/collect_load.py sends more)

@@ -16,8 +16,10 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.redshiftdata.models import redshiftdata_backends
 
-from ecomflow import aws_names, deploy, paths, state_map, warehouse_schema
-from ecomflow.deploy import AwsClients, DeployError, DeployRequest
+from ecomflow import paths
+from ecomflow.aws import deploy, state_map, warehouse_schema
+from ecomflow.aws import names as aws_names
+from ecomflow.aws.deploy import AwsClients, DeployError, DeployRequest
 from tests.ecomflow.msf_stubs import REGION, expect_describe, msf_client, snapshot_list
 
 ENV = "dev"
@@ -30,7 +32,7 @@ EVERY = [aws_names.stack_name(ENV, s) for s in aws_names.ALL_STACKS]
 
 
 OLD_KEY = "flink/ecomflow-msf-old.zip"
-# A plan's state map (ecomflow/state_map.py), as computed from the job graph.
+# A plan's state map (ecomflow/aws/state_map.py), as computed from the job graph.
 PLAN: state_map.StateMap = {
     "0a": state_map.Operator("Source: src_stream__raw_events", None, (), "s1"),
     "0b": state_map.Operator("ecomflow-deduplicate-first-by-key", "k1", ("s1",), "s1"),

@@ -23,8 +23,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from ecomflow import cli, local_stack
-from ecomflow.forget import (
+from ecomflow import cli
+from ecomflow.ingest.producer import kinesis_client
+from ecomflow.local import stack as local_stack
+from ecomflow.local.stack import StackInfo
+from ecomflow.privacy.forget import (
     ForgetError,
     PartitionDone,
     Stream,
@@ -36,11 +39,9 @@ from ecomflow.forget import (
     resume,
     user_filters,
 )
-from ecomflow.lake_rewrite import Lake
-from ecomflow.local_run import local_hash_key
-from ecomflow.local_stack import StackInfo
-from ecomflow.privacy import hash_id
-from ecomflow.producer import kinesis_client
+from ecomflow.privacy.hashing import hash_id
+from ecomflow.privacy.lake_rewrite import Lake
+from ecomflow.run.local_run import local_hash_key
 from flink_jobs.contract import validate
 from tests.kinesis_reader import create_active_stream, read_stream
 

@@ -1,4 +1,4 @@
-"""ecomflow.generate: determinism, disorder bound, envelope shapes, committed sample drift."""
+"""ecomflow.synth.generate: determinism, disorder bound, envelope shapes, committed sample drift."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ecomflow.generate import (
+from ecomflow.paths import SAMPLE_EVENTS
+from ecomflow.synth.generate import (
     CATEGORIES,
     PRODUCTS,
     _make_users,
@@ -27,7 +28,6 @@ from ecomflow.generate import (
     uuid4_str,
     write_jsonl,
 )
-from ecomflow.paths import SAMPLE_EVENTS
 
 USER_FIELDS = {
     "event_id": str,
@@ -206,7 +206,8 @@ def test_committed_sample_matches_fresh_generation(tmp_path: Path) -> None:
     fresh = tmp_path / "sample.jsonl"
     main(["--out", str(fresh)])
     assert gzip.decompress(SAMPLE_EVENTS.read_bytes()) == fresh.read_bytes(), (
-        "sample drifted: python -m ecomflow.generate --out ecomflow/data/sample_events.jsonl.gz"
+        "sample drifted: python -m ecomflow.synth.generate "
+        "--out ecomflow/data/sample_events.jsonl.gz"
     )
 
 
@@ -259,8 +260,7 @@ def test_session_filter_only_removes_events() -> None:
 
 
 def test_traffic_generator_names_are_importable_from_here() -> None:
-    from ecomflow import generate, traffic
-
+    from ecomflow.synth import generate, traffic
     assert generate.generate_command is traffic.generate_command
     assert generate.TrafficSpec is traffic.TrafficSpec
     with pytest.raises(AttributeError):

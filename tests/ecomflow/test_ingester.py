@@ -1,4 +1,4 @@
-"""ecomflow.ingester: the design's EcommerceDataIngester on the producer SDK.
+"""ecomflow.ingest.ingester: the design's EcommerceDataIngester on the producer SDK.
 
 In-process with moto for the API's rules (fast); against the real kinesis-mock (``stack``
 marker) for the design's usage example run as written, with the endpoint taken from the
@@ -19,9 +19,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ecomflow.ingester import EcommerceDataIngester
-from ecomflow.local_stack import StackInfo
-from ecomflow.producer import DeliveryError, FailedRecord, kinesis_client
+from ecomflow.ingest.ingester import EcommerceDataIngester
+from ecomflow.ingest.producer import DeliveryError, FailedRecord, kinesis_client
+from ecomflow.local.stack import StackInfo
 from flink_jobs.contract import EventValidationError, validate
 from tests.kinesis_reader import create_active_stream, read_stream
 
@@ -30,7 +30,8 @@ DESIGN_REGION = "us-east-1"  # the design's default region
 DESIGN_DOC = Path("/work/shared/reference/original-design.md")
 
 # The design's usage example ("API de Ingesta"), copied literally: everything after the class
-# definition (the import is replaced by `from ecomflow.ingester import EcommerceDataIngester`).
+# definition (the import is replaced by
+# `from ecomflow.ingest.ingester import EcommerceDataIngester`).
 DESIGN_EXAMPLE = """\
 # Ejemplo de uso
 ingester = EcommerceDataIngester('ecommerce-data-platform-prod-ecommerce-events')

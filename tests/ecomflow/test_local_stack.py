@@ -1,4 +1,4 @@
-"""ecomflow.local_stack against the real servers: kinesis-mock, moto's S3 server, PostgreSQL.
+"""ecomflow.local.stack against the real servers: kinesis-mock, moto's S3 server, PostgreSQL.
 
 One stack is started for the module (about 3 s) and shared by the tests in file order; the last
 one stops it. The fixture's teardown calls down() again, so nothing is left running.
@@ -21,8 +21,8 @@ import psycopg2
 import pytest
 from botocore.config import Config
 
-from ecomflow import local_stack as ls
-from ecomflow.local_stack import StackConfig, StackError, StackInfo
+from ecomflow.local import stack as ls
+from ecomflow.local.stack import StackConfig, StackError, StackInfo
 
 LOOPBACK_HEX = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from ecomflow import msf_app
+from ecomflow.aws import msf_app
 from tests.ecomflow.msf_stubs import expect_describe, msf_client, snapshot_list
 
 NAME = "ecomflow-dev-events-job"

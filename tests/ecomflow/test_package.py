@@ -8,7 +8,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from ecomflow import package, paths
+from ecomflow import paths
+from ecomflow.aws import package
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""ecomflow.privacy: the keyed hash (RFC 4231 vectors) and the reference pseudonymisation that
-the job's Java function must match, rule by rule, with exact outputs."""
+"""ecomflow.privacy.hashing: the keyed hash (RFC 4231 vectors) and the reference
+pseudonymisation that the job's Java function must match, rule by rule, with exact outputs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from ecomflow.privacy import hash_id, pseudonymise, strip_query
+from ecomflow.privacy.hashing import hash_id, pseudonymise, strip_query
 from flink_jobs.privacy_rules import PrivacyRules, RulesError
 from tests.privacy_cases import KEY, PAYLOADS
 

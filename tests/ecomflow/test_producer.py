@@ -1,4 +1,4 @@
-"""ecomflow.producer: the Producer SDK and the PutRecords core.
+"""ecomflow.ingest.producer: the Producer SDK and the PutRecords core.
 
 In-process: moto's mock for the API calls, and recording fake clients for exact request
 shapes and injected failures. Against the real kinesis-mock (``stack`` marker): a round trip,
@@ -23,9 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from ecomflow.generate import generate_events
-from ecomflow.local_stack import StackInfo
-from ecomflow.producer import (
+from ecomflow.ingest.producer import (
     MAX_BATCH_BYTES,
     MAX_RECORD_BYTES,
     BufferFull,
@@ -40,7 +38,9 @@ from ecomflow.producer import (
     kinesis_client,
     send_records,
 )
-from ecomflow.replay import partition_key
+from ecomflow.ingest.replay import partition_key
+from ecomflow.local.stack import StackInfo
+from ecomflow.synth.generate import generate_events
 from flink_jobs.contract import EventValidationError, derive_event_id
 from tests.kinesis_reader import read_stream
 from tests.support.fault_proxy import FaultProxy
@@ -485,7 +485,7 @@ def test_unclosed_producer_flushes_at_exit(tmp_path: Path) -> None:
     out = tmp_path / "sent.jsonl"
     script = f"""
 import json
-from ecomflow.producer import Producer
+from ecomflow.ingest.producer import Producer
 
 class FileKinesis:
     def put_records(self, *, StreamName, Records):

@@ -1,4 +1,4 @@
-"""ecomflow.replay against moto's in-process Kinesis and against recording fake clients."""
+"""ecomflow.ingest.replay against moto's in-process Kinesis and against recording fake clients."""
 
 from __future__ import annotations
 
@@ -18,10 +18,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ecomflow import paths
-from ecomflow import replay as replay_mod
-from ecomflow.generate import dumps, generate_events, write_jsonl
-from ecomflow.local_stack import StackInfo
-from ecomflow.replay import (
+from ecomflow.ingest import replay as replay_mod
+from ecomflow.ingest.replay import (
     MAX_BATCH_BYTES,
     MAX_RECORD_BYTES,
     ReplayError,
@@ -30,6 +28,8 @@ from ecomflow.replay import (
     partition_key,
     replay,
 )
+from ecomflow.local.stack import StackInfo
+from ecomflow.synth.generate import dumps, generate_events, write_jsonl
 from tests.kinesis_reader import read_stream
 from tests.support.fault_proxy import FaultProxy
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from ecomflow import report, summary
-from ecomflow.local_stack import StackInfo, warehouse_dsn
+from ecomflow.local.stack import StackInfo, warehouse_dsn
+from ecomflow.results import report, summary
 
 pytestmark = pytest.mark.stack
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ecomflow import restore_points
-from ecomflow.restore_points import NothingToResume
+from ecomflow.run import restore_points
+from ecomflow.run.restore_points import NothingToResume
 
 
 def _point(folder: Path, mtime: float, *, complete: bool = True) -> Path:

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import psycopg2
 import pytest
 
-from ecomflow import summary
-from ecomflow.local_stack import StackInfo, warehouse_dsn
+from ecomflow.local.stack import StackInfo, warehouse_dsn
+from ecomflow.results import summary
 
 pytestmark = pytest.mark.stack
 

@@ -11,7 +11,7 @@ and answers the records beyond it with a per-record ``ProvisionedThroughputExcee
 as Kinesis does. The records within budget go on to kinesis-mock unchanged; throttled ones
 never reach it. The stream is read back from kinesis-mock directly.
 
-What replay promises about order (ecomflow/replay.py): a batch is finished, retries
+What replay promises about order (ecomflow/ingest/replay.py): a batch is finished, retries
 included, before the next one is sent; within a batch a retried record lands after the
 records of its batch that were accepted before it (out of order by at most one batch).
 """
@@ -32,16 +32,16 @@ import pytest
 from click.testing import CliRunner
 
 from ecomflow.cli import main as cli_main
-from ecomflow.generate import dumps, generate_events
-from ecomflow.local_stack import StackInfo
-from ecomflow.producer import (
+from ecomflow.ingest.producer import (
     SHARD_BYTES_PER_SECOND,
     SHARD_RECORDS_PER_SECOND,
     Record,
     batches,
     kinesis_client,
 )
-from ecomflow.replay import format_summary, partition_key, replay
+from ecomflow.ingest.replay import format_summary, partition_key, replay
+from ecomflow.local.stack import StackInfo
+from ecomflow.synth.generate import dumps, generate_events
 from tests.kinesis_reader import create_active_stream, read_stream
 from tests.support.fault_proxy import FaultProxy
 

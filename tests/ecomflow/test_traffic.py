@@ -1,4 +1,5 @@
-"""ecomflow.traffic: the manifest is exact ground truth, checked against an independent recount.
+"""ecomflow.synth.traffic: the manifest is exact ground truth, checked against an independent
+recount.
 
 The recount below parses every line with its own rules (it does not use the generator's
 helpers), so a manifest that drifts from the file fails here.
@@ -19,8 +20,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from ecomflow.generate import DEFAULT_START, dumps, generate_events, generate_products
-from ecomflow.traffic import (
+from ecomflow.synth.generate import DEFAULT_START, dumps, generate_events, generate_products
+from ecomflow.synth.traffic import (
     MALFORMED_KINDS,
     BotUser,
     RevenueSpike,

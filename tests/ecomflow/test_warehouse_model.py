@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
-from ecomflow.local_stack import StackInfo, apply_warehouse_ddl, warehouse_dsn
+from ecomflow.local.stack import StackInfo, apply_warehouse_ddl, warehouse_dsn
 
 pytestmark = pytest.mark.stack
 

@@ -8,8 +8,9 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.redshiftdata.models import redshiftdata_backends
 
-from ecomflow import paths, warehouse_schema
-from ecomflow.warehouse_schema import SchemaError, Target
+from ecomflow import paths
+from ecomflow.aws import warehouse_schema
+from ecomflow.aws.warehouse_schema import SchemaError, Target
 
 REGION = "us-east-1"
 TARGET = Target(cluster_identifier="ecomflow-dev-dw", database="ecomflow",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ecomflow.generate import generate_events, generate_products
+from ecomflow.synth.generate import generate_events, generate_products
 from flink_jobs import contract
 from flink_jobs.contract import (
     CONTRACT_VERSION,

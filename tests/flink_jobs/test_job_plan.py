@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ecomflow import runner, state_map
-from ecomflow.local_run import build_local_settings
+from ecomflow.aws import state_map
+from ecomflow.run import runner
+from ecomflow.run.local_run import build_local_settings
 from flink_jobs.settings import JobSettings
 
 pytestmark = pytest.mark.flink

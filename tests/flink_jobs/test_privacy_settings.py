@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ecomflow.local_run import build_local_settings, local_hash_key, local_privacy
+from ecomflow.run.local_run import build_local_settings, local_hash_key, local_privacy
 from flink_jobs.privacy_rules import DEFAULT_HASH_FIELDS, PrivacyRules
 from flink_jobs.properties import LOCAL_PROPERTIES_PATH, PropertyGroups, merge
 from flink_jobs.secrets import resolve_privacy_secret, resolve_secrets

@@ -1,7 +1,7 @@
 """The job's Java pseudonymisation (dev.ecomflow.privacy.Pseudonymiser, run by the clean
-stream's head) against the Python reference (ecomflow.privacy): the same payloads must give the
-same JSON (compared parsed: the two JSON writers escape some characters differently), NULL for
-the same ones. Through the Java probe: no Flink needed."""
+stream's head) against the Python reference (ecomflow.privacy.hashing): the same payloads must
+give the same JSON (compared parsed: the two JSON writers escape some characters
+differently), NULL for the same ones. Through the Java probe: no Flink needed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ecomflow.privacy import hash_id, pseudonymise
+from ecomflow.privacy.hashing import hash_id, pseudonymise
 from flink_jobs.privacy_rules import PrivacyRules
 from tests.privacy_cases import KEY, PAYLOADS
 from tests.support.java_probe import JavaProbe

@@ -20,7 +20,8 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from aws_cdk.assertions import Template  # noqa: E402
 
-from ecomflow import aws_names, paths
+from ecomflow import paths
+from ecomflow.aws import names as aws_names
 
 INFRA_DIR = paths.REPO_ROOT / "infra"
 # What `ecomflow deploy` passes after uploading a package: every session synth uses it, so the

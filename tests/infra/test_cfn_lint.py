@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ecomflow_infra import regions
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 
 # The stacks that refuse regions, with the regions each refuses.
 REFUSED = {"processing": set(regions.NO_MSF_LOGGING_OPTION)}

@@ -13,9 +13,10 @@ import jsonschema
 import pytest
 import yaml
 
-from ecomflow import compose as compose_module
-from ecomflow import package, paths
-from ecomflow.aws_names import FX_RATES_KEY
+from ecomflow import paths
+from ecomflow.aws import package
+from ecomflow.aws.names import FX_RATES_KEY
+from ecomflow.local import compose as compose_module
 from flink_jobs.properties import PROPERTIES_PATH_VARIABLE, parse_property_groups
 from flink_jobs.settings import JobSettings
 from tests.support.settings_keys import keys_the_job_reads
@@ -134,7 +135,7 @@ def test_the_cluster_is_pyflinks_own_flink_with_msfs_python(dockerfile):
             in flink and "FLINK_PLUGINS_DIR=/opt/ecomflow/plugins" in flink)
     package_stage = _stage_text(dockerfile, "package")
     assert "ecomflow package --out /dist/ecomflow-msf.zip" in package_stage
-    assert "python -m ecomflow.compose /dist/conf" in package_stage
+    assert "python -m ecomflow.local.compose /dist/conf" in package_stage
     assert f"/build/target/{paths.UBER_JAR.name} ./target/" in package_stage
     assert _stages(dockerfile)["s3"] == "python:3.11-slim"
 

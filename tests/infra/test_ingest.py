@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk.assertions import Match
 from ecomflow_infra import environments
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 
 
 def _imported_key_arn(value: dict) -> bool:

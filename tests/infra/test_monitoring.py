@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ecomflow_infra import environments
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 
 
 def _alarms(synth) -> dict[str, dict]:

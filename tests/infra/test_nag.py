@@ -12,7 +12,7 @@ from cdk_nag import AwsSolutionsChecks
 from ecomflow_infra import environments, stacks
 from ecomflow_infra.suppressions import SUPPRESSIONS
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 
 
 def test_no_unacknowledged_findings(synth):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ecomflow_infra import environments, processing
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 
 
 def _resources(template: dict, kind: str) -> dict[str, dict]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from ecomflow_infra import environments, processing
 
-from ecomflow import aws_names, paths
-from ecomflow.package import run_options
+from ecomflow import paths
+from ecomflow.aws import names as aws_names
+from ecomflow.aws.package import run_options
 from tests.infra.conftest import CODE_KEY
 from tests.support.settings_keys import keys_the_job_reads
 
@@ -124,8 +125,7 @@ def test_deploy_plans_the_groups_the_application_gets(synth):
     """`ecomflow deploy` predicts whether a new plan restores the running state from the plan
     of `state_map.planned_groups`: the application's groups, with placeholders for names and
     secrets (a secret's ARN stands for the value the job reads from it)."""
-    from ecomflow import state_map
-
+    from ecomflow.aws import state_map
     deployed = {(group, key.removesuffix(".secret.arn"))
                 for group, properties in _groups(_application(synth)).items()
                 if group != processing.RUN_OPTIONS_GROUP for key in properties}

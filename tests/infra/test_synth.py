@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 
 
 def test_synth_succeeds_for_every_environment(synthesized):

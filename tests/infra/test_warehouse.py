@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ecomflow_infra import environments
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 
 SIZES = {"dev": ("ra3.large", "single-node", None), "staging": ("ra3.large", "single-node", None),
          "prod": ("ra3.4xlarge", "multi-node", 4)}

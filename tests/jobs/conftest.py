@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
-from ecomflow.local_stack import StackInfo, warehouse_dsn
+from ecomflow.local.stack import StackInfo, warehouse_dsn
 from tests.support.jobs import LOGS
 
 

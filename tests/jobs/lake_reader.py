@@ -11,8 +11,8 @@ from urllib.parse import urlparse
 import boto3
 import pyarrow.parquet as pq
 
-from ecomflow.local_stack import StackInfo
-from ecomflow.summary import lake_files
+from ecomflow.local.stack import StackInfo
+from ecomflow.results.summary import lake_files
 
 PARTITION = re.compile(r"/(\w+)=([^/]+)")
 

@@ -1,8 +1,8 @@
 """What the job's pseudonymisation makes of the test inputs, for the oracles.
 
 The job replaces personal fields before any sink (README "Privacy") with the key of the state
-folder it runs in; the oracles apply the reference rules (ecomflow.privacy) with the same key to
-every record that is not a contract dead letter (those keep the payload as received).
+folder it runs in; the oracles apply the reference rules (ecomflow.privacy.hashing) with the
+same key to every record that is not a contract dead letter (those keep the payload as received).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ecomflow.local_run import local_hash_key
-from ecomflow.privacy import hash_id, pseudonymise
+from ecomflow.privacy.hashing import hash_id, pseudonymise
+from ecomflow.run.local_run import local_hash_key
 from flink_jobs.privacy_rules import PrivacyRules
 
 

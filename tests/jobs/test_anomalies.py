@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from ecomflow.local_stack import StackInfo, warehouse_dsn
+from ecomflow.local.stack import StackInfo, warehouse_dsn
 from tests.jobs import anomaly_case
 from tests.jobs.privacy_view import hashed
 from tests.support.jobs import run_cli

@@ -40,10 +40,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ecomflow.local_stack import StackInfo
-from ecomflow.producer import PutRecordsError, PutRecordsSender, Record, ShardRateGuard
-from ecomflow.replay import kinesis_client
-from ecomflow.summary import lake_files
+from ecomflow.ingest.producer import PutRecordsError, PutRecordsSender, Record, ShardRateGuard
+from ecomflow.ingest.replay import kinesis_client
+from ecomflow.local.stack import StackInfo
+from ecomflow.results.summary import lake_files
 from flink_jobs.contract import canonical_type, derive_event_id
 from tests.jobs import bad_corpus, clean_case, clean_oracle
 from tests.jobs.bad_corpus import BadRecord

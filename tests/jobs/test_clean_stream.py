@@ -19,8 +19,8 @@ import psycopg2
 import pytest
 
 from ecomflow import paths
-from ecomflow.local_stack import StackInfo
-from ecomflow.replay import kinesis_client, replay
+from ecomflow.ingest.replay import kinesis_client, replay
+from ecomflow.local.stack import StackInfo
 from flink_jobs.settings import DEFAULT_FUNNELS
 from tests.jobs import clean_case, clean_oracle
 from tests.jobs.lake_reader import read_dataset

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from ecomflow import package, package_run, paths, runner
-from ecomflow.local_run import local_property_groups
-from ecomflow.local_stack import StackInfo
-from ecomflow.replay import kinesis_client, replay
+from ecomflow import paths
+from ecomflow.aws import package
+from ecomflow.ingest.replay import kinesis_client, replay
+from ecomflow.local.stack import StackInfo
+from ecomflow.run import package_run, runner
+from ecomflow.run.local_run import local_property_groups
 from tests.jobs import oracle
 from tests.kinesis_reader import create_active_stream
 from tests.support.jobs import assert_sample_output

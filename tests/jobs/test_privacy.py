@@ -18,8 +18,8 @@ from typing import Any
 import psycopg2
 import pytest
 
-from ecomflow.local_stack import StackInfo, warehouse_dsn
-from ecomflow.replay import kinesis_client, replay
+from ecomflow.ingest.replay import kinesis_client, replay
+from ecomflow.local.stack import StackInfo, warehouse_dsn
 from tests.jobs.lake_reader import read_dataset
 from tests.jobs.privacy_view import hashed
 from tests.kinesis_reader import create_active_stream, read_stream

@@ -38,9 +38,11 @@ from typing import Any
 import psycopg2
 import pytest
 
-from ecomflow import local_stack, paths, runner
-from ecomflow.local_stack import StackInfo, warehouse_dsn
-from ecomflow.replay import ReplaySummary, kinesis_client, replay
+from ecomflow import paths
+from ecomflow.ingest.replay import ReplaySummary, kinesis_client, replay
+from ecomflow.local import stack as local_stack
+from ecomflow.local.stack import StackInfo, warehouse_dsn
+from ecomflow.run import runner
 from tests.jobs import oracle
 from tests.jobs.lake_reader import read_dataset
 from tests.kinesis_reader import create_active_stream

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg2
 
 from ecomflow import paths
-from ecomflow.local_stack import StackInfo
+from ecomflow.local.stack import StackInfo
 from flink_jobs.graph import WAREHOUSE_LOGS, WAREHOUSE_VIEWS
 from tests.jobs import clean_case, oracle
 from tests.jobs.lake_reader import read_dataset

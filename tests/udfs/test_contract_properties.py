@@ -32,9 +32,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ecomflow import collect
-from ecomflow.collect import CollectorConfig, CollectorServer, parse_body
-from ecomflow.producer import Producer
+from ecomflow.ingest import collect
+from ecomflow.ingest.collect import CollectorConfig, CollectorServer, parse_body
+from ecomflow.ingest.producer import Producer
 from flink_jobs.contract import (
     ALIASES,
     EVENT_TYPES,

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ecomflow import paths
-from ecomflow.local_stack import StackInfo
+from ecomflow.local.stack import StackInfo
 from flink_jobs.properties import (
     LOCAL_PROPERTIES_PATH,
     PropertyGroups,

@@ -3,7 +3,7 @@
 The original design (``ingest_api.py``, "API de Ingesta") sketched a class that did one
 synchronous ``put_record`` per event. This class keeps its constructor, method names,
 required-field errors and return value (Kinesis' ``SequenceNumber``), so code written against
-the design's example runs unchanged, but sends through :class:`ecomflow.producer.Producer`:
+the design's example runs unchanged, but sends through :class:`ecomflow.ingest.producer.Producer`:
 validated against the event contract, retried with backoff, and never reporting success for a
 record Kinesis did not accept. Loops can use the buffered ``send_*_async`` methods instead
 (batched PutRecords), then ``flush()``/``close()``. See docs/producer.md.
@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from ecomflow.producer import (
+from ecomflow.ingest.producer import (
     ANONYMOUS_KEY,
     MAX_RECORD_BYTES,
     DeliveryError,
@@ -128,10 +128,10 @@ class EcommerceDataIngester:
 
     Keyword-only extras: ``endpoint_url``, ``access_key``, ``secret_key``; ``client`` (a
     boto3 Kinesis client of your own, not closed here; turn its retries off, see
-    ``ecomflow.producer.kinesis_client``); ``validate`` (check events against the contract,
+    ``ecomflow.ingest.producer.kinesis_client``); ``validate`` (check events against the contract,
     default True); ``on_failure`` (called with each ``FailedRecord`` of an async send; without
     it, ``close()`` raises ``DeliveryError`` for them); anything else is passed to
-    :class:`~ecomflow.producer.Producer` (``max_attempts``, ``linger_seconds``, ...).
+    :class:`~ecomflow.ingest.producer.Producer` (``max_attempts``, ``linger_seconds``, ...).
     """
 
     def __init__(

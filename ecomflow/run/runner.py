@@ -21,8 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecomflow import paths, restore_points
-from ecomflow.local_stack import StackError, require
+from ecomflow import paths
+from ecomflow.local.stack import StackError, require
+from ecomflow.run import restore_points
 from flink_jobs.settings import JobSettings
 
 # Per-subtask operator metric, e.g. "0.Source__src_stream__raw_events[1].numRecordsOut".

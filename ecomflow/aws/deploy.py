@@ -1,11 +1,11 @@
 """`ecomflow deploy --env dev|staging|prod`: from this checkout to a running job on AWS.
 
-    1. build the MSF zip (ecomflow/package.py), content-addressed: flink/ecomflow-msf-<sha>.zip
+    1. build the MSF zip (ecomflow/aws/package.py), content-addressed: flink/ecomflow-msf-<sha>.zip
     2. cdk deploy the foundation stacks (storage, network, ingest, warehouse)
     3. upload the zip to the package bucket (skipped when that exact zip is already there) and
        the exchange rates (ecomflow/data/fx_rates.csv) to the lake's reference/
     4. apply the warehouse DDL (sql/warehouse/V*.sql) through the Redshift Data API
-    5. know whether the new plan can restore the running job's state (ecomflow/state_map.py:
+    5. know whether the new plan can restore the running job's state (ecomflow/aws/state_map.py:
        the new package's state map against the one kept beside the running package), then
        take a named snapshot of the running job and wait for it. A plan that cannot restore
        stops the deploy here, before the application is touched, unless --fresh-start: then
@@ -35,7 +35,9 @@ from typing import Any, Protocol
 
 import click
 
-from ecomflow import aws_names, msf_app, paths, state_map, warehouse_schema
+from ecomflow import paths
+from ecomflow.aws import msf_app, state_map, warehouse_schema
+from ecomflow.aws import names as aws_names
 
 CDK_BIN = paths.REPO_ROOT / "tools" / "cdk" / "node_modules" / ".bin" / "cdk"
 INFRA_DIR = paths.REPO_ROOT / "infra"
@@ -177,7 +179,7 @@ def deploy(request: DeployRequest, *, aws: AwsClients, cdk: CdkRunner,
         if not zip_path.is_file():
             raise DeployError(f"package {zip_path} not found")
     else:
-        from ecomflow.package import build_zip
+        from ecomflow.aws.package import build_zip
 
         zip_path = (build or build_zip)(paths.REPO_ROOT / "dist" / f"ecomflow-msf-{env}.zip")
     code_key = code_key_for(zip_path)
@@ -296,7 +298,7 @@ def deploy_command(env: str, region: str | None, profile: str | None, alert_emai
     """Build, upload and deploy everything to AWS, then start or update the Flink job."""
     import boto3
 
-    from ecomflow.package import PackageError
+    from ecomflow.aws.package import PackageError
 
     session = boto3.Session(profile_name=profile, region_name=region)
     if session.region_name is None:

@@ -8,10 +8,10 @@ included: replay never validates or re-serialises. The input is a file, a folder
 Pace: as fast as possible (default), ``rate`` records per second, or event time scaled by
 ``speedup`` (the gaps between the events' ``timestamp`` values divided by X). Either way the
 per-shard write limits (1,000 records/s and 1 MiB/s per shard, shards from ListShards) are
-kept by waiting before a request (``ecomflow.producer.ShardRateGuard``), and throttling that
+kept by waiting before a request (``ecomflow.ingest.producer.ShardRateGuard``), and throttling that
 still happens is retried with backoff. The PutRecords loop itself (batches within the
 limits, failed records re-sent with full-jitter exponential backoff, in order, before the
-next batch) is ``ecomflow.producer.PutRecordsSender``: one implementation for replay and
+next batch) is ``ecomflow.ingest.producer.PutRecordsSender``: one implementation for replay and
 the Producer SDK.
 
 Ctrl-C: a request already in flight is finished (its results are counted), nothing further
@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ecomflow.producer import (
+from ecomflow.ingest.producer import (
     MAX_BATCH_BYTES,
     MAX_BATCH_RECORDS,
     MAX_RECORD_BYTES,

@@ -8,11 +8,11 @@ the same arguments always give the same events (and ``write_jsonl`` the same byt
 
 Regenerate the bundled sample with::
 
-    python -m ecomflow.generate --out ecomflow/data/sample_events.jsonl.gz -n 5000 --seed 7
+    python -m ecomflow.synth.generate --out ecomflow/data/sample_events.jsonl.gz -n 5000 --seed 7
 
 Faults (duplicates, late and malformed records), anomalies and a ground-truth manifest are
-``ecomflow.traffic`` (``ecomflow generate`` / ``python -m ecomflow.traffic``), built on the
-simulation here; with all of them off it writes exactly these events.
+``ecomflow.synth.traffic`` (``ecomflow generate`` / ``python -m ecomflow.synth.traffic``),
+built on the simulation here; with all of them off it writes exactly these events.
 """
 
 from __future__ import annotations
@@ -619,7 +619,7 @@ def write_jsonl(events: Iterable[dict[str, Any]], path: str | Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ecomflow.generate", description="Write synthetic e-commerce events."
+        prog="python -m ecomflow.synth.generate", description="Write synthetic e-commerce events."
     )
     parser.add_argument("--out", required=True, type=Path, help="output .jsonl or .jsonl.gz")
     parser.add_argument("-n", type=int, default=5000, help="number of events (default 5000)")
@@ -656,7 +656,7 @@ if __name__ == "__main__":
 
 
 # The traffic generator (faults, anomalies, manifest, the `generate` command) lives in
-# ecomflow.traffic, which imports this module; these names are re-exported lazily.
+# ecomflow.synth.traffic, which imports this module; these names are re-exported lazily.
 _TRAFFIC_NAMES = frozenset({
     "BotUser", "Manifest", "RevenueSpike", "TrafficDrop", "TrafficSpec", "generate_command",
     "generate_traffic", "iter_traffic", "write_traffic",
@@ -665,8 +665,7 @@ _TRAFFIC_NAMES = frozenset({
 
 def __getattr__(name: str) -> Any:
     if name in _TRAFFIC_NAMES:
-        from ecomflow import traffic
-
+        from ecomflow.synth import traffic
         return getattr(traffic, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

@@ -119,8 +119,7 @@ def _digest(jvm: Any, serializer: Any) -> str | None:
 
 def compute(settings: JobSettings, *, home: Path) -> StateMap:
     """The state map of the job these settings build (in this process's JVM)."""
-    from ecomflow import runner
-
+    from ecomflow.run import runner
     runner.prepare_jvm(runner.require_jars(), home / "logs")
     from pyflink.java_gateway import get_gateway
 
@@ -150,8 +149,7 @@ _PLACEHOLDER_KEY = "0" * 64
 
 def planned_groups(env: str) -> PropertyGroups:
     """The property groups `infra/processing.py` gives the application, with placeholders."""
-    from ecomflow import aws_names
-
+    from ecomflow.aws import names as aws_names
     return {
         "KinesisSource": {"stream.name": aws_names.stream_name(env), "aws.region": "us-east-1",
                           "init.position": "TRIM_HORIZON"},

@@ -3,7 +3,7 @@
 The local stand-in for the API Gateway route the browser SDK posts to (docs/collect.md): one
 event (a JSON object) or a batch (a JSON array) per request, authenticated by ``X-API-Key``.
 Each event is checked against the event contract (``flink_jobs.contract``); the valid ones go
-to the stream through the Producer SDK (``ecomflow.producer``), which does the batching and
+to the stream through the Producer SDK (``ecomflow.ingest.producer``), which does the batching and
 the retries. The answer lists the accepted event ids and every rejected event with its reason.
 
 An event is reported accepted only after Kinesis answered with a sequence number for it: each
@@ -47,7 +47,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from ecomflow.producer import FailedRecord, Producer, ProducerError, Record, RecordTooLarge
+from ecomflow.ingest.producer import FailedRecord, Producer, ProducerError, Record, RecordTooLarge
 from flink_jobs import contract
 
 log = logging.getLogger(__name__)
@@ -999,8 +999,8 @@ def collect_command(
     max_events: int,
 ) -> None:
     """Serve POST /events on HTTP: validate events and put them on the stream (Ctrl-C stops)."""
-    from ecomflow import local_stack, paths
-
+    from ecomflow import paths
+    from ecomflow.local import stack as local_stack
     keys = [key.strip() for key in api_keys if key.strip()] or _keys_from_env()
     if not keys:
         _fail(f"no API key: pass --api-key KEY or set {API_KEYS_ENV}=key1,key2")

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from ecomflow import aws_names
+from ecomflow.aws import names as aws_names
 
 RUNNING_STATES = {"RUNNING", "UPDATING", "AUTOSCALING", "STARTING", "MAINTENANCE"}
 SETTLED_STATES = {"READY", "RUNNING"}

@@ -15,7 +15,7 @@ Two layers, one implementation of batching and retrying:
     The lower level: raw ``Record`` s (bytes + partition key, sent byte for byte, never
     re-serialised or validated) put with PutRecords, failed records and throttled calls
     retried with full-jitter exponential backoff, optionally paced by a ``ShardRateGuard``
-    (1,000 records/s and 1 MiB/s per shard). ``ecomflow.replay`` is built on it.
+    (1,000 records/s and 1 MiB/s per shard). ``ecomflow.ingest.replay`` is built on it.
 
 The guarantee both layers keep: a record counts as sent only when Kinesis answered with a
 sequence number for it. Everything else ends up in a failure list with Kinesis' error code.
@@ -600,7 +600,7 @@ def _contract() -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    # ``ecomflow.producer.EventValidationError`` is the contract's, loaded on first use.
+    # ``ecomflow.ingest.producer.EventValidationError`` is the contract's, loaded on first use.
     if name == "EventValidationError":
         return _contract().EventValidationError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,7 +38,9 @@ from pathlib import Path
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
-from ecomflow import package, paths, runner
+from ecomflow import paths
+from ecomflow.aws import package
+from ecomflow.run import runner
 from flink_jobs.properties import PROPERTIES_PATH_VARIABLE, PropertyGroups, to_document
 from flink_jobs.settings import JobSettings
 
@@ -96,7 +98,7 @@ def msf_python(home: Path) -> Path:
                     and not link.exists()):
                 link.symlink_to(source)
     (staging / "python").write_text(
-        "#!/bin/sh\n# Python as MSF gives it (ecomflow/package_run.py).\n"
+        "#!/bin/sh\n# Python as MSF gives it (ecomflow/run/package_run.py).\n"
         f'PYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{site}" exec "{sys.executable}" -S "$@"\n')
     (staging / "python").chmod(0o755)
     if base.exists():

@@ -59,7 +59,7 @@ _STREAM_TIMEOUT = 60.0
 # waits up to 30 s for clients (boto3 pools, Flink) to hang up.
 LOOPBACK_PRELOAD_JS = """\
 'use strict';
-// Written by ecomflow.local_stack: every TCP listen in this process goes to 127.0.0.1.
+// Written by ecomflow.local.stack: every TCP listen in this process goes to 127.0.0.1.
 const net = require('net');
 const LOOPBACK = '127.0.0.1';
 const originalListen = net.Server.prototype.listen;

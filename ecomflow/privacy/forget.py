@@ -11,7 +11,7 @@ a second run catches what was still in open windows during the first):
 3. put the control event `erasure_request` (hash only) on the stream: the job drops the user's
    later events until the request expires;
 4. rewrite each not-yet-done partition of the request log without the user's rows
-   (ecomflow/lake_rewrite.py), marking it done; `resume` continues unfinished requests.
+   (ecomflow/privacy/lake_rewrite.py), marking it done; `resume` continues unfinished requests.
 
 Works on PostgreSQL and on Redshift (through its PostgreSQL protocol: no RETURNING, no ON
 CONFLICT), on an S3 lake through any S3 client and on a local folder lake.
@@ -29,8 +29,8 @@ from typing import Any
 
 import psycopg2
 
-from ecomflow.lake_rewrite import FileOutcome, Lake, rewrite_partition
-from ecomflow.privacy import CONTROL_EVENT_TYPE, hash_id
+from ecomflow.privacy.hashing import CONTROL_EVENT_TYPE, hash_id
+from ecomflow.privacy.lake_rewrite import FileOutcome, Lake, rewrite_partition
 from flink_jobs.graph import SINKS
 
 ID_COLUMNS = ("user_id", "customer_id")

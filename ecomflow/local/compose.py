@@ -1,5 +1,5 @@
 """The Flink cluster of docker-compose.yml, configured as `ecomflow run --package` configures
-its local one (the Dockerfile's `package` stage runs `python -m ecomflow.compose CONF_DIR`).
+its local one (the Dockerfile's `package` stage runs `python -m ecomflow.local.compose CONF_DIR`).
 
 Compose runs the zip `ecomflow package` builds, on PyFlink's own Flink distribution (the
 version the tests run), with Python as MSF gives it: the image's interpreter with apache-flink
@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from ecomflow.package import run_options
-from ecomflow.package_run import job_cluster_options, write_configuration
+from ecomflow.aws.package import run_options
+from ecomflow.run.package_run import job_cluster_options, write_configuration
 
 # Paths inside the images (Dockerfile) and volumes (docker-compose.yml); tests check all three.
 STATE_DIR = "/var/lib/flink-state"
@@ -49,7 +49,7 @@ def cluster_configuration() -> dict[str, str]:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m ecomflow.compose CONF_DIR", file=sys.stderr)
+        print("usage: python -m ecomflow.local.compose CONF_DIR", file=sys.stderr)
         return 2
     conf = Path(argv[0])
     write_configuration(conf, cluster_configuration())

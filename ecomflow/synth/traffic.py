@@ -1,6 +1,6 @@
 """Synthetic traffic with injected faults, and a manifest of exactly what was injected.
 
-``generate_traffic(TrafficSpec(...))`` runs the session simulation of ``ecomflow.generate``
+``generate_traffic(TrafficSpec(...))`` runs the session simulation of ``ecomflow.synth.generate``
 (funnel, catalog, currencies, purchases whose ``total_amount`` matches their items) and then
 injects, each with its own seeded rng so one knob never shifts another's output:
 
@@ -39,7 +39,7 @@ from typing import Any
 
 import click
 
-from ecomflow.generate import (
+from ecomflow.synth.generate import (
     DEFAULT_START,
     PRODUCTS,
     SHOP_ORIGIN,
@@ -65,7 +65,7 @@ MALFORMED_KINDS = (
     "zone_less_timestamp",
     "unknown_event_type",
 )
-MANIFEST_FORMAT = "ecomflow.traffic-manifest/1"
+MANIFEST_FORMAT = "ecomflow.synth.traffic-manifest/1"
 DEFAULT_N = 5000  # events when a spec sets neither n nor duration (the sample's size)
 DUPLICATE_DELAY_MS = (1_000, 5_000)  # a resend follows its original by 1-5 s of stream time
 UNKNOWN_EVENT_TYPES = ("wishlist_add", "checkout_started", "page_veiw", "PageView", "search")

@@ -1,0 +1,1 @@
+"""What a run left behind: the demo summary and the report's charts."""

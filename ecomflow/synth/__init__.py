@@ -1,0 +1,1 @@
+"""Synthetic traffic: the event generator and the fault-and-anomaly traffic built on it."""
