@@ -12,6 +12,7 @@ as one test with no extra dependency).
 from __future__ import annotations
 
 import ast
+import graphlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def test_the_job_and_the_cdk_app_import_only_what_their_layer_allows(
 def test_tooling_imports_neither_infra_nor_tests_and_benchmarks_only_for_bench() -> None:
     found = _project_imports("ecomflow")
     assert {m for _, m in found if m.split(".")[0] in ("infra", "ecomflow_infra", "tests")} == set()
-    assert {f for f, m in found if m.startswith("benchmarks")} == {"ecomflow/cli.py"}
+    assert {f for f, m in found if m.startswith("benchmarks")} == {"ecomflow/cli/__init__.py"}
 
 
 def test_no_test_module_imports_another() -> None:
@@ -73,3 +74,30 @@ def test_no_test_module_imports_another() -> None:
                  if module.split(".")[0] == "tests"
                  and any(part.startswith("test_") for part in module.split(".")[1:])}
     assert offenders == set()
+
+
+def test_only_the_cli_imports_click() -> None:
+    found = {str(path.relative_to(ROOT)) for path in _modules("ecomflow")
+             if any(module.split(".")[0] == "click" for module in _imports(path))}
+    assert found and all(f.startswith("ecomflow/cli/") for f in found), found
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_cycle_in_the_tooling() -> None:
+    """Counting imports inside functions too: a cycle hidden in a function is still one."""
+    modules = {_module_name(path): path for path in _modules("ecomflow")}
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for module in _imports(path):
+            # `from ecomflow.x import y` names ecomflow.x.y: the module itself, or its parent.
+            while module and module not in modules:
+                module = module.rpartition(".")[0]
+            if module and module != name and module != "ecomflow":
+                targets.add(module)
+        graph[name] = targets
+    graphlib.TopologicalSorter(graph).prepare()  # raises CycleError naming the cycle

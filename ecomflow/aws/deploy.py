@@ -33,17 +33,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import click
-
 from ecomflow import paths
 from ecomflow.aws import msf_app, state_map, warehouse_schema
 from ecomflow.aws import names as aws_names
+from ecomflow.errors import EcomflowError
 
 CDK_BIN = paths.REPO_ROOT / "tools" / "cdk" / "node_modules" / ".bin" / "cdk"
 INFRA_DIR = paths.REPO_ROOT / "infra"
 
 
-class DeployError(RuntimeError):
+class DeployError(EcomflowError, RuntimeError):
     pass
 
 
@@ -276,50 +275,3 @@ def deploy(request: DeployRequest, *, aws: AwsClients, cdk: CdkRunner,
     return DeployResult(code_bucket=bucket, code_key=code_key, uploaded=uploaded,
                         statements_applied=applied, snapshot=snapshot, started=started,
                         status=after.status, outputs=outputs, verdict=verdict)
-
-
-# -- `ecomflow deploy` ------------------------------------------------------------------------
-
-@click.command("deploy")
-@click.option("--env", "env", type=click.Choice(aws_names.ENVIRONMENTS), required=True)
-@click.option("--region", help="AWS region (default: your AWS configuration).")
-@click.option("--profile", help="AWS named profile.")
-@click.option("--alert-email", help="Subscribe this address to the alarms (kept on later "
-                                    "deploys when omitted).")
-@click.option("--package", "package_zip", type=click.Path(dir_okay=False, path_type=Path),
-              help="Deploy this prebuilt zip instead of building one.")
-@click.option("--no-start", is_flag=True, help="Leave a stopped application stopped.")
-@click.option("--fresh-start", is_flag=True,
-              help="If the new plan cannot restore the running job's state, stop the job "
-                   "with a snapshot and start the new one without state (default: stop the "
-                   "deploy before the application is touched).")
-def deploy_command(env: str, region: str | None, profile: str | None, alert_email: str | None,
-                   package_zip: Path | None, no_start: bool, fresh_start: bool) -> None:
-    """Build, upload and deploy everything to AWS, then start or update the Flink job."""
-    import boto3
-
-    from ecomflow.aws.package import PackageError
-
-    session = boto3.Session(profile_name=profile, region_name=region)
-    if session.region_name is None:
-        _fail("no AWS region: pass --region or configure one (AWS_REGION, ~/.aws/config)")
-    try:
-        result = deploy(
-            DeployRequest(env=env, alert_email=alert_email, package=package_zip,
-                          start=not no_start, fresh_start=fresh_start),
-            aws=AwsClients.from_session(session),
-            cdk=CdkCli(region=session.region_name, profile=profile),
-            report=lambda line: click.echo(line, err=True))
-    except (DeployError, PackageError) as exc:
-        _fail(str(exc))
-    ingest = result.outputs.get(aws_names.stack_name(env, "ingest"), {})
-    click.echo(f"deployed {env}: {aws_names.application_name(env)} {result.status.lower()}")
-    if ingest:
-        click.echo(f"collection endpoint  {ingest.get(aws_names.OUTPUT_API_URL)}")
-        click.echo(f"API key              aws apigateway get-api-key --include-value "
-                   f"--api-key {ingest.get(aws_names.OUTPUT_API_KEY_ID)}")
-
-
-def _fail(message: str) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(1)

@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 from ecomflow import paths
+from ecomflow.errors import EcomflowError
 
 JAR_IN_ZIP = "lib/ecomflow-connectors.jar"
 PYTHON_DIR = "python"
@@ -69,7 +70,7 @@ _CODE_NAMES = ("py.typed",)
 _LICENSE_PREFIXES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")
 
 
-class PackageError(RuntimeError):
+class PackageError(EcomflowError, RuntimeError):
     pass
 
 

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from ecomflow import paths
+from ecomflow.errors import EcomflowError
 
 _VERSION = re.compile(r"^V(\d+)__.+\.sql$")
 _DONE = {"FINISHED"}
 _FAILED = {"FAILED", "ABORTED"}
 
 
-class SchemaError(RuntimeError):
+class SchemaError(EcomflowError, RuntimeError):
     pass
 
 

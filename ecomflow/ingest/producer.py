@@ -47,6 +47,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from ecomflow.errors import EcomflowError
+
 log = logging.getLogger(__name__)
 
 # --- Kinesis limits ---------------------------------------------------------------------------
@@ -153,7 +155,7 @@ class BatchOutcome:
         return sum(len(r.data) for r in self.accepted)
 
 
-class ProducerError(Exception):
+class ProducerError(EcomflowError):
     """Base class of the errors this module raises."""
 
 

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ecomflow.errors import EcomflowError
 from ecomflow.ingest.producer import (
     MAX_BATCH_BYTES,
     MAX_BATCH_RECORDS,
@@ -118,7 +119,7 @@ class ReplaySummary:
     shards: int | None = None
 
 
-class ReplayError(RuntimeError):
+class ReplayError(EcomflowError, RuntimeError):
     """A non-retryable PutRecords failure; ``summary`` covers what was done before it."""
 
     def __init__(self, message: str, summary: ReplaySummary) -> None:

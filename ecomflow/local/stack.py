@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ecomflow import paths
+from ecomflow.errors import EcomflowError
 
 KINESIS = "kinesis"
 S3 = "s3"
@@ -125,7 +126,7 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
-class StackError(Exception):
+class StackError(EcomflowError):
     """A one-line, actionable problem with the local stack."""
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import psycopg2
 
+from ecomflow.errors import EcomflowError
 from ecomflow.privacy.hashing import CONTROL_EVENT_TYPE, hash_id
 from ecomflow.privacy.lake_rewrite import FileOutcome, Lake, rewrite_partition
 from flink_jobs.graph import SINKS
@@ -45,7 +46,7 @@ MAX_SPAN = timedelta(days=31)  # a longer span (a cart kept for months) is cut: 
 REQUEST_TABLES = ("erasure_requests", "erasure_partitions", "erasure_deletions")
 
 
-class ForgetError(RuntimeError):
+class ForgetError(EcomflowError, RuntimeError):
     """A problem the user can act on (one line)."""
 
 

@@ -40,6 +40,7 @@ from packaging.requirements import Requirement
 
 from ecomflow import paths
 from ecomflow.aws import package
+from ecomflow.errors import EcomflowError
 from ecomflow.run import runner
 from flink_jobs.properties import PROPERTIES_PATH_VARIABLE, PropertyGroups, to_document
 from flink_jobs.settings import JobSettings
@@ -48,7 +49,7 @@ PYFLINK_HOME = Path(str(metadata.distribution("apache-flink").locate_file("pyfli
 RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
 
 
-class PackageRunError(RuntimeError):
+class PackageRunError(EcomflowError, RuntimeError):
     """The package could not run; the message says why and where the logs are."""
 
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecomflow.errors import EcomflowError
+
 DRAINED_MARKER = "ECOMFLOW_DRAINED"
 
 
-class NothingToResume(RuntimeError):
+class NothingToResume(EcomflowError, RuntimeError):
     """No usable restore point; the message says why and what to do."""
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecomflow import paths
+from ecomflow.errors import EcomflowError
 from ecomflow.local.stack import StackError, require
 from ecomflow.run import restore_points
 from flink_jobs.settings import JobSettings
@@ -34,7 +35,7 @@ ACCOUNTING_TERMS = ("records_in", "valid", "dead_letter", "duplicates", "late", 
                     "control")
 
 
-class RunError(RuntimeError):
+class RunError(EcomflowError, RuntimeError):
     """The job could not run; the message says what to do."""
 
 

@@ -8,16 +8,15 @@ the same arguments always give the same events (and ``write_jsonl`` the same byt
 
 Regenerate the bundled sample with::
 
-    python -m ecomflow.synth.generate --out ecomflow/data/sample_events.jsonl.gz -n 5000 --seed 7
+    ecomflow generate --out ecomflow/data/sample_events.jsonl.gz -n 5000 --seed 7
 
 Faults (duplicates, late and malformed records), anomalies and a ground-truth manifest are
-``ecomflow.synth.traffic`` (``ecomflow generate`` / ``python -m ecomflow.synth.traffic``),
-built on the simulation here; with all of them off it writes exactly these events.
+``ecomflow.synth.traffic`` (the ``ecomflow generate`` command), built on the simulation
+here; with all of them off it writes exactly these events.
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import heapq
 import io
@@ -615,59 +614,6 @@ def write_jsonl(events: Iterable[dict[str, Any]], path: str | Path) -> int:
             if sink is not raw:
                 sink.close()
     return count
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m ecomflow.synth.generate", description="Write synthetic e-commerce events."
-    )
-    parser.add_argument("--out", required=True, type=Path, help="output .jsonl or .jsonl.gz")
-    parser.add_argument("-n", type=int, default=5000, help="number of events (default 5000)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--events-per-second", type=float, default=20.0)
-    parser.add_argument("--max-disorder-seconds", type=float, default=2.0)
-    parser.add_argument(
-        "--start",
-        type=lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")),
-        default=DEFAULT_START,
-        help="ISO 8601 with timezone (default 2025-07-16T10:00:00Z)",
-    )
-    parser.add_argument("--include-catalog", action="store_true")
-    args = parser.parse_args(argv)
-    count = write_jsonl(
-        generate_events(
-            args.n,
-            seed=args.seed,
-            start=args.start,
-            users=args.users,
-            max_disorder_seconds=args.max_disorder_seconds,
-            events_per_second=args.events_per_second,
-            include_catalog=args.include_catalog,
-        ),
-        args.out,
-    )
-    print(f"wrote {count} lines to {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
-# The traffic generator (faults, anomalies, manifest, the `generate` command) lives in
-# ecomflow.synth.traffic, which imports this module; these names are re-exported lazily.
-_TRAFFIC_NAMES = frozenset({
-    "BotUser", "Manifest", "RevenueSpike", "TrafficDrop", "TrafficSpec", "generate_command",
-    "generate_traffic", "iter_traffic", "write_traffic",
-})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _TRAFFIC_NAMES:
-        from ecomflow.synth import traffic
-        return getattr(traffic, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

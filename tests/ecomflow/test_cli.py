@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,38 @@ def test_missing_java_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(runner.RunError, match=hint) as caught:
         runner.require_jars()
     assert "\n" not in str(caught.value)
+
+
+def test_every_tooling_error_shares_one_base_and_the_cli_prints_it_as_one_line() -> None:
+    """One exception base (ecomflow/errors.py) for every public error class (a private one,
+    like the collector's `_BadBody`, never leaves its module); an error no command handled is
+    one red line and exit status 1, not a traceback."""
+    import ecomflow
+    from ecomflow.errors import EcomflowError
+
+    bases = []
+    for path in Path(ecomflow.__file__).parent.rglob("*.py"):
+        if path.name == "__main__.py":  # runs the command
+            continue
+        module = ".".join(path.relative_to(Path(ecomflow.__file__).parent.parent)
+                          .with_suffix("").parts).removesuffix(".__init__")
+        imported = importlib.import_module(module)
+        bases += [obj for obj in vars(imported).values()
+                  if isinstance(obj, type) and issubclass(obj, Exception)
+                  and obj.__module__ == module and not obj.__name__.startswith("_")]
+    assert len(bases) >= 12
+    assert all(issubclass(error, EcomflowError) for error in bases), [
+        e.__name__ for e in bases if not issubclass(e, EcomflowError)]
+
+    cli_main = main
+
+    @cli_main.command("boom-for-test")
+    def boom() -> None:
+        raise EcomflowError("the warehouse is not reachable")
+
+    try:
+        result = CliRunner().invoke(cli_main, ["boom-for-test"])
+    finally:
+        cli_main.commands.pop("boom-for-test")
+    assert result.exit_code == 1
+    assert result.output == "error: the warehouse is not reachable\n"

@@ -29,9 +29,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from ecomflow.cli.collect import collect_command
 from ecomflow.ingest.collect import (
     CollectorConfig,
-    collect_command,
     parse_body,
     receive_timestamp,
     running_collector,
@@ -628,7 +628,7 @@ def test_collect_command(stack: StackInfo, kinesis: Any, stream: str) -> None:
     a real server until SIGINT."""
     port = free_port()
     env = {**os.environ, "ECOMFLOW_HOME": str(stack.home), "ECOMFLOW_API_KEYS": f"k1, {KEY}"}
-    code = "import sys; from ecomflow.ingest.collect import collect_command; collect_command()"
+    code = "import sys; from ecomflow.cli.collect import collect_command; collect_command()"
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -20,6 +20,7 @@ from ecomflow import paths
 from ecomflow.aws import deploy, state_map, warehouse_schema
 from ecomflow.aws import names as aws_names
 from ecomflow.aws.deploy import AwsClients, DeployError, DeployRequest
+from ecomflow.cli.deploy import deploy_command
 from tests.ecomflow.msf_stubs import REGION, expect_describe, msf_client, snapshot_list
 
 ENV = "dev"
@@ -355,5 +356,5 @@ def test_deploy_command_needs_a_region(monkeypatch):
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    result = CliRunner().invoke(deploy.deploy_command, ["--env", "dev"])
+    result = CliRunner().invoke(deploy_command, ["--env", "dev"])
     assert result.exit_code == 1 and "no AWS region" in result.output

@@ -12,7 +12,9 @@ from itertools import takewhile
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from ecomflow.cli.generate import generate_command
 from ecomflow.paths import SAMPLE_EVENTS
 from ecomflow.synth.generate import (
     CATEGORIES,
@@ -24,7 +26,6 @@ from ecomflow.synth.generate import (
     format_ts,
     generate_events,
     generate_products,
-    main,
     uuid4_str,
     write_jsonl,
 )
@@ -204,10 +205,12 @@ def test_catalog() -> None:
 def test_committed_sample_matches_fresh_generation(tmp_path: Path) -> None:
     # Compare decompressed bytes: compressed bytes could differ across zlib builds.
     fresh = tmp_path / "sample.jsonl"
-    main(["--out", str(fresh)])
+    result = CliRunner().invoke(generate_command,
+                                ["--out", str(fresh), "-n", "5000", "--seed", "7"])
+    assert result.exit_code == 0, result.output
     assert gzip.decompress(SAMPLE_EVENTS.read_bytes()) == fresh.read_bytes(), (
-        "sample drifted: python -m ecomflow.synth.generate "
-        "--out ecomflow/data/sample_events.jsonl.gz"
+        "sample drifted: ecomflow generate --out ecomflow/data/sample_events.jsonl.gz "
+        "-n 5000 --seed 7"
     )
 
 
@@ -258,10 +261,3 @@ def test_session_filter_only_removes_events() -> None:
     assert 0.3 * len(every) < len(halved) < 0.7 * len(every)
     assert [item for item in every if item[1]["event_id"] in kept] == halved
 
-
-def test_traffic_generator_names_are_importable_from_here() -> None:
-    from ecomflow.synth import generate, traffic
-    assert generate.generate_command is traffic.generate_command
-    assert generate.TrafficSpec is traffic.TrafficSpec
-    with pytest.raises(AttributeError):
-        generate.no_such_name  # noqa: B018

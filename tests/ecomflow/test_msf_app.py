@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from ecomflow.aws import msf_app
+from ecomflow.cli.app import app_group
 from tests.ecomflow.msf_stubs import expect_describe, msf_client, snapshot_list
 
 NAME = "ecomflow-dev-events-job"
@@ -97,7 +98,7 @@ def test_app_status_prints_state_and_latest_snapshots():
                          snapshot_list(("older", "READY"), ("newer", "READY")),
                          {"ApplicationName": NAME, "Limit": 50})
     with stubber:
-        result = CliRunner().invoke(msf_app.app_group, ["status", "--env", "dev"], obj=client)
+        result = CliRunner().invoke(app_group, ["status", "--env", "dev"], obj=client)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == f"{NAME}  RUNNING  version 4  FLINK-1_20"
@@ -109,7 +110,7 @@ def test_app_status_of_a_missing_application_says_how_to_deploy():
     client, stubber = msf_client()
     expect_describe(stubber, NAME, None)
     with stubber:
-        result = CliRunner().invoke(msf_app.app_group, ["status", "--env", "dev"], obj=client)
+        result = CliRunner().invoke(app_group, ["status", "--env", "dev"], obj=client)
     assert result.exit_code == 1
     assert "ecomflow deploy --env dev" in result.output
 
@@ -120,7 +121,7 @@ def test_app_stop_takes_a_snapshot_and_waits():
     stubber.add_response("stop_application", {}, {"ApplicationName": NAME, "Force": False})
     expect_describe(stubber, NAME, "READY")
     with stubber:
-        result = CliRunner().invoke(msf_app.app_group, ["stop", "--env", "dev"], obj=client)
+        result = CliRunner().invoke(app_group, ["stop", "--env", "dev"], obj=client)
         stubber.assert_no_pending_responses()
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"{NAME} stopped (snapshot taken)"
@@ -135,7 +136,7 @@ def test_app_start_restores_the_latest_snapshot_and_waits():
         {"ApplicationRestoreType": "RESTORE_FROM_LATEST_SNAPSHOT"}))
     expect_describe(stubber, NAME, "RUNNING")
     with stubber:
-        result = CliRunner().invoke(msf_app.app_group, ["start", "--env", "dev"], obj=client)
+        result = CliRunner().invoke(app_group, ["start", "--env", "dev"], obj=client)
         stubber.assert_no_pending_responses()
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"{NAME} running (RESTORE_FROM_LATEST_SNAPSHOT)"
@@ -145,19 +146,19 @@ def test_app_start_of_a_running_application_does_nothing():
     client, stubber = msf_client()
     expect_describe(stubber, NAME, "RUNNING")
     with stubber:
-        result = CliRunner().invoke(msf_app.app_group, ["start", "--env", "prod"],
+        result = CliRunner().invoke(app_group, ["start", "--env", "prod"],
                                     obj=client)
     # prod's application has another name: the stub refuses the unexpected request.
     assert result.exit_code != 0
     client, stubber = msf_client()
     expect_describe(stubber, NAME, "RUNNING")
     with stubber:
-        result = CliRunner().invoke(msf_app.app_group, ["start", "--env", "dev"], obj=client)
+        result = CliRunner().invoke(app_group, ["start", "--env", "dev"], obj=client)
     assert result.exit_code == 0 and "already running" in result.output
 
 
 def test_app_start_rejects_contradictory_options():
-    result = CliRunner().invoke(msf_app.app_group,
+    result = CliRunner().invoke(app_group,
                                 ["start", "--env", "dev", "--snapshot", "s", "--no-restore"],
                                 obj=object())
     assert result.exit_code == 1 and "exclude each other" in result.output

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from ecomflow.cli.generate import generate_command
 from ecomflow.synth.generate import DEFAULT_START, dumps, generate_events, generate_products
 from ecomflow.synth.traffic import (
     MALFORMED_KINDS,
@@ -28,7 +29,6 @@ from ecomflow.synth.traffic import (
     TrafficDrop,
     TrafficSpec,
     dead_letter_reason,
-    generate_command,
     generate_traffic,
     iter_traffic,
     manifest_path,

@@ -14,17 +14,25 @@ from pathlib import Path
 import click
 
 from ecomflow import paths
+from ecomflow.cli.errors import fail
+from ecomflow.errors import EcomflowError
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackConfig, StackError
 from flink_jobs.graph import LAKE_DATASETS
 
 
-def _fail(message: str) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(1)
+class _Commands(click.Group):
+    """The one error path: a tooling error no command handled itself (EcomflowError) is
+    one red line and exit status 1, like every `fail()`; anything else keeps its traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except EcomflowError as exc:
+            fail(str(exc))
 
 
-@click.group()
+@click.group(cls=_Commands)
 @click.version_option(package_name="ecomflow")
 def main() -> None:
     """Real-time e-commerce analytics on Apache Flink, on a laptop as on AWS."""
@@ -55,7 +63,7 @@ def local_up(kinesis_port: int, kinesis_plain_port: int, s3_port: int, postgres_
     try:
         info = local_stack.up(config)
     except StackError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _print_endpoints(info)
 
 
@@ -126,9 +134,9 @@ def run(input_file: Path | None, lake: str | None, warehouse_url: str | None,
         package_zip: Path | None) -> None:
     """Run the events job on Flink's local mini-cluster (or the MSF zip on a local cluster)."""
     if input_file is not None and (resume or keep_state):
-        _fail("--resume and --keep-state are for stream runs (a file run is bounded)")
+        fail("--resume and --keep-state are for stream runs (a file run is bounded)")
     if package_zip is not None and (resume or keep_state):
-        _fail("--resume and --keep-state are for source-tree runs, not --package")
+        fail("--resume and --keep-state are for source-tree runs, not --package")
     result = _run(input_file=input_file, lake=lake, warehouse_url=warehouse_url,
                   idle_timeout=idle_timeout, parallelism=parallelism,
                   watermark_delay=watermark_delay, init_position=init_position,
@@ -152,10 +160,10 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
     home = paths.state_home()
     stack = _running_stack()
     if input_file is None and stack is None:
-        _fail("the local stack is not running: start it with `ecomflow local up` "
+        fail("the local stack is not running: start it with `ecomflow local up` "
               "(or pass --input FILE for a bounded run)")
     if input_file is not None and stack is None and (lake is None or warehouse_url is None):
-        _fail("without a running local stack, --input needs --lake and --warehouse-url")
+        fail("without a running local stack, --input needs --lake and --warehouse-url")
     if package_zip is not None:
         from ecomflow.run import package_run
         groups = local_property_groups(
@@ -168,7 +176,7 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
             return package_run.run_package(package_zip, groups, home=home,
                                            idle_timeout=idle_timeout)
         except (runner.RunError, SettingsError, package_run.PackageRunError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
     try:
         jars = runner.require_jars()
         settings = build_local_settings(
@@ -185,7 +193,7 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
                 click.echo(f"resuming from {point.kind} {point.path}", err=True)
                 settings = dataclasses.replace(settings, restore_path=point.path.as_uri())
     except (runner.RunError, SettingsError, restore_points.NothingToResume) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     runner.prepare_jvm(jars, home / "logs" / "flink")
     click.echo(f"running the events job ({'file ' + str(input_file) if input_file else 'stream'}"
                f" -> {settings.lake.url} + {settings.warehouse.jdbc_url}); "
@@ -232,7 +240,7 @@ def _replay(source: Path, *, stream_name: str | None = None, endpoint: str | Non
 
     stack = _running_stack()
     if stack is None and stream_name is None:
-        _fail("no local stack running: start it with `ecomflow local up` or pass --stream")
+        fail("no local stack running: start it with `ecomflow local up` or pass --stream")
     if stack is not None and endpoint is None:
         # The local stack's stream, endpoint and dummy keys, unless told otherwise.
         client = kinesis_client(stack.kinesis_endpoint, region or stack.region,
@@ -248,7 +256,7 @@ def _replay(source: Path, *, stream_name: str | None = None, endpoint: str | Non
         click.echo(format_summary(exc.summary))
         sys.exit(130)
     except (ReplayError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(format_summary(summary))
     for failed in summary.failed_records[:10]:
         line_no, code, message = failed
@@ -266,7 +274,7 @@ def demo(idle_timeout: float) -> None:
     try:
         info = local_stack.up(StackConfig(home=paths.state_home()))
     except StackError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(f"local stack up (state in {info.home})", err=True)
     _replay(paths.SAMPLE_EVENTS)
     result = _run(idle_timeout=idle_timeout, init_position="TRIM_HORIZON")
@@ -307,7 +315,7 @@ def report(out: Path, since: datetime) -> None:
     from ecomflow.results import report as reporting
     info = _running_stack()
     if info is None:
-        _fail("no local stack is running: start it with `ecomflow local up` (or run the demo)")
+        fail("no local stack is running: start it with `ecomflow local up` (or run the demo)")
     console = Console()
     for table in reporting.render(local_stack.warehouse_dsn(info), out, since=since.date()):
         shown = RichTable(title=table.title)
@@ -344,10 +352,10 @@ def forget(user_id: str | None, expires_days: int | None, dry_run: bool,
     from flink_jobs.settings import SettingsError
 
     if resume_ == bool(user_id):
-        _fail("give a USER_ID, or --resume without one")
+        fail("give a USER_ID, or --resume without one")
     info = _running_stack()
     if info is None:
-        _fail("the local stack is not running: start it with `ecomflow local up`")
+        fail("the local stack is not running: start it with `ecomflow local up`")
     import boto3
 
     s3 = boto3.client("s3", endpoint_url=info.s3_endpoint, region_name=info.region,
@@ -364,26 +372,26 @@ def forget(user_id: str | None, expires_days: int | None, dry_run: bool,
         else:
             privacy = local_privacy(paths.state_home(), os.environ)
             if not privacy.pseudonymise or privacy.hash_key is None:
-                _fail("Privacy.pseudonymise is off: the job stores raw ids, which this command "
+                fail("Privacy.pseudonymise is off: the job stores raw ids, which this command "
                       "does not erase")
             reports = [erasure.forget(user_id or "", key=privacy.hash_key, dsn=dsn, lake=lake,
                                       stream=stream, drop_days=privacy.forget_drop_days,
                                       expires_days=expires_days, dry_run=dry_run)]
     except (erasure.ForgetError, SettingsError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for report in reports:
         for line in report.lines():
             click.echo(line)
 
 
-# -- traffic and collection ------------------------------------------------------------------
+# -- traffic, collection, AWS ------------------------------------------------------------------
 
 def _register_tool_commands() -> None:
-    # Defined beside their libraries (traffic.py, collect.py); registered here, in one place.
-    from ecomflow.aws.deploy import deploy_command
-    from ecomflow.aws.msf_app import app_group
-    from ecomflow.ingest.collect import collect_command
-    from ecomflow.synth.traffic import generate_command
+    # Each in its own module of this package (the only one that imports click).
+    from ecomflow.cli.app import app_group
+    from ecomflow.cli.collect import collect_command
+    from ecomflow.cli.deploy import deploy_command
+    from ecomflow.cli.generate import generate_command
 
     main.add_command(generate_command)
     main.add_command(collect_command)
@@ -425,7 +433,7 @@ def package(out: Path) -> None:
     try:
         built = build_zip(out)
     except PackageError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(f"{built} ({built.stat().st_size / 1e6:.1f} MB)")
 
 
