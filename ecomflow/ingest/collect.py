@@ -23,6 +23,7 @@ and never prints.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -30,18 +31,18 @@ import ipaddress
 import json
 import logging
 import math
-import re
 import socket
-import socketserver
-import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ecomflow.ingest.producer import FailedRecord, Producer, ProducerError, Record, RecordTooLarge
 from flink_jobs import contract
@@ -63,14 +64,12 @@ STREAM_UNAVAILABLE = "stream_unavailable"
 _EVENTS_METHODS = "POST, OPTIONS"
 _HEALTH_METHODS = "GET, HEAD"
 _CORS_HEADERS = "Content-Type, X-API-Key"
-# After an error answered before the body was read, the rest of the body is read and thrown
-# away for at most this long / this many bytes, so the client can read the answer instead of
-# a connection reset (a "lingering close"); then the connection is closed.
+# After an answer sent before the body was read, the rest of the body is read and thrown away
+# for at most this long (aiohttp's lingering close), so the client can read the answer instead
+# of a connection reset; then the connection is closed.
 _LINGER_SECONDS = 2.0
-_LINGER_BYTES = 16 * 1024 * 1024
-_CHUNK_SIZE_LINE = re.compile(rb"[0-9A-Fa-f]{1,16}")
-_MAX_HEADER_LINE = 8192
-_MAX_TRAILERS = 64
+_BACKLOG = 1024
+_SHUTDOWN_SECONDS = 30.0
 
 
 # --------------------------------------------------------------------------- configuration
@@ -320,39 +319,53 @@ class _Delivery:
 # --------------------------------------------------------------------------- server
 
 
-class CollectorServer(ThreadingHTTPServer):
-    """The collection endpoint, bound to ``config.host:config.port``.
+class CollectorServer:
+    """The collection endpoint on aiohttp, bound to ``config.host:config.port`` when built.
 
-    ``serve_forever()`` serves it (a thread per connection, HTTP/1.1 keep-alive); ``stop()``
-    lets requests in flight finish, closes idle connections and the listening socket.
-    ``collect(events, received)`` is the per-request logic without HTTP.
+    ``serve_forever()`` serves it until ``stop()`` (from another thread) or Ctrl-C; ``stop()``
+    stops accepting, lets requests in flight finish (their events are flushed and answered)
+    and closes keep-alive connections. ``collect(events, received)`` is the per-request logic
+    without HTTP. aiohttp parses HTTP/1.1 (keep-alive, chunked bodies, `Expect:
+    100-continue`, lingering close); the producer blocks, so each request's delivery runs on a
+    thread pool while the event loop goes on answering.
     """
-
-    daemon_threads = True
-    allow_reuse_address = True
-    # The listen backlog. socketserver's default of 5 overflows when a few dozen clients
-    # connect at once: the kernel then drops SYNs (a 1 s retransmit) or answers with SYN
-    # cookies, some of which end in a connection reset. The kernel caps it at somaxconn.
-    request_queue_size = 1024
 
     def __init__(self, config: CollectorConfig, producer: Producer) -> None:
         self.config = config
         self.producer = producer
+        self.stopping = False
         self._delivery = _Delivery(producer)
         self._key_digests = tuple(hashlib.sha256(k.encode()).digest() for k in config.api_keys)
-        self._state = threading.Condition()
-        self._busy = 0
-        self._connections: set[socket.socket] = set()
-        self._serving = False
-        self.stopping = False
-        if ":" in config.host:
-            self.address_family = socket.AF_INET6
-        super().__init__((config.host, config.port), _Handler)
+        self._loop = asyncio.new_event_loop()
+        self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="collector")
+        self._stopped = asyncio.Event()
+        self._served = threading.Event()
+        self._closed = False
+        family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+        # A listen backlog of 1,024: the default overflows when a few dozen clients connect
+        # at once (the kernel then drops SYNs or answers with SYN cookies and resets).
+        self._socket = socket.create_server((config.host, config.port), family=family,
+                                            backlog=_BACKLOG)
+        self._address = self._socket.getsockname()[:2]
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", self._dispatch, expect_handler=self._expect)
+        self._runner = web.AppRunner(
+            app, handle_signals=False, access_log=None,
+            shutdown_timeout=_SHUTDOWN_SECONDS,
+            keepalive_timeout=config.request_timeout,
+            # After an answer sent before the body was read, the rest of the body is read and
+            # dropped for at most this long, so the client reads the answer instead of a reset.
+            lingering_time=_LINGER_SECONDS)
+        self._loop.run_until_complete(self._start())
+
+    async def _start(self) -> None:
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._socket, backlog=_BACKLOG).start()
 
     @property
     def url(self) -> str:
         """``http://host:port`` as bound (the real port when ``config.port`` was 0)."""
-        host, port = self.server_address[:2]
+        host, port = self._address
         host = f"[{host}]" if ":" in str(host) else host
         return f"http://{host}:{port}"
 
@@ -433,470 +446,199 @@ class CollectorServer(ThreadingHTTPServer):
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def busy(self) -> Iterator[None]:
-        with self._state:
-            self._busy += 1
+    def serve_forever(self) -> None:
+        """Serve until ``stop()`` is called from another thread (or Ctrl-C in this one)."""
         try:
-            yield
+            if not self._closed:
+                self._loop.run_until_complete(self._stopped.wait())
         finally:
-            with self._state:
-                self._busy -= 1
-                self._state.notify_all()
+            self._served.set()
 
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind also looks up the host's FQDN (a DNS query): not needed.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-    def serve_forever(self, poll_interval: float = 0.5) -> None:
-        with self._state:
-            if self.stopping:
-                return
-            self._serving = True
-        try:
-            super().serve_forever(poll_interval)
-        finally:
-            with self._state:
-                self._serving = False
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._state:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._state:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, ConnectionError | TimeoutError):
-            log.debug("collector: connection from %s dropped: %s", client_address, exc)
+    def stop(self) -> None:
+        """Stop accepting, wait up to 30 s for requests in flight (their events are flushed
+        and answered), close keep-alive connections and the listening socket. The producer
+        stays open: it belongs to the caller."""
+        if self._closed:
+            return
+        self.stopping = True
+        if self._loop.is_running():  # serve_forever in another thread
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(
+                _SHUTDOWN_SECONDS + 10)
+            self._served.wait(10)
         else:
-            log.exception("collector: error while handling a request from %s", client_address)
+            self._loop.run_until_complete(self._shutdown())
+        self._closed = True
+        self._loop.close()
+        self._pool.shutdown(wait=True)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop accepting, wait up to ``timeout`` s for requests in flight (their events are
-        flushed and answered), close idle keep-alive connections and the listening socket.
-        The producer stays open: it belongs to the caller."""
-        with self._state:
-            self.stopping = True
-            serving = self._serving
-        if serving:
-            self.shutdown()
-        deadline = time.monotonic() + timeout
-        with self._state:
-            while self._busy and (remaining := deadline - time.monotonic()) > 0:
-                self._state.wait(remaining)
-            if self._busy:
-                log.warning("collector: %d request(s) still in flight at stop", self._busy)
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        self.server_close()
+    async def _shutdown(self) -> None:
+        await self._runner.cleanup()
+        self._stopped.set()
 
+    # -- HTTP -----------------------------------------------------------------------------------
 
-class _Handler(BaseHTTPRequestHandler):
-    server: CollectorServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are separate writes
-    server_version = "ecomflow-collector"
-    sys_version = ""
-
-    # Per request (a connection can carry several): reset in parse_request.
-    _body_done = False  # the body was read or thrown away
-    _awaiting_100 = False  # Expect: 100-continue, not yet answered: no body was sent
-    _linger = False  # answer, then drain what the client still sends and close
-    _prechecked = False
-    _chunked = False
-    _length = 0
-
-    def setup(self) -> None:
-        self.timeout = self.server.config.request_timeout
-        super().setup()
-
-    def parse_request(self) -> bool:
-        self._body_done = False
-        self._awaiting_100 = False
-        self._linger = False
-        self._prechecked = False
-        self._chunked = False
-        self._length = 0
-        return super().parse_request()
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def __getattr__(self, name: str) -> Any:
-        # Any method without its own do_* (PUT, DELETE, PATCH, ...) is 405, not 501.
-        if name.startswith("do_"):
-            return self._method_not_allowed
-        raise AttributeError(name)
-
-    # -- routing ------------------------------------------------------------------------------
-
-    def _path(self) -> str:
-        return urlsplit(self.path).path
-
-    def _refused_while_stopping(self) -> bool:
-        if self.server.stopping:
-            self._error(503, "shutting_down", "the collector is stopping", close=True)
-            return True
-        return False
-
-    def _method_not_allowed(self) -> None:
-        if self._refused_while_stopping():
-            return
-        path = self._path()
-        if path == EVENTS_PATH:
-            allow = _EVENTS_METHODS
-        elif path == HEALTH_PATH:
-            allow = _HEALTH_METHODS
-        else:
-            self._error(404, "not_found", f"no such path: {path}; events go to {EVENTS_PATH}")
-            return
-        self._error(
-            405,
-            "method_not_allowed",
-            f"{self.command} is not allowed on {path} (allowed: {allow})",
-            headers=[("Allow", allow)],
-        )
-
-    def do_GET(self) -> None:
-        if self._refused_while_stopping():
-            return
-        if self._path() == HEALTH_PATH:
-            self._respond(200, {"status": "ok"})
-        else:
-            self._method_not_allowed()
-
-    do_HEAD = do_GET
-
-    def do_OPTIONS(self) -> None:
-        if self._refused_while_stopping():
-            return
-        path = self._path()
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = urlsplit(request.raw_path).path
+        if self.stopping:
+            return self._error(request, 503, "shutting_down", "the collector is stopping",
+                               close=True)
+        method = request.method
+        if path == EVENTS_PATH and method == "POST":
+            return await self._post_events(request)
+        if path in (EVENTS_PATH, HEALTH_PATH) and method == "OPTIONS":
+            return self._options(request, path)
+        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+            return self._respond(request, 200, {"status": "ok"})
         if path not in (EVENTS_PATH, HEALTH_PATH):
-            self._method_not_allowed()
-            return
+            return self._error(request, 404, "not_found",
+                               f"no such path: {path}; events go to {EVENTS_PATH}")
+        allow = _EVENTS_METHODS if path == EVENTS_PATH else _HEALTH_METHODS
+        return self._error(request, 405, "method_not_allowed",
+                           f"{method} is not allowed on {path} (allowed: {allow})",
+                           headers={"Allow": allow})
+
+    def _options(self, request: web.Request, path: str) -> web.StreamResponse:
         allow = _EVENTS_METHODS if path == EVENTS_PATH else f"{_HEALTH_METHODS}, OPTIONS"
-        origin = self.headers.get("Origin")
+        origin = request.headers.get("Origin")
         if origin is None:  # not a CORS preflight
-            self._respond(204, None, headers=[("Allow", allow)])
-            return
-        if self._allowed_origin() is None:
-            self._error(403, "origin_not_allowed", f"origin {origin} is not allowed")
-            return
-        self._respond(
-            204,
-            None,
-            headers=[
-                ("Allow", allow),
-                ("Access-Control-Allow-Methods", allow),
-                ("Access-Control-Allow-Headers", _CORS_HEADERS),
-                ("Access-Control-Max-Age", str(self.server.config.cors_max_age)),
-            ],
-        )
+            return self._respond(request, 204, None, headers={"Allow": allow})
+        if self._allowed_origin(request) is None:
+            return self._error(request, 403, "origin_not_allowed",
+                               f"origin {origin} is not allowed")
+        return self._respond(request, 204, None, headers={
+            "Allow": allow, "Access-Control-Allow-Methods": allow,
+            "Access-Control-Allow-Headers": _CORS_HEADERS,
+            "Access-Control-Max-Age": str(self.config.cors_max_age)})
 
-    def do_POST(self) -> None:
-        if self._refused_while_stopping():
-            return
-        if self._path() != EVENTS_PATH:
-            self._method_not_allowed()
-            return
-        with self.server.busy():
-            if not self._prechecked and not self._precheck_events():
-                return
-            body = self._read_body()
-            if body is None:
-                return
-            received = datetime.now(UTC)
-            started = time.perf_counter()
-            try:
-                events = parse_body(body)
-            except _BadBody as exc:
-                self._error(400, exc.reason, exc.message)
-                return
-            limit = self.server.config.max_events_per_request
-            if len(events) > limit:
-                self._error(
-                    413, "too_many_events", f"{len(events)} events in one request > {limit}"
-                )
-                return
-            try:
-                status, payload = self.server.collect(events, received)
-            except Exception:
-                log.exception("collector: processing %d event(s) failed", len(events))
-                self._error(500, "internal_error", "the collector failed; send the events again")
-                return
-            log.debug(
-                "collector: %d event(s): %d accepted, %d rejected, status %d, %.1f ms",
-                len(events),
-                len(payload["accepted"]),
-                len(payload["rejected"]),
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
-            self._respond(status, payload, headers=[("Retry-After", "1")] if status == 503 else [])
-
-    # -- the checks before the body ------------------------------------------------------------
-
-    def handle_expect_100(self) -> bool:
-        # Expect: 100-continue (curl sends it for large bodies): answer 401/403/413/... before
-        # the client sends a body we would refuse.
-        if self.command == "POST" and self._path() == EVENTS_PATH and not self.server.stopping:
-            self._awaiting_100 = True
-            if not self._precheck_events():
-                return False
-            self._awaiting_100 = False
-        return super().handle_expect_100()
-
-    def _precheck_events(self) -> bool:
-        """Key, content type and length of a POST /events; answer and return False when
-        one is wrong."""
-        key = self.headers.get(API_KEY_HEADER, "")
-        if not key.strip():
-            self._error(
-                401,
-                "missing_api_key",
-                f"send your API key in the {API_KEY_HEADER} header",
-                headers=[("WWW-Authenticate", f'ApiKey header="{API_KEY_HEADER}"')],
-            )
-            return False
-        if not self.server.key_ok(key.strip()):
-            self._error(403, "invalid_api_key", f"the {API_KEY_HEADER} is not valid")
-            return False
-        content_type = self.headers.get("Content-Type")
-        if not _is_json_media_type(content_type):
-            self._error(
-                415,
-                "unsupported_media_type",
-                f"Content-Type {content_type!r} is not supported: send application/json (UTF-8)",
-            )
-            return False
-        encoding = self.headers.get("Content-Encoding", "identity").strip().lower()
-        if encoding not in ("", "identity"):
-            self._error(
-                415, "unsupported_media_type", f"Content-Encoding {encoding!r} is not supported"
-            )
-            return False
-        lengths = self.headers.get_all("Content-Length") or []
-        transfer = self.headers.get_all("Transfer-Encoding") or []
-        max_bytes = self.server.config.max_body_bytes
-        if transfer:
-            if lengths:
-                self._error(
-                    400, "bad_request", "both Content-Length and Transfer-Encoding", close=True
-                )
-                return False
-            if len(transfer) > 1 or transfer[0].strip().lower() != "chunked":
-                self._error(400, "bad_request", "only Transfer-Encoding: chunked is supported")
-                return False
-            self._chunked = True
-        elif not lengths:
-            self._error(411, "length_required", "send Content-Length (or chunked encoding)")
-            return False
-        else:
-            text = lengths[0].strip()
-            if len(set(lengths)) > 1 or not text.isdigit() or not text.isascii():
-                self._error(400, "bad_request", "invalid Content-Length", close=True)
-                return False
-            self._length = int(text)
-            if self._length > max_bytes:
-                self._error(
-                    413,
-                    "payload_too_large",
-                    f"the body is {self._length} bytes > {max_bytes}: send smaller batches",
-                )
-                return False
-        self._prechecked = True
-        return True
-
-    # -- bodies ---------------------------------------------------------------------------------
-
-    def _read_body(self) -> bytes | None:
-        """The request body (at most max_body_bytes are ever read), or None when an answer
-        has been sent or the connection is lost."""
-        self._body_done = True
-        try:
-            if self._chunked:
-                return self._read_chunked()
-            body = self.rfile.read(self._length)
-        except TimeoutError:
-            self._error(408, "request_timeout", "the body did not arrive in time", close=True)
-            return None
-        if len(body) < self._length:  # the client went away
-            self.close_connection = True
-            return None
-        return body
-
-    def _read_chunked(self) -> bytes | None:
-        limit = self.server.config.max_body_bytes
-        parts: list[bytes] = []
-        total = 0
-        while True:
-            line = self.rfile.readline(_MAX_HEADER_LINE + 1)
-            size_text = line.split(b";", 1)[0].strip()
-            if not line.endswith(b"\n") or not _CHUNK_SIZE_LINE.fullmatch(size_text):
-                return self._bad_chunking("invalid chunk size line")
-            size = int(size_text, 16)
-            if size == 0:
-                for _ in range(_MAX_TRAILERS):
-                    trailer = self.rfile.readline(_MAX_HEADER_LINE + 1)
-                    if trailer in (b"\r\n", b"\n", b""):
-                        break
-                else:
-                    return self._bad_chunking("too many trailer lines")
-                return b"".join(parts)
-            if total + size > limit:
-                self._linger = True
-                self._error(
-                    413,
-                    "payload_too_large",
-                    f"the body is over {limit} bytes: send smaller batches",
-                )
-                return None
-            chunk = self.rfile.read(size)
-            if len(chunk) < size or self.rfile.read(2) != b"\r\n":
-                return self._bad_chunking("truncated chunk")
-            parts.append(chunk)
-            total += size
-
-    def _bad_chunking(self, message: str) -> None:
-        self._linger = True
-        self._error(400, "bad_request", f"malformed chunked body: {message}")
+    async def _expect(self, request: web.Request) -> web.StreamResponse | None:
+        """`Expect: 100-continue` (curl sends it for large bodies): answer 401/403/413/... before
+        the client sends a body we would refuse; else tell it to go on."""
+        if (request.method == "POST" and urlsplit(request.raw_path).path == EVENTS_PATH
+                and not self.stopping):
+            refusal = self._precheck(request)
+            if refusal is not None:
+                refusal.force_close()  # no body follows: the client waited for this answer
+                return refusal
+        if request.headers.get("Expect", "").lower() == "100-continue":
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.writer.output_size = 0
         return None
 
-    def _dispose_body(self) -> None:
-        """Before an answer that did not read the body: read and drop a small declared body
-        (the connection stays usable), else answer and linger-close."""
-        if self._body_done:
-            return
-        self._body_done = True
-        headers = getattr(self, "headers", None)
-        if headers is None:
-            return
-        if self._awaiting_100:  # the client waits for our answer before sending a body
-            self.close_connection = True
-            return
-        if headers.get("Transfer-Encoding") is not None:
-            self._linger = True
-            return
-        declared = headers.get("Content-Length")
-        if declared is None:
-            return
-        declared = declared.strip()
-        if not (declared.isdigit() and declared.isascii()):
-            self._linger = True
-            return
-        remaining = int(declared)
-        if remaining > self.server.config.max_body_bytes:
-            self._linger = True
-            return
-        try:
-            while remaining > 0:
-                chunk = self.rfile.read(min(remaining, 65536))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-        except OSError:
-            self.close_connection = True
-        if remaining:
-            self.close_connection = True
+    def _precheck(self, request: web.Request) -> web.StreamResponse | None:
+        """Key, content type and length of a POST /events: the answer when one is wrong."""
+        headers = request.headers
+        key = headers.get(API_KEY_HEADER, "").strip()
+        if not key:
+            return self._error(
+                request, 401, "missing_api_key",
+                f"send your API key in the {API_KEY_HEADER} header",
+                headers={"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
+        if not self.key_ok(key):
+            return self._error(request, 403, "invalid_api_key",
+                               f"the {API_KEY_HEADER} is not valid")
+        content_type = headers.get("Content-Type")
+        if not _is_json_media_type(content_type):
+            return self._error(
+                request, 415, "unsupported_media_type",
+                f"Content-Type {content_type!r} is not supported: send application/json (UTF-8)")
+        encoding = headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            return self._error(request, 415, "unsupported_media_type",
+                               f"Content-Encoding {encoding!r} is not supported")
+        # aiohttp's parser has refused conflicting or malformed framing already (400).
+        if "Transfer-Encoding" not in headers:
+            if "Content-Length" not in headers:
+                return self._error(request, 411, "length_required",
+                                   "send Content-Length (or chunked encoding)")
+            length, limit = request.content_length or 0, self.config.max_body_bytes
+            if length > limit:
+                return self._error(
+                    request, 413, "payload_too_large",
+                    f"the body is {length} bytes > {limit}: send smaller batches", close=True)
+        return None
 
-    def _lingering_close(self) -> None:
-        self.close_connection = True
+    async def _read_body(self, request: web.Request) -> bytes | web.StreamResponse:
+        """The body (at most max_body_bytes are ever kept), or the answer that refuses it."""
+        limit, parts, total = self.config.max_body_bytes, [], 0
         try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_WR)
-            deadline = time.monotonic() + _LINGER_SECONDS
-            drained = 0
-            while drained < _LINGER_BYTES:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self.connection.settimeout(remaining)
-                chunk = self.connection.recv(65536)
-                if not chunk:
-                    break
-                drained += len(chunk)
-        except OSError:
-            pass
+            async with asyncio.timeout(self.config.request_timeout):
+                async for chunk in request.content.iter_any():
+                    total += len(chunk)
+                    if total > limit:
+                        return self._error(
+                            request, 413, "payload_too_large",
+                            f"the body is over {limit} bytes: send smaller batches", close=True)
+                    parts.append(chunk)
+        except TimeoutError:
+            return self._error(request, 408, "request_timeout", "the body did not arrive in time",
+                               close=True)
+        except (ClientPayloadError, HttpProcessingError) as exc:
+            return self._error(request, 400, "bad_request", f"malformed body: {exc}", close=True)
+        return b"".join(parts)
+
+    async def _post_events(self, request: web.Request) -> web.StreamResponse:
+        refusal = self._precheck(request)
+        if refusal is not None:
+            return refusal
+        body = await self._read_body(request)
+        if isinstance(body, web.StreamResponse):
+            return body
+        received = datetime.now(UTC)
+        started = time.perf_counter()
+        try:
+            events = parse_body(body)
+        except _BadBody as exc:
+            return self._error(request, 400, exc.reason, exc.message)
+        limit = self.config.max_events_per_request
+        if len(events) > limit:
+            return self._error(request, 413, "too_many_events",
+                               f"{len(events)} events in one request > {limit}")
+        try:
+            status, payload = await asyncio.get_running_loop().run_in_executor(
+                self._pool, self.collect, events, received)
+        except Exception:
+            log.exception("collector: processing %d event(s) failed", len(events))
+            return self._error(request, 500, "internal_error",
+                               "the collector failed; send the events again")
+        log.debug("collector: %d event(s): %d accepted, %d rejected, status %d, %.1f ms",
+                  len(events), len(payload["accepted"]), len(payload["rejected"]), status,
+                  (time.perf_counter() - started) * 1000)
+        return self._respond(request, status, payload,
+                             headers={"Retry-After": "1"} if status == 503 else {})
 
     # -- answers ------------------------------------------------------------------------------
 
-    def _allowed_origin(self) -> str | None:
+    def _allowed_origin(self, request: web.Request) -> str | None:
         """The Access-Control-Allow-Origin value for this request's Origin, or None."""
-        headers = getattr(self, "headers", None)
-        origin = headers.get("Origin") if headers is not None else None
-        allowed = self.server.config.allowed_origins
+        origin, allowed = request.headers.get("Origin"), self.config.allowed_origins
         if origin is None or not allowed:
             return None
         if "*" in allowed:
             return "*"
         return origin if origin.strip().rstrip("/").lower() in allowed else None
 
-    def _respond(
-        self,
-        status: int,
-        payload: dict[str, Any] | None,
-        *,
-        headers: Iterable[tuple[str, str]] = (),
-        close: bool = False,
-    ) -> None:
-        body = b""
+    def _respond(self, request: web.Request, status: int, payload: dict[str, Any] | None, *,
+                 headers: dict[str, str] | None = None, close: bool = False) -> web.Response:
+        response = web.Response(status=status, headers={
+            "Server": "ecomflow-collector", "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff", **(headers or {})})
         if payload is not None:
-            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        self._dispose_body()
-        self.send_response(status)
-        if payload is not None:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        if status != 204:
-            self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        origin = self._allowed_origin()
+            response.body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+            response.content_type, response.charset = "application/json", "utf-8"
+        origin = self._allowed_origin(request)
         if origin is not None:
-            self.send_header("Access-Control-Allow-Origin", origin)
-        if self.server.config.allowed_origins and "*" not in self.server.config.allowed_origins:
-            self.send_header("Vary", "Origin")
-        for name, value in headers:
-            self.send_header(name, value)
-        if close or self._linger or self.close_connection or self.server.stopping:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if body and self.command != "HEAD":
-            self.wfile.write(body)
-        if self._linger:
-            self._lingering_close()
+            response.headers["Access-Control-Allow-Origin"] = origin
+        if self.config.allowed_origins and "*" not in self.config.allowed_origins:
+            response.headers["Vary"] = "Origin"
+        if close or self.stopping:
+            response.force_close()
+        return response
 
-    def _error(
-        self,
-        status: int,
-        reason: str,
-        message: str,
-        *,
-        headers: Iterable[tuple[str, str]] = (),
-        close: bool = False,
-    ) -> None:
-        log.debug(
-            "collector: %s %s -> %d %s", self.command, getattr(self, "path", "?"), status, reason
-        )
-        self._respond(status, {"reason": reason, "message": message}, headers=headers, close=close)
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        # http.server's own errors (malformed request line, headers too long): JSON, closed.
-        self.close_connection = True
-        self._body_done = True
-        reasons = {414: "uri_too_long", 431: "headers_too_large", 408: "request_timeout"}
-        self._error(code, reasons.get(code, "bad_request"), message or explain or "bad request")
+    def _error(self, request: web.Request, status: int, reason: str, message: str, *,
+               headers: dict[str, str] | None = None, close: bool = False) -> web.Response:
+        log.debug("collector: %s %s -> %d %s", request.method, request.raw_path, status, reason)
+        return self._respond(request, status, {"reason": reason, "message": message},
+                             headers=headers, close=close)
 
 
 def serve(config: CollectorConfig, producer: Producer) -> CollectorServer:
@@ -915,12 +657,8 @@ def running_collector(config: CollectorConfig, producer: Producer) -> Iterator[C
     """Serve the collector from a thread; on exit, stop it cleanly (requests in flight are
     answered first). The producer is left open."""
     server = serve(config, producer)
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.1},
-        name=f"ecomflow-collector-{server.server_address[1]}",
-        daemon=True,
-    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True,
+                              name=f"ecomflow-collector-{server.url.rsplit(':', 1)[1]}")
     thread.start()
     try:
         yield server

@@ -458,6 +458,22 @@ def test_oversized_bodies(url: str, kinesis: Any, stream: str) -> None:
 
 
 @pytest.mark.stack
+def test_malformed_framing(url: str, kinesis: Any, stream: str) -> None:
+    """Framing the HTTP parser refuses (aiohttp's, before the collector sees the request) is a
+    400 and a closed connection; a POST without any length is 411; nothing reaches the stream."""
+    head = (b"POST /events HTTP/1.1\r\nHost: x\r\nX-API-Key: " + KEY.encode()
+            + b"\r\nContent-Type: application/json\r\n")
+    for framing in (b"Content-Length: abc\r\n\r\n",
+                    b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+                    b"Transfer-Encoding: chunked\r\n\r\nzz\r\n"):
+        answer = _raw_exchange(url, head + framing)
+        assert re.match(rb"HTTP/1\.[01] 400 ", answer), (framing, answer[:80])
+    answer = _raw_exchange(url, head + b"\r\n")
+    assert answer.startswith(b"HTTP/1.1 411 ") and b'"reason":"length_required"' in answer
+    assert read_stream(kinesis, stream) == []
+
+
+@pytest.mark.stack
 def test_api_keys(url: str, kinesis: Any, stream: str) -> None:
     event = _events(1)[0]
     missing = call(url, event, key=None)

@@ -468,14 +468,14 @@ class _AcceptingKinesis:
 
 @pytest.fixture(scope="module")
 def collector() -> Iterator[CollectorServer]:
-    """The collector's per-request logic (``CollectorServer.collect``), on a loopback socket
-    that is never served, in front of a producer with an accepting fake client."""
+    """The collector's per-request logic (``CollectorServer.collect``), bound to a loopback
+    socket that is never served, in front of a producer with an accepting fake client."""
     producer = Producer("properties", client=_AcceptingKinesis(), linger_seconds=0)
     server = CollectorServer(CollectorConfig(port=0, api_keys=frozenset({"k"})), producer)
     try:
         yield server
     finally:
-        server.server_close()
+        server.stop()
         producer.close()
 
 
