@@ -43,6 +43,7 @@ from typing import Any
 
 from ecomflow import paths
 from ecomflow.ingest.producer import kinesis_client
+from ecomflow.ingest.read_back import read_stream
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackConfig, StackInfo
 from ecomflow.synth.generate import generate_events
@@ -409,20 +410,11 @@ def stream_event_ids(client: Any, stream: str) -> Counter[str]:
     """event_id -> number of records carrying it, over every shard (unparseable records
     count under "")."""
     ids: Counter[str] = Counter()
-    for shard in client.list_shards(StreamName=stream)["Shards"]:
-        iterator = client.get_shard_iterator(
-            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            response = client.get_records(ShardIterator=iterator, Limit=10_000)
-            for record in response["Records"]:
-                try:
-                    ids[str(json.loads(record["Data"]).get("event_id", ""))] += 1
-                except (ValueError, AttributeError):
-                    ids[""] += 1
-            if not response["Records"] and not response.get("MillisBehindLatest"):
-                break
-            iterator = response.get("NextShardIterator")
+    for record in read_stream(client, stream):
+        try:
+            ids[str(json.loads(record["Data"]).get("event_id", ""))] += 1
+        except (ValueError, AttributeError):
+            ids[""] += 1
     return ids
 
 

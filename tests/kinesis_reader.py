@@ -1,25 +1,16 @@
-"""Streams in tests: create one and wait until it is ACTIVE; read every record back."""
+"""Streams in tests: create one and wait until it is ACTIVE, a client on the stack (reading
+back: ecomflow.ingest.read_back.read_stream, re-exported here)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from ecomflow.ingest.producer import kinesis_client
+from ecomflow.ingest.read_back import read_stream
+from ecomflow.local.stack import StackInfo
 
-def read_stream(client: Any, stream: str) -> list[dict[str, Any]]:
-    """Every record of every shard, each shard in sequence order."""
-    out: list[dict[str, Any]] = []
-    for shard in client.list_shards(StreamName=stream)["Shards"]:
-        iterator = client.get_shard_iterator(
-            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            response = client.get_records(ShardIterator=iterator, Limit=10_000)
-            out.extend(response["Records"])
-            if not response["Records"] and not response.get("MillisBehindLatest"):
-                break
-            iterator = response.get("NextShardIterator")
-    return out
+__all__ = ["create_active_stream", "read_stream", "stack_client"]
 
 
 def create_active_stream(client: Any, name: str, shards: int = 2) -> None:
@@ -35,3 +26,10 @@ def create_active_stream(client: Any, name: str, shards: int = 2) -> None:
     ):
         assert time.monotonic() < deadline, "stream did not become ACTIVE"
         time.sleep(0.1)
+
+
+def stack_client(stack: StackInfo, endpoint: str | None = None) -> Any:
+    """A Kinesis client on the stack's kinesis-mock (or on `endpoint`, a proxy in front of it)."""
+    return kinesis_client(
+        endpoint or stack.kinesis_endpoint, stack.region, stack.access_key, stack.secret_key
+    )

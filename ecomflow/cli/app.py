@@ -11,6 +11,7 @@ from ecomflow.aws import names as aws_names
 from ecomflow.aws.msf_app import (
     RUNNING_STATES,
     AppError,
+    AppState,
     describe,
     snapshots,
     start,
@@ -27,6 +28,15 @@ def _client(region: str | None, profile: str | None) -> Any:
     return boto3.Session(profile_name=profile, region_name=region).client("kinesisanalyticsv2")
 
 
+def _application(obj: Any, env: str, region: str | None, profile: str | None
+                 ) -> tuple[Any, str, AppState]:
+    """The client, the application's name and state; one red line if it does not exist."""
+    client = obj or _client(region, profile)
+    name = aws_names.application_name(env)
+    state = describe(client, name)
+    if state is None:
+        fail(f"application {name} not found: deploy it with `ecomflow deploy --env {env}`")
+    return client, name, state
 
 
 _env_option = click.option("--env", "env", type=click.Choice(aws_names.ENVIRONMENTS),
@@ -47,13 +57,8 @@ def app_group() -> None:
 @click.pass_obj
 def app_status(obj: Any, env: str, region: str | None, profile: str | None) -> None:
     """Print the application's status, version, code, parallelism and latest snapshots."""
-    client = obj or _client(region, profile)
-    name = aws_names.application_name(env)
     try:
-        state = describe(client, name)
-        if state is None:
-            fail(f"application {name} not found: deploy it with `ecomflow deploy --env {env}`")
-        assert state is not None
+        client, name, state = _application(obj, env, region, profile)
         recent = snapshots(client, name)[:3]
     except AppError as exc:
         fail(str(exc))
@@ -78,13 +83,8 @@ def app_status(obj: Any, env: str, region: str | None, profile: str | None) -> N
 def app_stop(obj: Any, env: str, region: str | None, profile: str | None, force: bool,
              wait: bool) -> None:
     """Stop the application (taking a snapshot first unless --force)."""
-    client = obj or _client(region, profile)
-    name = aws_names.application_name(env)
     try:
-        state = describe(client, name)
-        if state is None:
-            fail(f"application {name} not found")
-        assert state is not None
+        client, name, state = _application(obj, env, region, profile)
         if state.status == "READY":
             click.echo(f"{name} is already stopped")
             return
@@ -110,13 +110,8 @@ def app_start(obj: Any, env: str, region: str | None, profile: str | None,
     """Start the application from the latest snapshot (or --snapshot NAME, or --no-restore)."""
     if snapshot and no_restore:
         fail("--snapshot and --no-restore exclude each other")
-    client = obj or _client(region, profile)
-    name = aws_names.application_name(env)
     try:
-        state = describe(client, name)
-        if state is None:
-            fail(f"application {name} not found: deploy it with `ecomflow deploy --env {env}`")
-        assert state is not None
+        client, name, state = _application(obj, env, region, profile)
         if state.status in RUNNING_STATES:
             click.echo(f"{name} is already {state.status.lower()}")
             return

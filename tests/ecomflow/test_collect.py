@@ -41,6 +41,7 @@ from ecomflow.local.stack import StackInfo, free_port
 from ecomflow.synth.generate import generate_events
 from flink_jobs.contract import derive_event_id
 from tests.kinesis_reader import create_active_stream, read_stream
+from tests.support.fault_proxy import FaultProxy
 
 KEY = "test-key-1"
 OTHER_KEY = "test-key-2"
@@ -151,43 +152,18 @@ def _config(**overrides: Any) -> CollectorConfig:
 
 
 @pytest.fixture
+def proxy(stack: StackInfo) -> Iterator[FaultProxy]:
+    """kinesis-mock behind the tests' fault-injecting proxy (tests/support/fault_proxy.py)."""
+    with FaultProxy(stack.kinesis_endpoint) as fault_proxy:
+        yield fault_proxy
+
+
+@pytest.fixture
 def url(kinesis: Any, stream: str) -> Iterator[str]:
     """A running collector in front of ``stream``."""
     with Producer(stream, client=kinesis) as producer:
         with running_collector(_config(), producer) as server:
             yield server.url
-
-
-class FailingKinesis:
-    """The real client, except that PutRecords entries containing a doomed marker get a
-    per-record ErrorCode, as Kinesis reports a throttled record; the others really go."""
-
-    def __init__(self, client: Any, doomed: set[str]) -> None:
-        self.client = client
-        self.doomed = {marker.encode() for marker in doomed}
-        self.lock = threading.Lock()
-        self.calls = 0
-
-    def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
-        with self.lock:
-            self.calls += 1
-        fail = [any(marker in r["Data"] for marker in self.doomed) for r in Records]
-        passing = [r for r, failed in zip(Records, fail, strict=True) if not failed]
-        upstream = iter(
-            self.client.put_records(StreamName=StreamName, Records=passing)["Records"]
-            if passing
-            else []
-        )
-        results = [
-            {"ErrorCode": THROTTLED, "ErrorMessage": "Rate exceeded for shard (injected)"}
-            if failed
-            else next(upstream)
-            for failed in fail
-        ]
-        return {"FailedRecordCount": sum(fail), "Records": results}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
 
 
 def _events(n: int, seed: int = 11) -> list[dict[str, Any]]:
@@ -584,12 +560,14 @@ def test_missing_stream_is_503(kinesis: Any) -> None:
 
 
 @pytest.mark.stack
-def test_stream_failures_under_concurrent_requests(kinesis: Any, stream: str) -> None:
+def test_stream_failures_under_concurrent_requests(stack: StackInfo, kinesis: Any,
+                                                   stream: str, proxy: FaultProxy) -> None:
     """Records the stream keeps refusing are reported to the request that sent them, never
     as accepted, while other requests' records share the same PutRecords calls."""
     events = _events(120)
     doomed = {e["event_id"] for e in events[::7]}
-    wrapped = FailingKinesis(kinesis, doomed)
+    proxy.fail_times = {event_id.encode(): -1 for event_id in doomed}  # refused every time
+    wrapped = kinesis_client(proxy.url, stack.region, stack.access_key, stack.secret_key)
     batches = [events[i : i + 10] for i in range(0, len(events), 10)]
     replies: dict[int, Reply] = {}
     with Producer(stream, client=wrapped, max_attempts=2, base_backoff=0.001) as producer:

@@ -30,7 +30,7 @@ from ecomflow.ingest.replay import (
 )
 from ecomflow.local.stack import StackInfo
 from ecomflow.synth.generate import dumps, generate_events, write_jsonl
-from tests.kinesis_reader import read_stream
+from tests.kinesis_reader import create_active_stream, read_stream, stack_client
 from tests.support.fault_proxy import FaultProxy
 
 THROTTLED = "ProvisionedThroughputExceededException"
@@ -81,21 +81,6 @@ def _lines(n: int, seed: int = 7) -> list[bytes]:
     return [dumps(e).encode() for e in generate_events(n, seed=seed)]
 
 
-def _read_stream(client: Any, stream: str) -> list[dict[str, Any]]:
-    out = []
-    for shard in client.list_shards(StreamName=stream)["Shards"]:
-        it = client.get_shard_iterator(
-            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while it:
-            resp = client.get_records(ShardIterator=it, Limit=10_000)
-            if not resp["Records"]:
-                break
-            out.extend(resp["Records"])
-            it = resp.get("NextShardIterator")
-    return out
-
-
 @mock_aws
 def test_moto_round_trip_exactly_once_and_unchanged(tmp_path: Path) -> None:
     client = boto3.client("kinesis", region_name="us-east-1")
@@ -109,7 +94,7 @@ def test_moto_round_trip_exactly_once_and_unchanged(tmp_path: Path) -> None:
     assert summary.records == 1200 and summary.failed_records == []
     assert summary.batches == 3  # 500 + 500 + 200
     assert summary.bytes == sum(len(line) for line in sent)
-    got = _read_stream(client, "events")
+    got = read_stream(client, "events")
     assert sorted(r["Data"] for r in got) == sorted(sent)  # once each, byte for byte
     for r in got:
         assert r["PartitionKey"] == json.loads(r["Data"])["user_id"]
@@ -130,7 +115,7 @@ def test_moto_invalid_json_and_key_fallbacks() -> None:
     ]
     summary = replay(lines, stream_name="raw", client=client)
     assert summary.records == 5
-    got = _read_stream(client, "raw")
+    got = read_stream(client, "raw")
     assert [(r["Data"], r["PartitionKey"]) for r in got] == [
         (b'{"customer_id":"cust_1","event_type":"purchase"}', "cust_1"),
         (b'{"event_type":"page_view"}', "anonymous"),
@@ -500,30 +485,15 @@ def two_shard_stream(stack: StackInfo) -> Iterator[str]:
         stack.kinesis_endpoint, stack.region, stack.access_key, stack.secret_key
     )
     try:
-        client.create_stream(StreamName=name, ShardCount=2)
-        deadline = time.monotonic() + 30
-        while (
-            client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"][
-                "StreamStatus"
-            ]
-            != "ACTIVE"
-        ):
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        create_active_stream(client, name, shards=2)
         yield name
     finally:
         client.close()
 
 
-def _stack_client(stack: StackInfo, endpoint: str | None = None) -> Any:
-    return kinesis_client(
-        endpoint or stack.kinesis_endpoint, stack.region, stack.access_key, stack.secret_key
-    )
-
-
 @pytest.mark.stack
 def test_kinesis_mock_sample_replay(stack: StackInfo, two_shard_stream: str) -> None:
-    client = _stack_client(stack)
+    client = stack_client(stack)
     try:
         summary = replay(paths.SAMPLE_EVENTS, stream_name=two_shard_stream, client=client)
         got = read_stream(client, two_shard_stream)
@@ -541,7 +511,7 @@ def test_kinesis_mock_injected_failures(stack: StackInfo, two_shard_stream: str)
     with FaultProxy(stack.kinesis_endpoint) as proxy:
         proxy.fail_times = {lines[3]: 2, lines[600]: 1, lines[1199]: 1, lines[42]: -1}
         proxy.throttle_calls = 1
-        client = _stack_client(stack, proxy.url)
+        client = stack_client(stack, proxy.url)
         try:
             summary = replay(
                 lines,
@@ -554,7 +524,7 @@ def test_kinesis_mock_injected_failures(stack: StackInfo, two_shard_stream: str)
             client.close()
     assert summary.records == 1199
     assert summary.failed_records == [(43, THROTTLED, "Rate exceeded for shard (injected)")]
-    reader = _stack_client(stack)
+    reader = stack_client(stack)
     try:
         got = [r["Data"] for r in read_stream(reader, two_shard_stream)]
     finally:

@@ -18,11 +18,8 @@ records of its batch that were accepted before it (out of order by at most one b
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,135 +30,16 @@ from click.testing import CliRunner
 
 from ecomflow.cli import main as cli_main
 from ecomflow.ingest.producer import (
-    SHARD_BYTES_PER_SECOND,
-    SHARD_RECORDS_PER_SECOND,
     Record,
     batches,
-    kinesis_client,
 )
 from ecomflow.ingest.replay import format_summary, partition_key, replay
 from ecomflow.local.stack import StackInfo
 from ecomflow.synth.generate import dumps, generate_events
-from tests.kinesis_reader import create_active_stream, read_stream
-from tests.support.fault_proxy import FaultProxy
+from tests.kinesis_reader import create_active_stream, read_stream, stack_client
+from tests.support.fault_proxy import ShardThrottle
 
 THROTTLED = "ProvisionedThroughputExceededException"
-
-
-class _Bucket:
-    """A token bucket: ``rate`` per second, at most ``capacity`` saved up."""
-
-    def __init__(self, rate: float, capacity: float, now: float) -> None:
-        self.rate, self.capacity = rate, capacity
-        self.tokens, self.last = capacity, now
-
-    def refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-
-
-class ShardThrottle(FaultProxy):
-    """A proxy on 127.0.0.1 in front of kinesis-mock that throttles PutRecords per shard.
-
-    Each open shard has Kinesis' write budget as two token buckets (records and bytes =
-    data + partition key), each holding at most one second's worth. A PutRecords entry
-    passes when both buckets of its shard (MD5 of the partition key against the shards'
-    hash-key ranges) can pay for it; otherwise it is answered with
-    ProvisionedThroughputExceededException and never reaches kinesis-mock. Lower budgets
-    stand for a shard other writers already use.
-
-    ``log`` keeps, per PutRecords request in arrival order, each entry's Data and whether it
-    passed.
-    """
-
-    def __init__(
-        self,
-        upstream: str,
-        stack: StackInfo,
-        *,
-        records_per_second: float = SHARD_RECORDS_PER_SECOND,
-        bytes_per_second: float = SHARD_BYTES_PER_SECOND,
-    ) -> None:
-        super().__init__(upstream)
-        self.records_per_second = records_per_second
-        self.bytes_per_second = bytes_per_second
-        self._lister = kinesis_client(upstream, stack.region, stack.access_key, stack.secret_key)
-        self._shards: dict[str, list[tuple[int, int, str]]] = {}
-        self._buckets: dict[tuple[str, str], tuple[_Bucket, _Bucket]] = {}
-        self.log: list[list[tuple[bytes, bool]]] = []
-        self.throttled = 0
-
-    def __exit__(self, *exc: object) -> None:
-        super().__exit__(*exc)
-        self._lister.close()
-
-    def _shard_of(self, stream: str, key: str, explicit: str | None) -> str:
-        if stream not in self._shards:
-            shards = self._lister.list_shards(StreamName=stream)["Shards"]
-            self._shards[stream] = [
-                (
-                    int(s["HashKeyRange"]["StartingHashKey"]),
-                    int(s["HashKeyRange"]["EndingHashKey"]),
-                    s["ShardId"],
-                )
-                for s in shards
-                if not s["SequenceNumberRange"].get("EndingSequenceNumber")
-            ]
-        point = int(explicit) if explicit else int(hashlib.md5(key.encode()).hexdigest(), 16)
-        return next(sid for lo, hi, sid in self._shards[stream] if lo <= point <= hi)
-
-    def _put_records(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        request = json.loads(body)
-        stream = request.get("StreamName") or request["StreamARN"].rsplit("/", 1)[-1]
-        passed: list[bool] = []
-        errors: list[dict[str, str]] = []
-        with self.lock:  # the budget is decided in arrival order, one request at a time
-            self.put_calls += 1
-            entry_log: list[tuple[bytes, bool]] = []
-            now = time.monotonic()
-            for record in request["Records"]:
-                data = base64.b64decode(record["Data"])
-                key = record["PartitionKey"]
-                shard = self._shard_of(stream, key, record.get("ExplicitHashKey"))
-                if (stream, shard) not in self._buckets:
-                    self._buckets[stream, shard] = (
-                        _Bucket(self.records_per_second, self.records_per_second, now),
-                        _Bucket(self.bytes_per_second, self.bytes_per_second, now),
-                    )
-                records, size = self._buckets[stream, shard]
-                records.refill(now)
-                size.refill(now)
-                cost = len(data) + len(key.encode())
-                ok = records.tokens >= 1 and size.tokens >= cost
-                if ok:
-                    records.tokens -= 1
-                    size.tokens -= cost
-                else:
-                    self.throttled += 1
-                    errors.append(
-                        {
-                            "ErrorCode": THROTTLED,
-                            "ErrorMessage": f"Rate exceeded for shard {shard} in stream "
-                            f"{stream} under account 000000000000.",
-                        }
-                    )
-                passed.append(ok)
-                entry_log.append((data, ok))
-            self.log.append(entry_log)
-            forward = [r for r, ok in zip(request["Records"], passed, strict=True) if ok]
-            # Forwarded under the lock: what passed first lands first.
-            upstream: list[dict[str, Any]] = []
-            if forward:
-                status, reply = self._forward(
-                    json.dumps({**request, "Records": forward}).encode(), headers
-                )
-                if status != 200:
-                    return status, reply
-                upstream = json.loads(reply)["Records"]
-        accepted, refused = iter(upstream), iter(errors)
-        results = [next(accepted) if ok else next(refused) for ok in passed]
-        count = sum("ErrorCode" in r for r in results)
-        return 200, json.dumps({"FailedRecordCount": count, "Records": results}).encode()
 
 
 # --- fixtures and helpers -----------------------------------------------------------------------
@@ -170,18 +48,12 @@ class ShardThrottle(FaultProxy):
 @pytest.fixture
 def one_shard_stream(stack: StackInfo) -> Iterator[str]:
     name = f"throttle-{uuid.uuid4().hex[:8]}"
-    client = _client(stack)
+    client = stack_client(stack)
     try:
         create_active_stream(client, name, shards=1)
         yield name
     finally:
         client.close()
-
-
-def _client(stack: StackInfo, endpoint: str | None = None) -> Any:
-    return kinesis_client(
-        endpoint or stack.kinesis_endpoint, stack.region, stack.access_key, stack.secret_key
-    )
 
 
 def _eid(data: bytes) -> str:
@@ -203,7 +75,7 @@ def _large(n: int, size: int) -> bytes:
 
 
 def _stream_ids(stack: StackInfo, stream: str) -> list[dict[str, Any]]:
-    reader = _client(stack)
+    reader = stack_client(stack)
     try:
         return read_stream(reader, stream)
     finally:
@@ -238,7 +110,7 @@ def test_replay_far_above_one_shards_limits(stack: StackInfo, one_shard_stream: 
     large_ids = [_eid(line) for line in large]
 
     with ShardThrottle(stack.kinesis_endpoint, stack) as shard:
-        client = _client(stack, shard.url)
+        client = stack_client(stack, shard.url)
         try:
             summary = replay(lines, stream_name=one_shard_stream, client=client)
         finally:
