@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import uuid
@@ -21,6 +22,9 @@ import psycopg2
 import pytest
 from botocore.config import Config
 
+from ecomflow import paths
+from ecomflow.local import config as stack_config
+from ecomflow.local import services
 from ecomflow.local import stack as ls
 from ecomflow.local.stack import StackConfig, StackError, StackInfo
 
@@ -97,7 +101,7 @@ def test_missing_node_is_one_actionable_line(
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("java", "mvn"):  # everything but node
-        found = ls.shutil.which(tool)
+        found = shutil.which(tool)
         if found:
             (bin_dir / tool).symlink_to(found)
     monkeypatch.setenv("PATH", str(bin_dir))
@@ -111,7 +115,7 @@ def test_missing_node_is_one_actionable_line(
 def test_missing_postgres_stops_up_before_starting_anything(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(ls, "_find_postgres_bin_dir", lambda: None)
+    monkeypatch.setattr(services, "_find_postgres_bin_dir", lambda: None)
     with pytest.raises(StackError) as caught:
         ls.up(StackConfig(home=tmp_path / "state"))
     assert str(caught.value) == (
@@ -125,7 +129,7 @@ def test_missing_postgres_stops_up_before_starting_anything(
 def test_missing_kinesis_mock_names_the_npm_command(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(ls.paths, "KINESIS_MOCK_DIR", tmp_path / "kinesis-mock")
+    monkeypatch.setattr(paths, "KINESIS_MOCK_DIR", tmp_path / "kinesis-mock")
     with pytest.raises(StackError) as caught:
         ls.check_prerequisites()
     assert str(caught.value) == (
@@ -143,8 +147,8 @@ def test_nothing_recorded_means_nothing_running(tmp_path: Path) -> None:
 
 def test_down_ignores_a_reused_pid(tmp_path: Path) -> None:
     """A recorded pid that now belongs to another program (here: this test) is left alone."""
-    info = ls._info_for(StackConfig(home=tmp_path), tmp_path, {"kinesis": os.getpid()})
-    ls._write_info(info)
+    info = stack_config._info_for(StackConfig(home=tmp_path), tmp_path, {"kinesis": os.getpid()})
+    stack_config._write_info(info)
     assert ls.status(tmp_path)["services"]["kinesis"]["running"] is False
     assert ls.down(tmp_path) == []
     assert ls.load_info(tmp_path).pids == {}  # type: ignore[union-attr]
@@ -201,8 +205,8 @@ unix.listen(sock, () => { result.unix = fs.existsSync(sock); finish(); });
 
 def test_preload_pins_every_listen_form_to_loopback(tmp_path: Path) -> None:
     preload = tmp_path / "preload.js"
-    preload.write_text(ls.LOOPBACK_PRELOAD_JS)
-    node = ls.shutil.which("node")
+    preload.write_text(services.LOOPBACK_PRELOAD_JS)
+    node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")
     out = subprocess.run(
@@ -223,7 +227,7 @@ def test_failed_up_stops_what_it_started(
     monkeypatch: pytest.MonkeyPatch, home: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "01_broken.sql").write_text("CREATE TABLE broken (;")
-    monkeypatch.setattr(ls.paths, "WAREHOUSE_DDL_DIR", tmp_path)
+    monkeypatch.setattr(paths, "WAREHOUSE_DDL_DIR", tmp_path)
     config = StackConfig.on_free_ports(home / "failing")
     try:
         with pytest.raises(StackError, match="01_broken.sql"):
