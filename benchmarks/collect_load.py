@@ -43,7 +43,7 @@ from typing import Any
 
 from ecomflow import paths
 from ecomflow.ingest.producer import kinesis_client
-from ecomflow.ingest.read_back import read_stream
+from ecomflow.kinesis.read_back import read_stream
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackConfig, StackInfo
 from ecomflow.synth.generate import generate_events

@@ -1,5 +1,5 @@
 """Streams in tests: create one and wait until it is ACTIVE, a client on the stack (reading
-back: ecomflow.ingest.read_back.read_stream, re-exported here)."""
+back: ecomflow.kinesis.read_back.read_stream, re-exported here)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from ecomflow.ingest.producer import kinesis_client
-from ecomflow.ingest.read_back import read_stream
+from ecomflow.kinesis.read_back import read_stream
 from ecomflow.local.stack import StackInfo
 
 __all__ = ["create_active_stream", "read_stream", "stack_client"]

@@ -474,6 +474,7 @@ class CollectorServer:
     async def _shutdown(self) -> None:
         await self._runner.cleanup()
         self._stopped.set()
+        await asyncio.sleep(0)  # let serve_forever's wait (if Ctrl-C cut it short) finish
 
     # -- HTTP -----------------------------------------------------------------------------------
 

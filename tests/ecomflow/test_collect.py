@@ -654,11 +654,12 @@ def test_collect_command(stack: StackInfo, kinesis: Any, stream: str) -> None:
             time.sleep(0.2)
         event = _events(1)[0]
         reply = call(url, event)
-        assert reply.body == {"accepted": [event["event_id"]], "rejected": []}
-        assert call(url, event, key="k1").status == 200  # the other key from the environment
+        other = call(url, event, key="k1")  # the other key from the environment
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
+    assert reply.body == {"accepted": [event["event_id"]], "rejected": []}, err
+    assert other.status == 200, (other.body, err)
     assert proc.returncode == 0, err
     assert f"collecting on {url}/events -> stream {stream}" in err
     assert "stopped: 2 event(s)" in err
