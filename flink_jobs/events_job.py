@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from py4j.java_gateway import set_field
 from pyflink.datastream import DataStream
@@ -72,16 +73,38 @@ class JavaCleanStream:
         t_env._j_tenv.createTemporaryView(self.target, table)
 
 
+class CartTimeout:
+    """dev.ecomflow.stream.CartAbandonment on (user_id, event_type, ...) rows: carts with no
+    purchase within Sessions cart.abandon.minutes."""
+
+    records_carry_time = False
+
+    def apply(self, stream: Any, settings: JobSettings) -> Any:
+        carts = load_java_class("dev.ecomflow.stream.CartAbandonment").newInstance()
+        return carts.apply(stream, settings.sessions.cart_abandon_minutes * 60_000)
+
+
+class OrderedFunnelSteps:
+    """dev.ecomflow.stream.OrderedFunnels: the funnels file's steps per server-side session.
+    Its output has no time column: the records carry the session's close time."""
+
+    records_carry_time = True
+
+    def apply(self, stream: Any, settings: JobSettings) -> Any:
+        funnels = load_java_class("dev.ecomflow.stream.OrderedFunnels").newInstance()
+        return funnels.apply(stream, funnel_specs(settings.sessions.funnels_file),
+                             settings.sessions.gap_minutes * 60_000)
+
+
 @dataclass(frozen=True)
 class Barrier:
-    """Expose view `source` as `target`, computed by a Java operator, with rowtime `rowtime`
-    (SOURCE_WATERMARK(): the operator's own watermarks)."""
+    """Expose view `source` as `target`, computed by the Java operator `step`, with rowtime
+    `rowtime` (SOURCE_WATERMARK(): the operator's own watermarks)."""
 
     source: str
     target: str
     rowtime: str | None  # None: the target has no event time (a sink-only result)
-    cart_timeout: bool = False  # run CartAbandonment on (user_id, event_type, ...) rows
-    ordered_funnels: bool = False  # run OrderedFunnels; rowtime = the records' timestamps
+    step: CartTimeout | OrderedFunnelSteps
 
     @property
     def name(self) -> str:
@@ -93,18 +116,9 @@ class Barrier:
 
     def apply(self, t_env: StreamTableEnvironment, settings: JobSettings) -> None:
         stream = t_env.to_data_stream(t_env.from_path(self.source))
-        if self.cart_timeout:
-            carts = load_java_class("dev.ecomflow.stream.CartAbandonment").newInstance()
-            stream = DataStream(carts.apply(stream._j_data_stream,
-                                            settings.sessions.cart_abandon_minutes * 60_000))
-        if self.ordered_funnels:
-            funnels = load_java_class("dev.ecomflow.stream.OrderedFunnels").newInstance()
-            stream = DataStream(funnels.apply(stream._j_data_stream,
-                                              funnel_specs(settings.sessions.funnels_file),
-                                              settings.sessions.gap_minutes * 60_000))
+        stream = DataStream(self.step.apply(stream._j_data_stream, settings))
         builder = Schema.new_builder()
-        if self.ordered_funnels:
-            # The operator's output has no time column: its records carry the close time.
+        if self.step.records_carry_time:
             builder = builder.column_by_metadata("rowtime", DataTypes.TIMESTAMP_LTZ(3))
         if self.rowtime is not None:
             builder = builder.watermark(self.rowtime, "SOURCE_WATERMARK()")
@@ -135,11 +149,11 @@ CLEAN_STREAM = JavaCleanStream("src_stream__raw_events", "src_reference__fx_rate
 # Carts without a purchase within the timeout (dev.ecomflow.stream.CartAbandonment): SQL in
 # Flink 1.20 cannot emit a timed-out match.
 CARTS = Barrier("int_events__cart_activity", "int_carts__abandoned", rowtime=None,
-                cart_timeout=True)
+                step=CartTimeout())
 # Ordered funnels per server-side session (dev.ecomflow.stream.OrderedFunnels), from the
 # funnels file (Sessions funnels.file).
 FUNNELS = Barrier("int_events__funnel_activity", "int_funnels__session_steps",
-                  rowtime="rowtime", ordered_funnels=True)
+                  rowtime="rowtime", step=OrderedFunnelSteps())
 
 JAVA_STEPS: tuple[JavaStep, ...] = (CLEAN_STREAM, CARTS, FUNNELS)
 # The FX rates are read only when the FX step is on.

@@ -9,14 +9,8 @@ from typing import Any
 
 import click
 
-from ecomflow.synth.traffic import (
-    MALFORMED_KINDS,
-    TrafficSpec,
-    _parse_start,
-    _summary,
-    parse_anomaly,
-    write_traffic,
-)
+from ecomflow.synth.spec import MALFORMED_KINDS, TrafficSpec, _parse_start, parse_anomaly
+from ecomflow.synth.traffic import _summary, write_traffic
 
 RATE = click.FloatRange(0, 1)
 

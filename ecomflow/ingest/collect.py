@@ -31,6 +31,7 @@ import ipaddress
 import json
 import logging
 import math
+import signal
 import socket
 import threading
 import time
@@ -447,11 +448,20 @@ class CollectorServer:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def serve_forever(self) -> None:
-        """Serve until ``stop()`` is called from another thread (or Ctrl-C in this one)."""
+        """Serve until ``stop()`` is called from another thread or, when this is the main
+        thread, until Ctrl-C or SIGTERM; then call ``stop()``. The signals are handled by the
+        event loop: a KeyboardInterrupt raised inside a request's task would be raised again
+        by every task awaiting it, during the stop."""
+        signals = ((signal.SIGINT, signal.SIGTERM)
+                   if threading.current_thread() is threading.main_thread() else ())
         try:
+            for signum in signals:
+                self._loop.add_signal_handler(signum, self._stopped.set)
             if not self._closed:
                 self._loop.run_until_complete(self._stopped.wait())
         finally:
+            for signum in signals:
+                self._loop.remove_signal_handler(signum)
             self._served.set()
 
     def stop(self) -> None:

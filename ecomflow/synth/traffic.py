@@ -28,22 +28,25 @@ import math
 import queue
 import random
 import threading
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any
 
+from ecomflow.synth.faults import (
+    _TEMPLATE_NEEDS,
+    _malformed,
+    _mark_late,
+    dead_letter_reason,
+)
 from ecomflow.synth.generate import (
-    DEFAULT_START,
     PRODUCTS,
     SHOP_ORIGIN,
     SessionFilter,
     _bounded_disorder,
-    _epoch_ms,
     _make_users,
     _timeline,
     disorder_ms,
@@ -52,167 +55,20 @@ from ecomflow.synth.generate import (
     generate_products,
     uuid4_str,
 )
-
-EVENT_TYPES = ("add_to_cart", "page_view", "product_view", "purchase", "remove_from_cart")
-MALFORMED_KINDS = (
-    "bad_json",
-    "missing_field",
-    "wrong_type",
-    "negative_amount",
-    "total_mismatch",
-    "zone_less_timestamp",
-    "unknown_event_type",
+from ecomflow.synth.spec import (
+    BOT_USER_AGENT,
+    DEFAULT_N,
+    DUPLICATE_DELAY_MS,
+    EVENT_TYPES,
+    MALFORMED_KINDS,
+    BotUser,
+    RevenueSpike,
+    TrafficDrop,
+    TrafficSpec,
+    parse_anomaly,
 )
+
 MANIFEST_FORMAT = "ecomflow.synth.traffic-manifest/1"
-DEFAULT_N = 5000  # events when a spec sets neither n nor duration (the sample's size)
-DUPLICATE_DELAY_MS = (1_000, 5_000)  # a resend follows its original by 1-5 s of stream time
-UNKNOWN_EVENT_TYPES = ("wishlist_add", "checkout_started", "page_veiw", "PageView", "search")
-BOT_USER_AGENT = "Mozilla/5.0 (compatible; ShopScraper/2.1; +https://scraper.example/bot)"
-
-
-# -- the spec ---------------------------------------------------------------------------------
-
-
-def _check_window(name: str, start: float, end: float) -> None:
-    if not 0 <= start < end:
-        raise ValueError(f"{name}: need 0 <= start_seconds < end_seconds, got {start}, {end}")
-
-
-@dataclass(frozen=True)
-class RevenueSpike:
-    """Bulk orders in [start, end) seconds after the spec's start: quantities x factor."""
-
-    start_seconds: float
-    end_seconds: float
-    factor: float = 5.0
-
-    def __post_init__(self) -> None:
-        _check_window("revenue_spike", self.start_seconds, self.end_seconds)
-        if not self.factor > 1:
-            raise ValueError("revenue_spike.factor must be > 1")
-
-
-@dataclass(frozen=True)
-class TrafficDrop:
-    """In [start, end) only a share ``factor`` of the sessions is seen (0.1: 90 % fewer)."""
-
-    start_seconds: float
-    end_seconds: float
-    factor: float = 0.1
-
-    def __post_init__(self) -> None:
-        _check_window("traffic_drop", self.start_seconds, self.end_seconds)
-        if not 0 <= self.factor < 1:
-            raise ValueError("traffic_drop.factor must be in [0, 1)")
-
-
-@dataclass(frozen=True)
-class BotUser:
-    """One user emitting page_view/product_view pairs at a fixed rate in [start, end)."""
-
-    start_seconds: float
-    end_seconds: float
-    events_per_second: float = 10.0
-    user_id: str = "user_bot_001"
-
-    def __post_init__(self) -> None:
-        _check_window("bot_user", self.start_seconds, self.end_seconds)
-        if not self.events_per_second > 0:
-            raise ValueError("bot_user.events_per_second must be > 0")
-        if not self.user_id or self.user_id[5:].isdigit():
-            raise ValueError("bot_user.user_id must not look like a generated user (user_00042)")
-
-
-_ANOMALY_TYPES = {"revenue_spike": RevenueSpike, "traffic_drop": TrafficDrop, "bot_user": BotUser}
-
-
-@dataclass(frozen=True)
-class TrafficSpec:
-    """Everything that determines a traffic file. All fault rates are 0 and anomalies off.
-
-    The run is either the first ``n`` events or every event in ``duration`` seconds of event
-    time from ``start``; neither means ``n = 5000``. Rates are per valid event: about
-    ``rate * events`` duplicates, late events and malformed records are injected.
-    """
-
-    seed: int = 7
-    users: int = 200
-    duration: float | None = None
-    n: int | None = None
-    events_per_second: float = 20.0
-    start: datetime = DEFAULT_START
-    max_disorder_seconds: float = 2.0
-    duplicate_rate: float = 0.0
-    late_rate: float = 0.0
-    late_by_seconds: float = 120.0
-    malformed_rate: float = 0.0
-    malformed_kinds: tuple[str, ...] = MALFORMED_KINDS
-    include_catalog: bool = False
-    revenue_spike: RevenueSpike | None = None
-    traffic_drop: TrafficDrop | None = None
-    bot_user: BotUser | None = None
-
-    def __post_init__(self) -> None:
-        if self.n is not None and self.duration is not None:
-            raise ValueError("set n or duration, not both")
-        if self.n is not None and self.n < 0:
-            raise ValueError("n must be >= 0")
-        if self.duration is not None and not self.duration > 0:
-            raise ValueError("duration must be > 0 seconds")
-        if self.users < 1:
-            raise ValueError("users must be >= 1")
-        if not self.events_per_second > 0:
-            raise ValueError("events_per_second must be > 0")
-        if self.max_disorder_seconds < 0:
-            raise ValueError("max_disorder_seconds must be >= 0")
-        if self.start.tzinfo is None:
-            raise ValueError("start must be timezone-aware (UTC)")
-        for name in ("duplicate_rate", "late_rate", "malformed_rate"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be in [0, 1]")
-        if self.late_rate > 0 and not self.late_by_seconds > self.max_disorder_seconds:
-            # Otherwise an on-time event could lag as much as a late one.
-            raise ValueError("late_by_seconds must be > max_disorder_seconds")
-        if not self.malformed_kinds or set(self.malformed_kinds) - set(MALFORMED_KINDS):
-            raise ValueError(f"malformed_kinds must be a non-empty subset of {MALFORMED_KINDS}")
-        if not isinstance(self.malformed_kinds, tuple):
-            object.__setattr__(self, "malformed_kinds", tuple(self.malformed_kinds))
-
-    @property
-    def start_ms(self) -> int:
-        return _epoch_ms(self.start)
-
-    @property
-    def end_ms(self) -> int | None:
-        """Exclusive end of event time for duration runs."""
-        return None if self.duration is None else self.start_ms + round(self.duration * 1000)
-
-    @property
-    def span_seconds(self) -> float:
-        """The run's length in event time (estimated from the rate for n runs)."""
-        if self.duration is not None:
-            return self.duration
-        return (DEFAULT_N if self.n is None else self.n) / self.events_per_second
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["start"] = format_ts(self.start_ms)
-        out["malformed_kinds"] = list(self.malformed_kinds)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrafficSpec:
-        """Inverse of ``to_dict`` (the manifest's ``spec``): regenerate a file from its manifest."""
-        kwargs = dict(data)
-        kwargs["start"] = datetime.fromisoformat(kwargs["start"].replace("Z", "+00:00"))
-        kwargs["malformed_kinds"] = tuple(kwargs["malformed_kinds"])
-        for name, typ in _ANOMALY_TYPES.items():
-            if kwargs.get(name) is not None:
-                kwargs[name] = typ(**kwargs[name])
-        unknown = set(kwargs) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown spec fields: {sorted(unknown)}")
-        return cls(**kwargs)
 
 
 # -- the manifest -----------------------------------------------------------------------------
@@ -293,26 +149,6 @@ class Manifest:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"
-
-
-def dead_letter_reason(line: str) -> str | None:
-    """The job's envelope rule: a JSON object with a string event_type and a zoned timestamp.
-
-    None when the job lands the record as an event (even if it is malformed in other ways),
-    else the dead-letter reason it gets.
-    """
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return "missing_event_type"
-    if not isinstance(record, dict) or not isinstance(record.get("event_type"), str):
-        return "missing_event_type"
-    ts = record.get("timestamp")
-    try:
-        zoned = isinstance(ts, str) and datetime.fromisoformat(ts).tzinfo is not None
-    except ValueError:
-        zoned = False
-    return None if zoned else "bad_timestamp"
 
 
 # -- valid events: simulation + anomalies -----------------------------------------------------
@@ -480,116 +316,6 @@ def _watch_anomalies(
     if bot is not None:
         bot_info["events"] = sum(bot_counts.values())
         bot_info["by_type"] = dict(sorted(bot_counts.items()))
-
-
-# -- stream faults ----------------------------------------------------------------------------
-
-
-def _mark_late(
-    items: Iterable[tuple[int, dict[str, Any]]], spec: TrafficSpec
-) -> Iterator[tuple[int, dict[str, Any], int | None]]:
-    """Attach a release target to the events that will be late, None to the others.
-
-    A chosen event gets target = ts + late_by + extra (extra in [1, late_by / 2] ms) and is held
-    until the stream has emitted a timestamp >= target. It is only marked if a later event
-    that is not itself chosen reaches the target (lookahead), so every marked event really is
-    released late, also at the end of the stream; the others stay on time.
-    """
-    if spec.late_rate <= 0:
-        for ms, event in items:
-            yield ms, event, None
-        return
-    rng = random.Random(f"{spec.seed}:late")
-    rate = spec.late_rate
-    late_by_ms = round(spec.late_by_seconds * 1000)
-    max_extra = max(1, late_by_ms // 2)
-    source = iter(items)
-    buffer: deque[tuple[int, dict[str, Any], int | None]] = deque()
-    max_on_time = -(2**63)  # newest timestamp of an event that is not chosen, read so far
-
-    def read() -> bool:
-        nonlocal max_on_time
-        item = next(source, None)
-        if item is None:
-            return False
-        ms, event = item
-        if rng.random() < rate:
-            buffer.append((ms, event, ms + late_by_ms + rng.randint(1, max_extra)))
-        else:
-            buffer.append((ms, event, None))
-            max_on_time = max(max_on_time, ms)
-        return True
-
-    while buffer or read():
-        ms, event, target = buffer[0]
-        if target is not None:
-            while max_on_time < target and read():
-                pass
-            if max_on_time < target:
-                target = None  # the stream ends too soon for it to be late: stays on time
-        buffer.popleft()
-        yield ms, event, target
-
-
-_TEMPLATE_NEEDS = {"negative_amount": "priced", "total_mismatch": "purchase"}
-
-
-def _malformed(
-    kind: str, template: dict[str, Any], timestamp: str, rng: random.Random
-) -> tuple[str, dict[str, Any]]:
-    """(line, detail) for one malformed record derived from a valid event (fresh event_id)."""
-    record = dict(template, event_id=uuid4_str(rng.getrandbits(128)), timestamp=timestamp)
-    purchase = template["event_type"] == "purchase"
-    if kind == "bad_json":
-        variant = rng.choice(("truncated", "single_quoted"))
-        text = dumps(record)
-        # A proper prefix of a JSON object never parses; Python's repr quotes keys with '.
-        line = text[: rng.randint(1, len(text) - 1)] if variant == "truncated" else str(record)
-        return line, {"variant": variant}
-    if kind == "missing_field":
-        candidates = ["event_id", "event_type", "timestamp", "user_id", "session_id"]
-        if purchase:
-            candidates += ["transaction_id", "customer_id", "items", "total_amount", "currency"]
-        elif "product_id" in record:
-            candidates += ["product_id", "price"]
-        name = rng.choice(candidates)
-        del record[name]
-        return dumps(record), {"field": name}
-    if kind == "wrong_type":
-        options: list[tuple[str, Any]] = [
-            ("timestamp", _epoch_ms(datetime.fromisoformat(timestamp))),  # epoch ms number
-            ("user_id", int("".join(filter(str.isdigit, record["user_id"])) or "0")),
-        ]
-        if purchase:
-            options.append(("total_amount", f"{record['total_amount']:.2f}"))
-        if "price" in record:
-            options.append(("price", f"{record['price']:.2f}"))
-        if "quantity" in record:
-            options.append(("quantity", str(record["quantity"])))
-        name, value = rng.choice(options)
-        record[name] = value
-        return dumps(record), {"field": name, "type": type(value).__name__}
-    if kind == "negative_amount":
-        if purchase:
-            record["items"] = [dict(i, unit_price=-i["unit_price"]) for i in record["items"]]
-            record["total_amount"] = -record["total_amount"]
-            return dumps(record), {"field": "total_amount"}
-        record["price"] = -record["price"]
-        return dumps(record), {"field": "price"}
-    if kind == "total_mismatch":
-        items_total = record["total_amount"]
-        wrong = round(items_total * rng.choice((rng.uniform(0.5, 0.95), rng.uniform(1.05, 2))), 2)
-        if abs(wrong - items_total) < 0.01:
-            wrong = round(items_total + 1, 2)
-        record["total_amount"] = wrong
-        return dumps(record), {"total_amount": wrong, "items_total": items_total}
-    if kind == "zone_less_timestamp":
-        record["timestamp"] = timestamp.removesuffix("Z")
-        return dumps(record), {"timestamp": record["timestamp"]}
-    if kind == "unknown_event_type":
-        record["event_type"] = rng.choice(UNKNOWN_EVENT_TYPES)
-        return dumps(record), {"event_type": record["event_type"]}
-    raise ValueError(f"unknown malformed kind {kind!r}")
 
 
 def _lines(spec: TrafficSpec, manifest: Manifest) -> Iterator[str]:
@@ -784,52 +510,6 @@ def write_traffic(spec: TrafficSpec, out_path: str | Path) -> Manifest:
     manifest.file = {"name": out_path.name, "sha256_uncompressed": sha256}
     manifest_path(out_path).write_text(manifest.to_json(), encoding="utf-8")
     return manifest
-
-
-# -- CLI --------------------------------------------------------------------------------------
-
-_ANOMALY_DEFAULT_WINDOWS = {  # fractions of the run's span
-    "traffic_drop": (0.25, 0.35),
-    "revenue_spike": (0.50, 0.60),
-    "bot_user": (0.70, 0.80),
-}
-_ANOMALY_KEYS = {
-    "revenue_spike": {"start": "start_seconds", "end": "end_seconds", "factor": "factor"},
-    "traffic_drop": {"start": "start_seconds", "end": "end_seconds", "factor": "factor"},
-    "bot_user": {"start": "start_seconds", "end": "end_seconds", "rate": "events_per_second",
-                 "user": "user_id"},
-}
-
-
-def parse_anomaly(text: str, span_seconds: float) -> tuple[str, Any]:
-    """``NAME[:key=value,...]`` -> (spec field, anomaly). Windows default to a slice of the span.
-
-    Names: revenue-spike (keys start, end, factor), traffic-drop (start, end, factor),
-    bot-user (start, end, rate, user). start/end are seconds after the run's start.
-    """
-    name, _, params = text.partition(":")
-    name = name.strip().replace("-", "_")
-    if name not in _ANOMALY_TYPES:
-        raise ValueError(f"unknown anomaly {text!r}: use revenue-spike, traffic-drop or bot-user")
-    lo, hi = _ANOMALY_DEFAULT_WINDOWS[name]
-    kwargs: dict[str, Any] = {"start_seconds": float(math.floor(span_seconds * lo)),
-                              "end_seconds": float(max(math.floor(span_seconds * hi),
-                                                       math.floor(span_seconds * lo) + 1))}
-    for pair in filter(None, (p.strip() for p in params.split(","))):
-        key, sep, value = pair.partition("=")
-        if not sep or key.strip() not in _ANOMALY_KEYS[name]:
-            raise ValueError(f"{text!r}: expected key=value with key in "
-                             f"{sorted(_ANOMALY_KEYS[name])}")
-        target = _ANOMALY_KEYS[name][key.strip()]
-        kwargs[target] = value.strip() if target == "user_id" else float(value)
-    return name, _ANOMALY_TYPES[name](**kwargs)
-
-
-def _parse_start(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError("--start needs a timezone, e.g. 2025-07-16T10:00:00Z")
-    return parsed
 
 
 def _summary(manifest: Manifest, out_path: Path) -> list[str]:

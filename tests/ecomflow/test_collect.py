@@ -655,16 +655,35 @@ def test_collect_command(stack: StackInfo, kinesis: Any, stream: str) -> None:
         event = _events(1)[0]
         reply = call(url, event)
         other = call(url, event, key="k1")  # the other key from the environment
+        # Ctrl-C while requests are in flight: they are answered or refused, none half-done.
+        late = _events(200, seed=3)
+        answered: list[Reply] = []
+
+        def keep_posting() -> None:
+            for item in late:
+                try:
+                    answered.append(call(url, item))
+                except (OSError, http.client.HTTPException):
+                    return
+
+        poster = threading.Thread(target=keep_posting)
+        poster.start()
+        while not answered and poster.is_alive():
+            time.sleep(0.01)
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
+    poster.join(timeout=60)
     assert reply.body == {"accepted": [event["event_id"]], "rejected": []}, err
     assert other.status == 200, (other.body, err)
     assert proc.returncode == 0, err
     assert f"collecting on {url}/events -> stream {stream}" in err
-    assert "stopped: 2 event(s)" in err
+    accepted = [late[i] for i, a in enumerate(answered) if a.status == 200]
+    assert f"stopped: {2 + len(accepted)} event(s)" in err
     assert KEY not in err  # keys are never logged
-    assert [json.loads(r["Data"]) for r in read_stream(kinesis, stream)] == [event, event]
+    on_stream = [json.loads(r["Data"]) for r in read_stream(kinesis, stream)]
+    by_id = lambda events: sorted(events, key=lambda e: e["event_id"])  # noqa: E731
+    assert by_id(on_stream) == by_id([event, event, *accepted])  # two shards: order per shard
 
 
 # --- without the stack ----------------------------------------------------------------------
