@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 from ecomflow.cli.errors import fail
-from ecomflow.ingest.collect import (
+from ecomflow.ingest.collect import serve
+from ecomflow.ingest.collection import (
     API_KEYS_ENV,
     DEFAULT_HOST,
     DEFAULT_MAX_BODY_BYTES,
@@ -19,7 +20,6 @@ from ecomflow.ingest.collect import (
     DEFAULT_PORT,
     EVENTS_PATH,
     CollectorConfig,
-    serve,
 )
 from ecomflow.ingest.producer import Producer
 

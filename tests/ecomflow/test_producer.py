@@ -43,6 +43,7 @@ from ecomflow.local.stack import StackInfo
 from ecomflow.synth.generate import generate_events
 from flink_jobs.contract import EventValidationError, derive_event_id
 from tests.kinesis_reader import read_stream
+from tests.support.fake_clock import FakeClock
 from tests.support.fault_proxy import FaultProxy
 
 THROTTLED = "ProvisionedThroughputExceededException"
@@ -526,22 +527,9 @@ def test_sender_rejects_oversized_batch() -> None:
         sender.put([Record(b"{}", "k")] * 501)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def test_shard_guard_routes_like_kinesis_and_keeps_rates() -> None:
     # Two shards splitting the 128-bit hash space in half, as CreateStream does.
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     guard = ShardRateGuard([0, 2**127], clock=clock, sleep=clock.sleep)
     keys = [f"user_{i:05d}" for i in range(4000)]
     shard0 = [k for k in keys if guard.shard_of(k) == 0]
@@ -551,7 +539,7 @@ def test_shard_guard_routes_like_kinesis_and_keeps_rates() -> None:
         guard.acquire([Record(b"{}", shard0[0])] * 500)
     assert clock.now - 100.0 == pytest.approx(2.5)
     # Bytes: 4 records of 512 KiB + key on shard 1 need ~2 s at 1 MiB/s.
-    clock2 = FakeClock()
+    clock2 = FakeClock(100.0)
     guard2 = ShardRateGuard([0, 2**127], clock=clock2, sleep=clock2.sleep)
     shard1 = next(k for k in keys if guard2.shard_of(k) == 1)
     for _ in range(4):

@@ -31,6 +31,7 @@ from ecomflow.ingest.replay import (
 from ecomflow.local.stack import StackInfo
 from ecomflow.synth.generate import dumps, generate_events, write_jsonl
 from tests.kinesis_reader import create_active_stream, read_stream, stack_client
+from tests.support.fake_clock import FakeClock
 from tests.support.fault_proxy import FaultProxy
 
 THROTTLED = "ProvisionedThroughputExceededException"
@@ -240,20 +241,6 @@ def test_progress_bar_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None
 
 
 # --- folders, pacing, shard limits, Ctrl-C, progress -------------------------------------------
-
-
-class FakeClock:
-    """A monotonic clock that only moves when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.now += seconds
 
 
 @pytest.fixture

@@ -20,10 +20,11 @@ import pytest
 
 from ecomflow.ingest.replay import kinesis_client, replay
 from ecomflow.local.stack import StackInfo, warehouse_dsn
+from ecomflow.privacy.forget import REQUEST_TABLES
 from tests.jobs.lake_reader import read_dataset
 from tests.jobs.privacy_view import hashed
 from tests.kinesis_reader import create_active_stream, read_stream
-from tests.support.jobs import LOGS, run_cli
+from tests.support.jobs import run_cli, truncate_logs
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
@@ -127,9 +128,7 @@ def occurrences(text_rows: dict[str, list[Any]], needles: set[str]) -> dict[str,
 @pytest.fixture
 def warehouse(stack: StackInfo) -> str:
     dsn = warehouse_dsn(stack)
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {', '.join(LOGS)}, erasure_requests, erasure_partitions, "
-                    "erasure_deletions")
+    truncate_logs(dsn, *REQUEST_TABLES)  # and forget's request log
     return dsn
 
 

@@ -47,7 +47,7 @@ from tests.jobs import oracle
 from tests.jobs.lake_reader import read_dataset
 from tests.kinesis_reader import create_active_stream
 from tests.support import sockets
-from tests.support.jobs import LOGS, VIEWS, assert_sample_output, query
+from tests.support.jobs import VIEWS, assert_sample_output, query, truncate_logs
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack, pytest.mark.long]
 
@@ -90,11 +90,6 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Case:
     return Case(path, lines, bad)
 
 
-def _truncate_logs(dsn: str) -> None:
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {', '.join(LOGS)}")
-
-
 @dataclass(frozen=True)
 class Outcome:
     """What a run left behind, in comparable form."""
@@ -121,7 +116,7 @@ def outcome(lake_url: str, dsn: str, stack: StackInfo | None) -> Outcome:
 def baseline(stack: StackInfo, case: Case, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     """The uninterrupted run: the same job, bounded over the same input."""
     dsn = warehouse_dsn(stack)
-    _truncate_logs(dsn)
+    truncate_logs(dsn)
     lake = tmp_path_factory.mktemp("baseline-lake")
     # A local-folder lake, and the warehouse named by flag (the other runs use the stack's S3
     # and settings).
@@ -304,7 +299,7 @@ def start_replay(stack: StackInfo, path: Path, stream: str, *held_back: int) -> 
 @pytest.fixture
 def scenario(stack: StackInfo, tmp_path: Path) -> Iterator[Callable[[str], dict[str, str]]]:
     """Per scenario: its own stream, lake prefix, checkpoint and savepoint folders."""
-    _truncate_logs(warehouse_dsn(stack))
+    truncate_logs(warehouse_dsn(stack))
 
     def make(name: str) -> dict[str, str]:
         return {"ECOMFLOW__KinesisSource__stream.name": f"reliability-{name}",

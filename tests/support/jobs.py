@@ -77,3 +77,9 @@ def assert_sample_output(input_path: Path, bad_lines: dict[str, str], lake_url: 
 
     assert query(dsn, "SELECT window_start, window_end, event_type, event_count "
                       "FROM event_counts_minute ORDER BY window_start, event_type") == per_minute
+
+
+def truncate_logs(dsn: str, *extra: str) -> None:
+    """Empty the warehouse's logs (and the `extra` tables) before a run."""
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(f"TRUNCATE {', '.join((*LOGS, *extra))}")
