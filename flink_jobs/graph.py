@@ -22,10 +22,9 @@ from pathlib import Path
 from flink_jobs.sql_files import SQL_DIR
 
 # Stage folders whose files declare relations (functions, sources, reference data, views,
-# sinks), in the order the job declares them. Inserts (60) come after all of them.
+# sinks), in the order the job declares them. Inserts (60_inserts) come after all of them.
 DECLARING_STAGES = ("05_functions", "10_sources", "15_reference", "30_intermediate",
                     "40_marts", "50_sinks")
-INSERT_STAGE = "60_inserts"
 
 
 @dataclass(frozen=True)
@@ -106,10 +105,6 @@ WAREHOUSE_LOGS = tuple(sink.target for sink in SINKS if sink.kind == "warehouse"
 WAREHOUSE_VIEWS = tuple(sink.view for sink in SINKS if sink.view is not None)
 
 
-def sink_by_insert(insert: str) -> Sink:
-    return next(sink for sink in SINKS if sink.insert_file == insert)
-
-
 # -- statement order ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -140,13 +135,13 @@ def statement_order(java_steps: tuple[JavaStepSpec, ...], *,
     known = set(files) | set(by_declared)
     rank = {stem: (DECLARING_STAGES.index(path.parent.name), stem)
             for stem, path in files.items()}
-    graph: dict[str, set[str]] = {stem: _reads(path, known) for stem, path in files.items()}
+    # What each statement still waits for: the relations it reads that are not declared yet.
+    waiting = {stem: _reads(path, known) for stem, path in files.items()}
     for step in java_steps:
-        graph[step.declares] = {name for name in step.reads if name in known}
+        waiting[step.declares] = {name for name in step.reads if name in known}
     for stem in by_declared:  # a Java step runs as soon as what it reads is declared
         rank[stem] = (-1, stem)
     # Kahn's algorithm, always taking the lowest-ranked statement whose upstreams are declared.
-    waiting = {stem: set(reads) for stem, reads in graph.items()}
     ready = [rank[stem] for stem, reads in waiting.items() if not reads]
     heapq.heapify(ready)
     order: list[str | JavaStepSpec] = []
@@ -158,7 +153,7 @@ def statement_order(java_steps: tuple[JavaStepSpec, ...], *,
                 reads.discard(stem)
                 if not reads:
                     heapq.heappush(ready, rank[other])
-    if len(order) != len(graph):
+    if len(order) != len(waiting):
         cycle = sorted(stem for stem, reads in waiting.items() if reads)
         raise ValueError(f"sql/: these statements read each other in a cycle: {cycle}")
     return order

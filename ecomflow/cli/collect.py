@@ -23,9 +23,7 @@ from ecomflow.ingest.collection import (
 )
 from ecomflow.ingest.producer import Producer
 
-log = logging.getLogger("ecomflow.ingest.collect")
-
-
+log = logging.getLogger(__name__)
 
 
 def _keys_from_env() -> list[str]:

@@ -71,6 +71,8 @@ _CORS_HEADERS = "Content-Type, X-API-Key"
 _LINGER_SECONDS = 2.0
 _BACKLOG = 1024
 _SHUTDOWN_SECONDS = 30.0
+# Set on a request whose headers the Expect handler has checked already.
+_PRECHECKED = "ecomflow.prechecked"
 
 
 # --------------------------------------------------------------------------- server
@@ -286,6 +288,7 @@ class CollectorServer:
             if refusal is not None:
                 refusal.force_close()  # no body follows: the client waited for this answer
                 return refusal
+            request[_PRECHECKED] = True
         if request.headers.get("Expect", "").lower() == "100-continue":
             await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             request.writer.output_size = 0
@@ -344,7 +347,7 @@ class CollectorServer:
         return b"".join(parts)
 
     async def _post_events(self, request: web.Request) -> web.StreamResponse:
-        refusal = self._precheck(request)
+        refusal = None if request.get(_PRECHECKED) else self._precheck(request)
         if refusal is not None:
             return refusal
         body = await self._read_body(request)

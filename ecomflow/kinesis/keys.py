@@ -13,8 +13,6 @@ MAX_PARTITION_KEY_CHARS = 256
 ANONYMOUS_KEY = "anonymous"
 
 
-
-
 def _hash_key(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 

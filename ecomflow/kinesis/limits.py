@@ -44,8 +44,6 @@ RETRYABLE_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-
-
 def error_code(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code", "ClientError"))

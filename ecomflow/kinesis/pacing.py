@@ -113,8 +113,6 @@ class ShardRateGuard:
         return max(wait, 0.0)
 
 
-
-
 class SigintDeferral:
     """While active (main thread, default SIGINT handler only), a first Ctrl-C that arrives
     during a PutRecords call is deferred until the call has returned, so its results are

@@ -102,8 +102,6 @@ class StackInfo:
         return cls(**known)
 
 
-
-
 def free_port() -> int:
     """A TCP port that is free on 127.0.0.1 right now."""
     return free_ports(1)[0]
@@ -242,8 +240,6 @@ def _pg_connect(info: StackInfo, database: str | None = None) -> Any:
 
     dsn = warehouse_dsn(info if database is None else replace(info, database=database))
     return psycopg2.connect(dsn)
-
-
 
 
 def _ports(info: StackInfo, service: str) -> tuple[int, ...]:

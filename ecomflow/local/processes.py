@@ -101,8 +101,6 @@ def _ensure_ports_free(ports: dict[str, int]) -> None:
             )
 
 
-
-
 def _spawn(cmd: list[str], log: Path, cwd: Path, env: dict[str, str] | None = None) -> int:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:

@@ -145,8 +145,6 @@ def _is_our_process(service: str, pid: int, home: Path) -> bool:
     return False
 
 
-
-
 def _wait_ready(
     service: str,
     probe: Callable[[], None],

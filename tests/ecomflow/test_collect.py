@@ -114,8 +114,6 @@ def connection(url: str) -> http.client.HTTPConnection:
 # --- the stream ---------------------------------------------------------------------------------
 
 
-
-
 def payloads(client: Any, stream: str) -> dict[str, dict[str, Any]]:
     """event_id -> payload of everything on the stream (ids are unique in these tests)."""
     records = [json.loads(r["Data"]) for r in read_stream(client, stream)]

@@ -218,8 +218,6 @@ def _stack_client(stack: StackInfo) -> Any:
     return kinesis_client(stack.kinesis_endpoint, DESIGN_REGION, stack.access_key, stack.secret_key)
 
 
-
-
 @pytest.fixture
 def stack_env(stack: StackInfo, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The environment a user sets to point the design's code at the local stack; yields a

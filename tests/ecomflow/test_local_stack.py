@@ -27,8 +27,10 @@ from ecomflow.local import config as stack_config
 from ecomflow.local import services
 from ecomflow.local import stack as ls
 from ecomflow.local.stack import StackConfig, StackError, StackInfo
+from tests.support import sockets
 
-LOOPBACK_HEX = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
+# 127.0.0.1, IPv4-mapped 127.0.0.1 (a Java socket on 127.0.0.1), ::1
+LOOPBACK = {"127.0.0.1", "::ffff:7f00:1", "::1"}
 
 
 def _client(info: StackInfo, service: str) -> Any:
@@ -44,17 +46,8 @@ def _client(info: StackInfo, service: str) -> Any:
 
 
 def _listeners(port: int) -> list[str]:
-    """Hex local addresses of every LISTEN socket on `port` (IPv4 and IPv6)."""
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as handle:
-            next(handle)
-            for line in handle:
-                fields = line.split()
-                address, port_hex = fields[1].split(":")
-                if fields[3] == "0A" and int(port_hex, 16) == port:
-                    found.append(address)
-    return found
+    """Local addresses of every LISTEN socket on `port` (IPv4 and IPv6)."""
+    return [address for address, listened, _ in sockets.listen_sockets() if listened == port]
 
 
 def _non_loopback_addresses() -> list[str]:
@@ -347,7 +340,7 @@ def test_ports_listen_on_loopback_only(config: StackConfig, stack: StackInfo) ->
     for port in ports:
         listeners = _listeners(port)
         assert listeners, f"nothing listens on {port}"
-        assert set(listeners) <= LOOPBACK_HEX, f"port {port} listens on {listeners}"
+        assert set(listeners) <= LOOPBACK, f"port {port} listens on {listeners}"
     for address in _non_loopback_addresses():
         for port in ports:
             with pytest.raises(OSError):

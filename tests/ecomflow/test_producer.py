@@ -119,8 +119,6 @@ class FakeKinesis:
         return [_eid(r["Data"]) for r in self.accepted]
 
 
-
-
 def _assert_key_order(got: list[dict[str, Any]], sent: list[dict[str, Any]]) -> None:
     """Per partition key, the stream holds the events in the order they were sent."""
     by_key: dict[str, list[str]] = {}

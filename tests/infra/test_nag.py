@@ -50,7 +50,6 @@ def test_every_acknowledgment_is_declared_with_a_reason(synth):
     assert all(path.startswith(f"/ecomflow-{synth.env}-") for path, _ in acknowledged)
 
 
-
 def test_each_acknowledgment_answers_a_real_finding(synthesized, tmp_path, monkeypatch):
     """Without the acknowledgments, cdk-nag reports exactly the acknowledged findings (prod):
     none is stale, none hides more than it says."""

@@ -21,11 +21,12 @@ import pytest
 from ecomflow import paths
 from ecomflow.ingest.replay import kinesis_client, replay
 from ecomflow.local.stack import StackInfo
+from flink_jobs.graph import WAREHOUSE_VIEWS
 from flink_jobs.settings import DEFAULT_FUNNELS
 from tests.jobs import clean_case, clean_oracle
 from tests.jobs.lake_reader import read_dataset
 from tests.kinesis_reader import create_active_stream
-from tests.support.jobs import COMPARED, VIEWS, as_stored, query, run_cli
+from tests.support.jobs import COMPARED, as_stored, query, run_cli
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
@@ -162,7 +163,7 @@ def test_bounded_run_then_the_same_input_through_kinesis(
     run_cli(stack, "run", "--input", str(events), "--lake", str(lake))
     assert_clean_stream(lines, lake.as_uri(), warehouse, None, stack.home)
     before = {view: query(warehouse, f"SELECT * FROM {view} ORDER BY 1, 2, 3")
-              for view in VIEWS}
+              for view in WAREHOUSE_VIEWS}
 
     client = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
                             stack.secret_key)
@@ -177,7 +178,7 @@ def test_bounded_run_then_the_same_input_through_kinesis(
                   "TRIM_HORIZON", "--parallelism", "1")
     assert "stopped after idle timeout" in out
     assert_clean_stream(lines, lake_url, warehouse, stack, stack.home)
-    for view in VIEWS:
+    for view in WAREHOUSE_VIEWS:
         assert query(warehouse, f"SELECT * FROM {view} ORDER BY 1, 2, 3") == before[view], view
     assert query(warehouse, "SELECT COUNT(*) FROM sessions_log")[0][0] == 2 * len(
         before["sessions"])

@@ -1,7 +1,9 @@
-"""The events job, run for real (Flink mini-cluster, real local servers), against an oracle.
+"""The events job as MSF runs it: the packaged zip on a local cluster (JobManager and
+TaskManager of their own, real local servers), against the sample oracle (`oracle.expected()`).
 
-Each test runs `ecomflow run` in a subprocess, as a user would, then reads the lake back with
-pyarrow and the warehouse with psycopg2 and compares exact rows with `oracle.expected()`.
+The same input run bounded into a local-folder lake is the reliability tests' uninterrupted run
+(tests/jobs/test_reliability.py, `baseline`), checked with the same oracle; a stream run stopped
+with SIGTERM is the last run of their kill test.
 """
 
 from __future__ import annotations
@@ -49,14 +51,6 @@ def input_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with gzip.open(path, "wt", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     return path
-
-
-def assert_matches_oracle(input_path: Path, lake_url: str, dsn: str, stack: StackInfo) -> None:
-    assert_sample_output(input_path, BAD_LINES, lake_url, dsn, stack)
-
-
-# The bounded run of the same kind of input into a local-folder lake is the reliability tests'
-# uninterrupted run (tests/jobs/test_reliability.py, `baseline`), checked with the same oracle.
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +106,4 @@ def test_a_killed_taskmanager_is_replaced_and_the_job_recovers(
         package_run.wait_until_idle(cluster, job_id, idle_timeout=10)
         package_run.drain(cluster, job_id)
     assert history, "the job never noticed its TaskManager died"
-    assert_matches_oracle(input_file, lake_url, warehouse, stack)
-
-
-# A stream run stopped with SIGTERM: the last run of test_reliability.py's kill test.
+    assert_sample_output(input_file, BAD_LINES, lake_url, warehouse, stack)

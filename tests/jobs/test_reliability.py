@@ -43,11 +43,12 @@ from ecomflow.ingest.replay import ReplaySummary, kinesis_client, replay
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackInfo, warehouse_dsn
 from ecomflow.run import runner
+from flink_jobs.graph import WAREHOUSE_VIEWS
 from tests.jobs import oracle
 from tests.jobs.lake_reader import read_dataset
 from tests.kinesis_reader import create_active_stream
 from tests.support import sockets
-from tests.support.jobs import VIEWS, assert_sample_output, query, truncate_logs
+from tests.support.jobs import assert_sample_output, query, truncate_logs
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack, pytest.mark.long]
 
@@ -108,7 +109,8 @@ def outcome(lake_url: str, dsn: str, stack: StackInfo | None) -> Outcome:
         dead_letters=Counter((r["payload"], r["reason"], r["field"])
                              for r in read_dataset(lake_url, "dead_letter", stack)),
         late=len(read_dataset(lake_url, "late_events", stack)),
-        views={view: query(dsn, f"SELECT * FROM {view} ORDER BY 1, 2, 3") for view in VIEWS},
+        views={view: query(dsn, f"SELECT * FROM {view} ORDER BY 1, 2, 3")
+               for view in WAREHOUSE_VIEWS},
         event_times=[r["event_time"] for r in events])
 
 
@@ -134,7 +136,7 @@ def baseline(stack: StackInfo, case: Case, tmp_path_factory: pytest.TempPathFact
 
 
 def assert_same_as_baseline(got: Outcome, baseline: Outcome, case: Case,
-                            views: tuple[str, ...] = VIEWS) -> None:
+                            views: tuple[str, ...] = WAREHOUSE_VIEWS) -> None:
     assert max(got.events.values()) == 1, "an event is twice in the lake"
     assert got.events == baseline.events, "the lake's events differ from the uninterrupted run"
     assert got.dead_letters == baseline.dead_letters
@@ -467,7 +469,7 @@ def test_upgrade_from_a_savepoint_through_a_warehouse_outage(
     # Country feeds sessions and the ordered funnels' breakdown, which therefore differ from
     # the baseline (where country was on throughout); everything else must be equal.
     assert_same_as_baseline(got, baseline, case, views=tuple(
-        v for v in VIEWS if v not in ("sessions", "funnel_steps_hourly")))
+        v for v in WAREHOUSE_VIEWS if v not in ("sessions", "funnel_steps_hourly")))
     events = read_dataset(lake_url, "events", stack)
     v1 = [e for e in events if e["event_id"] in version_one]
     v2 = [e for e in events if e["event_id"] not in version_one]

@@ -15,15 +15,10 @@ import psycopg2
 
 from ecomflow import paths
 from ecomflow.local.stack import StackInfo
-from flink_jobs.graph import WAREHOUSE_LOGS, WAREHOUSE_VIEWS
+from flink_jobs.graph import WAREHOUSE_LOGS
 from tests.jobs import clean_case, oracle
 from tests.jobs.lake_reader import read_dataset
 from tests.jobs.privacy_view import private_text
-
-# The warehouse's append-only logs (what the job writes) and the views over them (what is
-# read), from the job's own list of outputs.
-LOGS = WAREHOUSE_LOGS
-VIEWS = WAREHOUSE_VIEWS
 
 COMPARED = ("event_id", "event_type", "event_time", "user_id", "session_id", "page_url",
             "product_id", "quantity",
@@ -82,4 +77,4 @@ def assert_sample_output(input_path: Path, bad_lines: dict[str, str], lake_url: 
 def truncate_logs(dsn: str, *extra: str) -> None:
     """Empty the warehouse's logs (and the `extra` tables) before a run."""
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {', '.join((*LOGS, *extra))}")
+        cur.execute(f"TRUNCATE {', '.join((*WAREHOUSE_LOGS, *extra))}")

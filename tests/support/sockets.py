@@ -48,9 +48,8 @@ def _address(hex_address: str, family: int) -> str:
     return str(ipaddress.IPv6Address(b"".join(struct.pack("<I", w) for w in words)))
 
 
-def listening(pid: int) -> list[tuple[str, int]]:
-    """(address, port) of every TCP socket in LISTEN state held by `pid` or its descendants."""
-    inodes = _socket_inodes(descendants(pid))
+def listen_sockets() -> list[tuple[str, int, str]]:
+    """(address, port, inode) of every TCP socket in LISTEN state on this machine."""
     found = []
     for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
         with open(table) as handle:
@@ -58,9 +57,15 @@ def listening(pid: int) -> list[tuple[str, int]]:
             for line in handle:
                 fields = line.split()
                 address, port = fields[1].split(":")
-                if fields[3] == "0A" and fields[9] in inodes:
-                    found.append((_address(address, family), int(port, 16)))
+                if fields[3] == "0A":
+                    found.append((_address(address, family), int(port, 16), fields[9]))
     return found
+
+
+def listening(pid: int) -> list[tuple[str, int]]:
+    """(address, port) of every TCP socket in LISTEN state held by `pid` or its descendants."""
+    inodes = _socket_inodes(descendants(pid))
+    return [(address, port) for address, port, inode in listen_sockets() if inode in inodes]
 
 
 def off_loopback(pid: int) -> list[tuple[str, int]]:
