@@ -24,14 +24,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flink_jobs import property_keys as keys
 from flink_jobs.properties import PropertyGroups
 from flink_jobs.settings import SettingsError
 
-GROUP = "Warehouse"
-SECRET_ARN_KEY = "password.secret.arn"
-PRIVACY_GROUP = "Privacy"
-PRIVACY_SECRET_ARN_KEY = "hash.key.secret.arn"
-_WAREHOUSE_SETTING = f"{GROUP}.{SECRET_ARN_KEY}"
+GROUP = keys.WAREHOUSE_PASSWORD_SECRET_ARN.group
+SECRET_ARN_KEY = keys.WAREHOUSE_PASSWORD_SECRET_ARN.key
+_PASSWORD = keys.WAREHOUSE_PASSWORD.key
+_USERNAME = keys.WAREHOUSE_USERNAME.key
+PRIVACY_GROUP = keys.PRIVACY_HASH_KEY_SECRET_ARN.group
+PRIVACY_SECRET_ARN_KEY = keys.PRIVACY_HASH_KEY_SECRET_ARN.key
+_HASH_KEY = keys.PRIVACY_HASH_KEY.key
+_WAREHOUSE_SETTING = keys.WAREHOUSE_PASSWORD_SECRET_ARN.name
 
 
 def region_of(arn: str, setting: str = _WAREHOUSE_SETTING) -> str:
@@ -45,7 +49,7 @@ def region_of(arn: str, setting: str = _WAREHOUSE_SETTING) -> str:
 
 
 def _secretsmanager_client(region: str, setting: str = _WAREHOUSE_SETTING,
-                           instead: str = f"{GROUP}.password") -> Any:
+                           instead: str = keys.WAREHOUSE_PASSWORD.name) -> Any:
     try:
         import boto3
     except ImportError:
@@ -70,7 +74,7 @@ def _secret_text(arn: str, setting: str, instead: str, expected: str) -> str:
 
 
 def _read_secret(arn: str) -> dict[str, Any]:
-    text = _secret_text(arn, _WAREHOUSE_SETTING, f"{GROUP}.password",
+    text = _secret_text(arn, _WAREHOUSE_SETTING, keys.WAREHOUSE_PASSWORD.name,
                         "JSON with username and password")
     try:
         secret = json.loads(text)
@@ -101,13 +105,13 @@ def resolve_warehouse_secret(groups: PropertyGroups) -> PropertyGroups:
     """
     warehouse = groups.get(GROUP, {})
     arn = warehouse.get(SECRET_ARN_KEY, "").strip()
-    if not arn or warehouse.get("password", "").strip():
+    if not arn or warehouse.get(_PASSWORD, "").strip():
         return groups
     secret = _read_secret(arn)
     resolved = dict(warehouse)
-    resolved["password"] = _string_key(secret, "password", arn)
-    if not warehouse.get("username", "").strip():
-        resolved["username"] = _string_key(secret, "username", arn)
+    resolved[_PASSWORD] = _string_key(secret, "password", arn)
+    if not warehouse.get(_USERNAME, "").strip():
+        resolved[_USERNAME] = _string_key(secret, "username", arn)
     return {**groups, GROUP: resolved}
 
 
@@ -120,10 +124,10 @@ def resolve_privacy_secret(groups: PropertyGroups) -> PropertyGroups:
     """
     privacy = groups.get(PRIVACY_GROUP, {})
     arn = privacy.get(PRIVACY_SECRET_ARN_KEY, "").strip()
-    if not arn or privacy.get("hash.key", "").strip():
+    if not arn or privacy.get(_HASH_KEY, "").strip():
         return groups
     setting = f"{PRIVACY_GROUP}.{PRIVACY_SECRET_ARN_KEY}"
-    text = _secret_text(arn, setting, f"{PRIVACY_GROUP}.hash.key",
+    text = _secret_text(arn, setting, keys.PRIVACY_HASH_KEY.name,
                         'the key, or JSON with a string "key"')
     try:
         document = json.loads(text)
@@ -139,7 +143,7 @@ def resolve_privacy_secret(groups: PropertyGroups) -> PropertyGroups:
         key = text.strip()
         if not key:
             raise SettingsError(f"the secret {arn} ({setting}) is empty")
-    return {**groups, PRIVACY_GROUP: {**privacy, "hash.key": key}}
+    return {**groups, PRIVACY_GROUP: {**privacy, _HASH_KEY: key}}
 
 
 def resolve_secrets(groups: PropertyGroups) -> PropertyGroups:

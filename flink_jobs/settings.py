@@ -4,85 +4,77 @@ One settings object for every way the job runs: on MSF (property groups from the
 locally (the same groups from a file, environment variables and CLI flags). Only this module
 turns strings into typed values; it never imports pyflink, so the CLI and infra can reuse it.
 
-Property groups (see the README's table):
-
-    KinesisSource  stream.name*, aws.region*, aws.endpoint, aws.access.key.id,
-                   aws.secret.access.key, init.position, getrecords.interval.ms,
-                   getrecords.max.records
-    FileSource     path*                      (present instead of KinesisSource: bounded run)
-    Lake           url*, s3.endpoint, s3.access.key, s3.secret.key, s3.path.style.access
-    Warehouse      jdbc.url*, username, password, flush.max.rows, flush.interval.ms,
-                   max.retries, password.secret.arn (a Secrets Manager secret whose JSON has
-                   username and password; read at start-up by flink_jobs.secrets, never here)
-    Job            watermark.delay.seconds, parallelism; checkpoint.interval.ms,
-                   checkpoint.min.pause.ms, checkpoint.dir, savepoint.dir, restore.path,
-                   rest.port, restart.attempts   (local runs only)
-    Privacy        hash.key (* while pseudonymise is on), hash.key.secret.arn (AWS: resolved at
-                   start-up by flink_jobs.secrets), pseudonymise, hash.fields, region.fields,
-                   postal.region.chars, url.fields, url.strip.params, forget.drop.days
+Which groups and keys exist, their types, defaults and bounds: `flink_jobs/property_keys.py`
+(declared once; the README's settings table is generated from it). This module names no key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
-from flink_jobs.privacy_rules import (
-    DEFAULT_HASH_FIELDS,
-    DEFAULT_REGION_CHARS,
-    DEFAULT_REGION_FIELDS,
-    DEFAULT_STRIP_PARAMS,
-    DEFAULT_URL_FIELDS,
-    PrivacyRules,
-    RulesError,
-)
+from flink_jobs import property_keys as keys
+from flink_jobs.privacy_rules import PrivacyRules, RulesError
 from flink_jobs.properties import PropertyGroups
-
-INIT_POSITIONS = ("TRIM_HORIZON", "LATEST")
-# Ordered funnels shipped with the job (in the MSF zip beside this module).
-DEFAULT_FUNNELS = Path(__file__).resolve().parent / "conf" / "funnels.json"
+from flink_jobs.property_keys import Property
 
 
 class SettingsError(ValueError):
     """A property is missing or invalid; the message names the group and the key."""
 
 
-def _require(groups: PropertyGroups, group: str, key: str) -> str:
-    value = groups.get(group, {}).get(key, "").strip()
-    if not value:
-        raise SettingsError(f"missing property {group}.{key}")
-    return value
-
-
-def _optional(groups: PropertyGroups, group: str, key: str) -> str | None:
-    value = groups.get(group, {}).get(key, "").strip()
+def _raw(groups: PropertyGroups, prop: Property) -> str | None:
+    value = groups.get(prop.group, {}).get(prop.key, "").strip()
     return value or None
 
 
-def _int(groups: PropertyGroups, group: str, key: str, default: int | None, *, minimum: int = 0
-         ) -> int | None:
-    raw = _optional(groups, group, key)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{group}.{key} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{group}.{key} must be >= {minimum}, got {value}")
+def _require(groups: PropertyGroups, prop: Property) -> str:
+    value = _raw(groups, prop)
+    if value is None:
+        raise SettingsError(f"missing property {prop.name}")
     return value
 
 
-def _bool(groups: PropertyGroups, group: str, key: str, default: bool) -> bool:
-    raw = _optional(groups, group, key)
+def _read(groups: PropertyGroups, prop: Property) -> Any:
+    """The typed value of a declared property, its default when unset."""
+    if prop.kind == "list":
+        # Read unstripped: an explicitly empty value switches a rule off.
+        raw_list = groups.get(prop.group, {}).get(prop.key)
+        if raw_list is None:
+            return prop.default
+        return tuple(name.strip() for name in raw_list.split(",") if name.strip())
+    raw = _raw(groups, prop)
     if raw is None:
-        return default
-    if raw.lower() in ("true", "1", "yes"):
-        return True
-    if raw.lower() in ("false", "0", "no"):
-        return False
-    raise SettingsError(f"{group}.{key} must be true or false, got {raw!r}")
+        return prop.default
+    if prop.kind == "text":
+        return raw
+    if prop.kind == "choice":
+        if raw.upper() not in prop.choices:
+            raise SettingsError(f"{prop.name} must be one of {', '.join(prop.choices)}, "
+                                f"got {raw.upper()!r}")
+        return raw.upper()
+    if prop.kind == "bool":
+        if raw.lower() in ("true", "1", "yes"):
+            return True
+        if raw.lower() in ("false", "0", "no"):
+            return False
+        raise SettingsError(f"{prop.name} must be true or false, got {raw!r}")
+    if prop.kind == "float":
+        try:
+            number = float(raw)
+        except ValueError:
+            raise SettingsError(f"{prop.name} must be a number, got {raw!r}") from None
+        if not number > 0:
+            raise SettingsError(f"{prop.name} must be > 0, got {raw!r}")
+        return number
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{prop.name} must be an integer, got {raw!r}") from None
+    if prop.minimum is not None and value < prop.minimum:
+        raise SettingsError(f"{prop.name} must be >= {prop.minimum:g}, got {value}")
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,9 +86,9 @@ class KinesisSource:
     endpoint: str | None = None
     access_key: str | None = None
     secret_key: str | None = None
-    init_position: str = "TRIM_HORIZON"
-    getrecords_interval_ms: int = 200
-    getrecords_max_records: int = 10000
+    init_position: str = keys.KINESIS_INIT_POSITION.default
+    getrecords_interval_ms: int = keys.KINESIS_POLL_INTERVAL_MS.default
+    getrecords_max_records: int = keys.KINESIS_POLL_MAX_RECORDS.default
 
     def connector_options(self) -> dict[str, str]:
         options = {
@@ -163,9 +155,9 @@ class WarehouseSink:
     jdbc_url: str
     username: str | None = None  # None: credentials come from the URL (`?user=...`)
     password: str | None = field(default=None, repr=False)
-    flush_max_rows: int = 500
-    flush_interval_ms: int = 1000
-    max_retries: int = 5
+    flush_max_rows: int = keys.WAREHOUSE_FLUSH_MAX_ROWS.default
+    flush_interval_ms: int = keys.WAREHOUSE_FLUSH_INTERVAL_MS.default
+    max_retries: int = keys.WAREHOUSE_MAX_RETRIES.default
 
     def connector_options(self, table: str) -> dict[str, str]:
         options = {
@@ -198,13 +190,13 @@ class FxRates:
 class CleanStream:
     """Validation, deduplication and enrichment switches (property group `CleanStream`)."""
 
-    max_payload_bytes: int = 1_000_000  # Kinesis' own record limit
-    max_future_seconds: int = 300  # producer clock skew tolerated
-    dedup_horizon_minutes: int = 1440
-    enrich_user_agent: bool = True
-    enrich_country: bool = True
-    enrich_fx: bool = True
-    enrich_catalog: bool = True
+    max_payload_bytes: int = keys.CLEAN_MAX_PAYLOAD_BYTES.default
+    max_future_seconds: int = keys.CLEAN_MAX_FUTURE_SECONDS.default
+    dedup_horizon_minutes: int = keys.CLEAN_DEDUP_HORIZON_MINUTES.default
+    enrich_user_agent: bool = keys.CLEAN_ENRICH_USER_AGENT.default
+    enrich_country: bool = keys.CLEAN_ENRICH_COUNTRY.default
+    enrich_fx: bool = keys.CLEAN_ENRICH_FX.default
+    enrich_catalog: bool = keys.CLEAN_ENRICH_CATALOG.default
     fx_rates: FxRates | None = None
 
 
@@ -212,24 +204,24 @@ class CleanStream:
 class Sessions:
     """Sessions and the other per-user and per-product analytics (property group `Sessions`)."""
 
-    gap_minutes: int = 30
-    max_length_hours: int = 24
-    cart_abandon_minutes: int = 30  # a cart without purchase this long after its last change
-    top_n: int = 10  # products per minute in each top-products ranking
-    funnels_file: str = str(DEFAULT_FUNNELS)  # ordered funnels: steps, window, order
+    gap_minutes: int = keys.SESSIONS_GAP_MINUTES.default
+    max_length_hours: int = keys.SESSIONS_MAX_LENGTH_HOURS.default
+    cart_abandon_minutes: int = keys.SESSIONS_CART_ABANDON_MINUTES.default
+    top_n: int = keys.SESSIONS_TOP_N.default
+    funnels_file: str = keys.SESSIONS_FUNNELS_FILE.default
 
 
 @dataclass(frozen=True, kw_only=True)
 class Anomalies:
     """Anomaly flags (property group `Anomalies`); see sql/40_marts/agg_*anomalies.sql."""
 
-    z_threshold: float = 4.0
-    baseline_minutes: int = 60
-    warmup_minutes: int = 30
-    min_volume: int = 20
-    order_factor: float = 5.0
-    bot_events_per_minute: int = 60
-    trend_factor: float = 3.0
+    z_threshold: float = keys.ANOMALY_Z_THRESHOLD.default
+    baseline_minutes: int = keys.ANOMALY_BASELINE_MINUTES.default
+    warmup_minutes: int = keys.ANOMALY_WARMUP_MINUTES.default
+    min_volume: int = keys.ANOMALY_MIN_VOLUME.default
+    order_factor: float = keys.ANOMALY_ORDER_FACTOR.default
+    bot_events_per_minute: int = keys.ANOMALY_BOT_EVENTS.default
+    trend_factor: float = keys.ANOMALY_TREND_FACTOR.default
 
     def sql_parameters(self) -> dict[str, str]:
         return {
@@ -243,29 +235,16 @@ class Anomalies:
         }
 
 
-def _float(groups: PropertyGroups, group: str, key: str, default: float) -> float:
-    raw = _optional(groups, group, key)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{group}.{key} must be a number, got {raw!r}") from None
-    if not value > 0:
-        raise SettingsError(f"{group}.{key} must be > 0, got {raw!r}")
-    return value
-
-
 @dataclass(frozen=True, kw_only=True)
 class Privacy:
     """Pseudonymisation and erasure (property group `Privacy`; README "Privacy")."""
 
-    pseudonymise: bool = True
+    pseudonymise: bool = keys.PRIVACY_PSEUDONYMISE.default
     # The HMAC key: never logged, never in the repository (locally: <state home>/privacy.key).
     hash_key: str | None = field(default=None, repr=False)
     rules: PrivacyRules = field(default_factory=PrivacyRules)
     # How long the stream drops a forgotten user's later events; 0: it does not drop them.
-    forget_drop_days: int = 30
+    forget_drop_days: int = keys.PRIVACY_FORGET_DROP_DAYS.default
 
     @property
     def forget_drop_millis(self) -> int:
@@ -285,20 +264,20 @@ class JobSettings:
     sessions: Sessions = field(default_factory=Sessions)
     anomalies: Anomalies = field(default_factory=Anomalies)
     privacy: Privacy = field(default_factory=Privacy)
-    watermark_delay_seconds: int = 30
+    watermark_delay_seconds: int = keys.JOB_WATERMARK_DELAY_SECONDS.default
     parallelism: int | None = None
     # Local runs only: on MSF the service owns checkpointing and the REST endpoint.
     local: bool = False
-    checkpoint_interval_ms: int = 10000
+    checkpoint_interval_ms: int = keys.JOB_CHECKPOINT_INTERVAL_MS.default
     # As MSF's MinPauseBetweenCheckpoints; Flink also starts the first checkpoint at a random
     # time between this pause and the interval.
-    checkpoint_min_pause_ms: int = 0
+    checkpoint_min_pause_ms: int = keys.JOB_CHECKPOINT_MIN_PAUSE_MS.default
     checkpoint_dir: str | None = None
     savepoint_dir: str | None = None
     # A retained checkpoint or savepoint to start from (`ecomflow run --resume`).
     restore_path: str | None = None
     rest_port: int | None = None
-    restart_attempts: int = 10
+    restart_attempts: int = keys.JOB_RESTART_ATTEMPTS.default
 
     @property
     def bounded(self) -> bool:
@@ -306,147 +285,134 @@ class JobSettings:
 
     @classmethod
     def from_property_groups(cls, groups: PropertyGroups, *, local: bool) -> JobSettings:
-        source: KinesisSource | FileSource
-        if "FileSource" in groups:
-            source = FileSource(path=_require(groups, "FileSource", "path"))
-        else:
-            init_position = (_optional(groups, "KinesisSource", "init.position")
-                             or "TRIM_HORIZON").upper()
-            if init_position not in INIT_POSITIONS:
-                raise SettingsError(
-                    f"KinesisSource.init.position must be one of {', '.join(INIT_POSITIONS)}, "
-                    f"got {init_position!r}")
-            source = KinesisSource(
-                stream_name=_require(groups, "KinesisSource", "stream.name"),
-                region=_require(groups, "KinesisSource", "aws.region"),
-                endpoint=_optional(groups, "KinesisSource", "aws.endpoint"),
-                access_key=_optional(groups, "KinesisSource", "aws.access.key.id"),
-                secret_key=_optional(groups, "KinesisSource", "aws.secret.access.key"),
-                init_position=init_position,
-                getrecords_interval_ms=_int(
-                    groups, "KinesisSource", "getrecords.interval.ms", 200, minimum=1),
-                getrecords_max_records=_int(
-                    groups, "KinesisSource", "getrecords.max.records", 10000, minimum=1),
-            )
-        lake_url = _require(groups, "Lake", "url").rstrip("/")
-        scheme = urlparse(lake_url).scheme
-        if scheme not in ("s3", "s3a", "file"):
-            raise SettingsError(
-                f"Lake.url must be an s3://, s3a:// or file:// URL, got {lake_url!r}")
-        s3_endpoint = _optional(groups, "Lake", "s3.endpoint")
-        lake = LakeSink(
-            url=lake_url,
-            s3_endpoint=s3_endpoint,
-            s3_access_key=_optional(groups, "Lake", "s3.access.key"),
-            s3_secret_key=_optional(groups, "Lake", "s3.secret.key"),
-            # Emulators (moto) need path-style addressing; real S3 does not.
-            s3_path_style_access=_bool(groups, "Lake", "s3.path.style.access",
-                                       s3_endpoint is not None),
-        )
-        jdbc_url = _require(groups, "Warehouse", "jdbc.url")
-        if not jdbc_url.startswith("jdbc:"):
-            raise SettingsError(f"Warehouse.jdbc.url must start with jdbc:, got {jdbc_url!r}")
-        if (_optional(groups, "Warehouse", "password.secret.arn")
-                and _optional(groups, "Warehouse", "password") is None):
-            raise SettingsError(
-                "Warehouse.password.secret.arn is set but was not resolved: apply "
-                "flink_jobs.secrets.resolve_warehouse_secret to the groups first (main.py does)")
-        warehouse = WarehouseSink(
-            jdbc_url=jdbc_url,
-            username=_optional(groups, "Warehouse", "username"),
-            password=_optional(groups, "Warehouse", "password"),
-            flush_max_rows=_int(groups, "Warehouse", "flush.max.rows", 500, minimum=1),
-            flush_interval_ms=_int(groups, "Warehouse", "flush.interval.ms", 1000),
-            max_retries=_int(groups, "Warehouse", "max.retries", 5),
-        )
-        clean = _clean_stream(groups)
+        def read(prop: Property) -> Any:
+            return _read(groups, prop)
+
         return cls(
-            source=source,
-            lake=lake,
-            warehouse=warehouse,
-            clean=clean,
+            source=_source(groups),
+            lake=_lake(groups),
+            warehouse=_warehouse(groups),
+            clean=_clean_stream(groups),
             sessions=Sessions(
-                gap_minutes=_int(groups, "Sessions", "gap.minutes", 30, minimum=1),
-                max_length_hours=_int(groups, "Sessions", "max.length.hours", 24, minimum=1),
-                cart_abandon_minutes=_int(groups, "Sessions", "cart.abandon.minutes", 30,
-                                          minimum=1),
-                top_n=_int(groups, "Sessions", "top.n", 10, minimum=1),
-                funnels_file=_optional(groups, "Sessions", "funnels.file")
-                or str(DEFAULT_FUNNELS)),
+                gap_minutes=read(keys.SESSIONS_GAP_MINUTES),
+                max_length_hours=read(keys.SESSIONS_MAX_LENGTH_HOURS),
+                cart_abandon_minutes=read(keys.SESSIONS_CART_ABANDON_MINUTES),
+                top_n=read(keys.SESSIONS_TOP_N),
+                funnels_file=read(keys.SESSIONS_FUNNELS_FILE)),
             anomalies=Anomalies(
-                z_threshold=_float(groups, "Anomalies", "z.threshold", 4.0),
-                baseline_minutes=_int(groups, "Anomalies", "baseline.minutes", 60, minimum=2),
-                warmup_minutes=_int(groups, "Anomalies", "warmup.minutes", 30, minimum=2),
-                min_volume=_int(groups, "Anomalies", "min.volume", 20),
-                order_factor=_float(groups, "Anomalies", "order.factor", 5.0),
-                bot_events_per_minute=_int(groups, "Anomalies", "bot.events.per.minute", 60,
-                                           minimum=1),
-                trend_factor=_float(groups, "Anomalies", "trend.factor", 3.0)),
+                z_threshold=read(keys.ANOMALY_Z_THRESHOLD),
+                baseline_minutes=read(keys.ANOMALY_BASELINE_MINUTES),
+                warmup_minutes=read(keys.ANOMALY_WARMUP_MINUTES),
+                min_volume=read(keys.ANOMALY_MIN_VOLUME),
+                order_factor=read(keys.ANOMALY_ORDER_FACTOR),
+                bot_events_per_minute=read(keys.ANOMALY_BOT_EVENTS),
+                trend_factor=read(keys.ANOMALY_TREND_FACTOR)),
             privacy=privacy_settings(groups),
-            watermark_delay_seconds=_int(groups, "Job", "watermark.delay.seconds", 30),
-            parallelism=_int(groups, "Job", "parallelism", None, minimum=1),
+            watermark_delay_seconds=read(keys.JOB_WATERMARK_DELAY_SECONDS),
+            parallelism=read(keys.JOB_PARALLELISM),
             local=local,
-            checkpoint_interval_ms=_int(
-                groups, "Job", "checkpoint.interval.ms", 10000, minimum=100),
-            checkpoint_min_pause_ms=_int(groups, "Job", "checkpoint.min.pause.ms", 0),
-            checkpoint_dir=_optional(groups, "Job", "checkpoint.dir"),
-            savepoint_dir=_optional(groups, "Job", "savepoint.dir"),
-            restore_path=_optional(groups, "Job", "restore.path"),
-            rest_port=_int(groups, "Job", "rest.port", None, minimum=0),
-            restart_attempts=_int(groups, "Job", "restart.attempts", 10),
+            checkpoint_interval_ms=read(keys.JOB_CHECKPOINT_INTERVAL_MS),
+            checkpoint_min_pause_ms=read(keys.JOB_CHECKPOINT_MIN_PAUSE_MS),
+            checkpoint_dir=read(keys.JOB_CHECKPOINT_DIR),
+            savepoint_dir=read(keys.JOB_SAVEPOINT_DIR),
+            restore_path=read(keys.JOB_RESTORE_PATH),
+            rest_port=read(keys.JOB_REST_PORT),
+            restart_attempts=read(keys.JOB_RESTART_ATTEMPTS),
         )
+
+
+def _source(groups: PropertyGroups) -> KinesisSource | FileSource:
+    if keys.FILE_PATH.group in groups:
+        return FileSource(path=_require(groups, keys.FILE_PATH))
+    return KinesisSource(
+        stream_name=_require(groups, keys.KINESIS_STREAM_NAME),
+        region=_require(groups, keys.KINESIS_REGION),
+        endpoint=_read(groups, keys.KINESIS_ENDPOINT),
+        access_key=_read(groups, keys.KINESIS_ACCESS_KEY),
+        secret_key=_read(groups, keys.KINESIS_SECRET_KEY),
+        init_position=_read(groups, keys.KINESIS_INIT_POSITION),
+        getrecords_interval_ms=_read(groups, keys.KINESIS_POLL_INTERVAL_MS),
+        getrecords_max_records=_read(groups, keys.KINESIS_POLL_MAX_RECORDS),
+    )
+
+
+def _lake(groups: PropertyGroups) -> LakeSink:
+    url = _require(groups, keys.LAKE_URL).rstrip("/")
+    if urlparse(url).scheme not in ("s3", "s3a", "file"):
+        raise SettingsError(
+            f"{keys.LAKE_URL.name} must be an s3://, s3a:// or file:// URL, got {url!r}")
+    endpoint = _read(groups, keys.LAKE_S3_ENDPOINT)
+    path_style = _read(groups, keys.LAKE_S3_PATH_STYLE)
+    return LakeSink(
+        url=url,
+        s3_endpoint=endpoint,
+        s3_access_key=_read(groups, keys.LAKE_S3_ACCESS_KEY),
+        s3_secret_key=_read(groups, keys.LAKE_S3_SECRET_KEY),
+        # Emulators (moto) need path-style addressing; real S3 does not.
+        s3_path_style_access=endpoint is not None if path_style is None else path_style,
+    )
+
+
+def _warehouse(groups: PropertyGroups) -> WarehouseSink:
+    jdbc_url = _require(groups, keys.WAREHOUSE_JDBC_URL)
+    if not jdbc_url.startswith("jdbc:"):
+        raise SettingsError(
+            f"{keys.WAREHOUSE_JDBC_URL.name} must start with jdbc:, got {jdbc_url!r}")
+    password = _read(groups, keys.WAREHOUSE_PASSWORD)
+    if _read(groups, keys.WAREHOUSE_PASSWORD_SECRET_ARN) and password is None:
+        raise SettingsError(
+            f"{keys.WAREHOUSE_PASSWORD_SECRET_ARN.name} is set but was not resolved: apply "
+            "flink_jobs.secrets.resolve_warehouse_secret to the groups first (main.py does)")
+    return WarehouseSink(
+        jdbc_url=jdbc_url,
+        username=_read(groups, keys.WAREHOUSE_USERNAME),
+        password=password,
+        flush_max_rows=_read(groups, keys.WAREHOUSE_FLUSH_MAX_ROWS),
+        flush_interval_ms=_read(groups, keys.WAREHOUSE_FLUSH_INTERVAL_MS),
+        max_retries=_read(groups, keys.WAREHOUSE_MAX_RETRIES),
+    )
 
 
 def _clean_stream(groups: PropertyGroups) -> CleanStream:
-    group = "CleanStream"
-    fx_url = _optional(groups, group, "fx.rates.url")
+    fx_url = _read(groups, keys.CLEAN_FX_RATES_URL)
     clean = CleanStream(
-        max_payload_bytes=_int(groups, group, "max.payload.bytes", 1_000_000, minimum=1),
-        max_future_seconds=_int(groups, group, "max.future.seconds", 300),
-        dedup_horizon_minutes=_int(groups, group, "dedup.horizon.minutes", 1440, minimum=1),
-        enrich_user_agent=_bool(groups, group, "enrich.user-agent", True),
-        enrich_country=_bool(groups, group, "enrich.country", True),
-        enrich_fx=_bool(groups, group, "enrich.fx", True),
-        enrich_catalog=_bool(groups, group, "enrich.catalog", True),
+        max_payload_bytes=_read(groups, keys.CLEAN_MAX_PAYLOAD_BYTES),
+        max_future_seconds=_read(groups, keys.CLEAN_MAX_FUTURE_SECONDS),
+        dedup_horizon_minutes=_read(groups, keys.CLEAN_DEDUP_HORIZON_MINUTES),
+        enrich_user_agent=_read(groups, keys.CLEAN_ENRICH_USER_AGENT),
+        enrich_country=_read(groups, keys.CLEAN_ENRICH_COUNTRY),
+        enrich_fx=_read(groups, keys.CLEAN_ENRICH_FX),
+        enrich_catalog=_read(groups, keys.CLEAN_ENRICH_CATALOG),
         fx_rates=FxRates(url=fx_url) if fx_url else None,
     )
     if clean.enrich_fx and clean.fx_rates is None:
         raise SettingsError(
-            "CleanStream.fx.rates.url is required while CleanStream.enrich.fx is on "
+            f"{keys.CLEAN_FX_RATES_URL.name} is required while {keys.CLEAN_ENRICH_FX.name} is on "
             "(a CSV of currency,rate_to_usd,valid_from); set enrich.fx=false to run without")
     return clean
 
 
-def _field_list(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
-    """A comma-separated list; unset keeps the default, an empty value means none."""
-    if raw is None:
-        return default
-    return tuple(name.strip() for name in raw.split(",") if name.strip())
-
-
 def privacy_settings(groups: PropertyGroups) -> Privacy:
     """The `Privacy` group alone (also what `ecomflow forget` reads for the key)."""
-    group = "Privacy"
-    pseudonymise = _bool(groups, group, "pseudonymise", True)
-    key = _optional(groups, group, "hash.key")
-    if _optional(groups, group, "hash.key.secret.arn") and key is None:
+    pseudonymise = _read(groups, keys.PRIVACY_PSEUDONYMISE)
+    key = _read(groups, keys.PRIVACY_HASH_KEY)
+    if _read(groups, keys.PRIVACY_HASH_KEY_SECRET_ARN) and key is None:
         raise SettingsError(
-            "Privacy.hash.key.secret.arn is set but was not resolved: apply "
+            f"{keys.PRIVACY_HASH_KEY_SECRET_ARN.name} is set but was not resolved: apply "
             "flink_jobs.secrets.resolve_secrets to the groups first (main.py does)")
     if pseudonymise and key is None:
         raise SettingsError(
-            "missing property Privacy.hash.key (the pseudonymisation key; on AWS set "
-            "Privacy.hash.key.secret.arn; set Privacy.pseudonymise=false to run without)")
-    # Lists are read raw: an explicitly empty value switches a rule off.
-    raw = groups.get(group, {})
+            f"missing property {keys.PRIVACY_HASH_KEY.name} (the pseudonymisation key; on AWS "
+            f"set {keys.PRIVACY_HASH_KEY_SECRET_ARN.name}; set "
+            f"{keys.PRIVACY_PSEUDONYMISE.name}=false to run without)")
     try:
         rules = PrivacyRules(
-            hash_fields=_field_list(raw.get("hash.fields"), DEFAULT_HASH_FIELDS),
-            region_fields=_field_list(raw.get("region.fields"), DEFAULT_REGION_FIELDS),
-            region_chars=_int(groups, group, "postal.region.chars", DEFAULT_REGION_CHARS),
-            url_fields=_field_list(raw.get("url.fields"), DEFAULT_URL_FIELDS),
-            strip_params=_field_list(raw.get("url.strip.params"), DEFAULT_STRIP_PARAMS))
+            hash_fields=_read(groups, keys.PRIVACY_HASH_FIELDS),
+            region_fields=_read(groups, keys.PRIVACY_REGION_FIELDS),
+            region_chars=_read(groups, keys.PRIVACY_REGION_CHARS),
+            url_fields=_read(groups, keys.PRIVACY_URL_FIELDS),
+            strip_params=_read(groups, keys.PRIVACY_STRIP_PARAMS))
     except RulesError as exc:
         raise SettingsError(str(exc)) from None
     return Privacy(pseudonymise=pseudonymise, hash_key=key, rules=rules,
-                   forget_drop_days=_int(groups, group, "forget.drop.days", 30))
+                   forget_drop_days=_read(groups, keys.PRIVACY_FORGET_DROP_DAYS))

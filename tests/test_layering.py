@@ -4,7 +4,8 @@ as one test with no extra dependency).
     flink_jobs   the job: imports nothing of this project's tooling, functions or tests
     udfs         the job's Python functions: of the project, only the reference contract
     infra        the CDK app: of the tooling, only the shared names (aws_names) and the
-                 package's layout (package.run_options)
+                 package's layout (package.run_options); of the job, only the declared
+                 properties (flink_jobs.property_keys, a leaf)
     ecomflow     tooling: never infra, never tests; benchmarks only behind `ecomflow bench`
     tests        no test module imports another (shared code: tests/support, conftest.py)
 """
@@ -54,7 +55,7 @@ def _project_imports(folder: str) -> set[tuple[str, str]]:
 @pytest.mark.parametrize(("folder", "allowed"), [
     ("flink_jobs", ()),
     ("udfs", ("flink_jobs.contract",)),
-    ("infra", ("ecomflow.aws.names", "ecomflow.aws.package")),
+    ("infra", ("ecomflow.aws.names", "ecomflow.aws.package", "flink_jobs.property_keys")),
 ])
 def test_the_job_and_the_cdk_app_import_only_what_their_layer_allows(
         folder: str, allowed: tuple[str, ...]) -> None:

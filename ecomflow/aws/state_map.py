@@ -27,7 +27,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from flink_jobs import property_keys as keys
 from flink_jobs.properties import PropertyGroups
+from flink_jobs.property_keys import property_groups
 from flink_jobs.settings import JobSettings
 
 
@@ -150,15 +152,17 @@ _PLACEHOLDER_KEY = "0" * 64
 def planned_groups(env: str) -> PropertyGroups:
     """The property groups `infra/processing.py` gives the application, with placeholders."""
     from ecomflow.aws import names as aws_names
-    return {
-        "KinesisSource": {"stream.name": aws_names.stream_name(env), "aws.region": "us-east-1",
-                          "init.position": "TRIM_HORIZON"},
-        "Lake": {"url": "s3://planned-lake"},
-        "Warehouse": {"jdbc.url": "jdbc:postgresql://planned:5439/ecomflow?ssl=true&sslmode=require",
-                      "username": "planned", "password": "planned"},
-        "CleanStream": {"fx.rates.url": f"s3://planned-lake/{aws_names.FX_RATES_KEY}"},
-        "Privacy": {"hash.key": _PLACEHOLDER_KEY},
-    }
+    return property_groups({
+        keys.KINESIS_STREAM_NAME: aws_names.stream_name(env),
+        keys.KINESIS_REGION: "us-east-1",
+        keys.KINESIS_INIT_POSITION: "TRIM_HORIZON",
+        keys.LAKE_URL: "s3://planned-lake",
+        keys.WAREHOUSE_JDBC_URL: "jdbc:postgresql://planned:5439/ecomflow?ssl=true&sslmode=require",
+        keys.WAREHOUSE_USERNAME: "planned",
+        keys.WAREHOUSE_PASSWORD: "planned",
+        keys.CLEAN_FX_RATES_URL: f"s3://planned-lake/{aws_names.FX_RATES_KEY}",
+        keys.PRIVACY_HASH_KEY: _PLACEHOLDER_KEY,
+    })
 
 
 def for_environment(env: str) -> StateMap:

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from ecomflow import paths
 from ecomflow.local.stack import StackInfo
+from flink_jobs import property_keys as keys
 from flink_jobs.properties import (
     LOCAL_PROPERTIES_PATH,
     PropertyGroups,
@@ -22,28 +23,26 @@ from flink_jobs.properties import (
     load_property_groups,
     merge,
 )
+from flink_jobs.property_keys import property_groups
 from flink_jobs.settings import JobSettings, Privacy, privacy_settings
 
 
 def stack_property_groups(info: StackInfo) -> PropertyGroups:
     """Where the local stack listens, as property overrides."""
-    return {
-        "KinesisSource": {
-            "stream.name": info.stream_name,
-            "aws.region": info.region,
-            "aws.endpoint": info.kinesis_endpoint,
-            "aws.access.key.id": info.access_key,
-            "aws.secret.access.key": info.secret_key,
-        },
-        "Lake": {
-            "url": info.lake_url,
-            "s3.endpoint": info.s3_endpoint,
-            "s3.access.key": info.access_key,
-            "s3.secret.key": info.secret_key,
-        },
-        "Warehouse": {"jdbc.url": info.warehouse_url, "username": info.user},
-        "Job": {"parallelism": str(info.shards)},
-    }
+    return property_groups({
+        keys.KINESIS_STREAM_NAME: info.stream_name,
+        keys.KINESIS_REGION: info.region,
+        keys.KINESIS_ENDPOINT: info.kinesis_endpoint,
+        keys.KINESIS_ACCESS_KEY: info.access_key,
+        keys.KINESIS_SECRET_KEY: info.secret_key,
+        keys.LAKE_URL: info.lake_url,
+        keys.LAKE_S3_ENDPOINT: info.s3_endpoint,
+        keys.LAKE_S3_ACCESS_KEY: info.access_key,
+        keys.LAKE_S3_SECRET_KEY: info.secret_key,
+        keys.WAREHOUSE_JDBC_URL: info.warehouse_url,
+        keys.WAREHOUSE_USERNAME: info.user,
+        keys.JOB_PARALLELISM: str(info.shards),
+    })
 
 
 PRIVACY_KEY_FILE = "privacy.key"
@@ -79,7 +78,7 @@ def local_hash_key(home: Path) -> str:
 def local_privacy(home: Path, environ: Mapping[str, str],
                   properties_file: Path = LOCAL_PROPERTIES_PATH) -> Privacy:
     """The `Privacy` settings a local run would use (key file < properties < environment)."""
-    groups = merge({"Privacy": {"hash.key": local_hash_key(home)}},
+    groups = merge(property_groups({keys.PRIVACY_HASH_KEY: local_hash_key(home)}),
                    load_property_groups(properties_file), env_overrides(environ))
     return privacy_settings(groups)
 
@@ -114,44 +113,40 @@ def local_property_groups(
 ) -> PropertyGroups:
     """The property groups of a local run, in MSF's shape (what `--package` runs write to the
     application properties file)."""
-    flags: PropertyGroups = {"Job": {}}
-    if input_file is not None:
-        flags["FileSource"] = {"path": str(input_file.resolve())}
-    if lake is not None:
-        flags["Lake"] = {"url": lake_url(lake)}
-    if warehouse_url is not None:
-        flags["Warehouse"] = {"jdbc.url": warehouse_url}
-    if parallelism is not None:
-        flags["Job"]["parallelism"] = str(parallelism)
-    if watermark_delay_seconds is not None:
-        flags["Job"]["watermark.delay.seconds"] = str(watermark_delay_seconds)
-    if init_position is not None:
-        flags["KinesisSource"] = {"init.position": init_position}
-    if restore_path is not None:
-        flags["Job"]["restore.path"] = str(restore_path)
+    given = {
+        keys.FILE_PATH: str(input_file.resolve()) if input_file is not None else None,
+        keys.LAKE_URL: lake_url(lake) if lake is not None else None,
+        keys.WAREHOUSE_JDBC_URL: warehouse_url,
+        keys.JOB_PARALLELISM: parallelism,
+        keys.JOB_WATERMARK_DELAY_SECONDS: watermark_delay_seconds,
+        keys.KINESIS_INIT_POSITION: init_position,
+        keys.JOB_RESTORE_PATH: restore_path,
+    }
+    flags = property_groups({prop: str(value) for prop, value in given.items()
+                             if value is not None})
 
     # Lowest layer: what a local run needs that MSF gets from its deployment (rates from S3,
     # state folders, a REST port, the hash key from Secrets Manager). Environment variables may
     # override these.
-    defaults: PropertyGroups = {
-        "CleanStream": {"fx.rates.url": paths.FX_RATES.as_uri()},
-        "Privacy": {"hash.key": local_hash_key(home)},
-        "Job": {"checkpoint.dir": str(home / "checkpoints"),
-                "savepoint.dir": str(home / "savepoints")},
-    }
-    if rest_port is not None:
-        defaults["Job"]["rest.port"] = str(rest_port)
+    defaults = property_groups({
+        keys.CLEAN_FX_RATES_URL: paths.FX_RATES.as_uri(),
+        keys.PRIVACY_HASH_KEY: local_hash_key(home),
+        keys.JOB_CHECKPOINT_DIR: str(home / "checkpoints"),
+        keys.JOB_SAVEPOINT_DIR: str(home / "savepoints"),
+        **({keys.JOB_REST_PORT: str(rest_port)} if rest_port is not None else {}),
+    })
     layers = [defaults, load_property_groups(properties_file)]
     if stack is not None:
         stack_groups = stack_property_groups(stack)
         if input_file is not None:
             # A file has one split: shard-count parallelism would only add idle subtasks.
-            stack_groups["Job"].pop("parallelism")
+            stack_groups[keys.JOB_PARALLELISM.group].pop(keys.JOB_PARALLELISM.key)
         layers.append(stack_groups)
     layers += [env_overrides(environ), flags]
     groups = merge(*layers)
     # A local-folder lake must not inherit the emulator's S3 endpoint and keys.
-    if not groups["Lake"]["url"].startswith(("s3://", "s3a://")):
-        for key in ("s3.endpoint", "s3.access.key", "s3.secret.key"):
-            groups["Lake"].pop(key, None)
+    lake_group = groups[keys.LAKE_URL.group]
+    if not lake_group[keys.LAKE_URL.key].startswith(("s3://", "s3a://")):
+        for prop in (keys.LAKE_S3_ENDPOINT, keys.LAKE_S3_ACCESS_KEY, keys.LAKE_S3_SECRET_KEY):
+            lake_group.pop(prop.key, None)
     return groups

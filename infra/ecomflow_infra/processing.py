@@ -55,14 +55,11 @@ from ecomflow_infra.storage import (
     LATE_EVENTS_PREFIX,
     SESSIONS_PREFIX,
 )
+from flink_jobs import property_keys as keys
+from flink_jobs.property_keys import property_groups
 
 RUNTIME = "FLINK-1_20"
 RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
-# The Redshift-managed secret (JSON key "password"), resolved at start-up by flink_jobs/secrets.py.
-WAREHOUSE_SECRET_KEY = "password.secret.arn"
-# The pseudonymisation key's secret (JSON {"key": ...}), resolved by flink_jobs/secrets.py.
-PRIVACY_GROUP = "Privacy"
-HASH_KEY_SECRET_KEY = "hash.key.secret.arn"
 LOG_STREAM = "job"
 
 # ENI management in the application's VPC: AWS gives these Describe calls no resource-level
@@ -100,29 +97,26 @@ class Processing(Construct):
             subnet_ids=subnet_ids, security_group=security_group,
             warehouse_secret_arn=warehouse_secret_arn, hash_key_secret_arn=self.hash_key.ref))
 
-        property_groups = {
-            "KinesisSource": {
-                "stream.name": stream.stream_name,
-                "aws.region": Aws.REGION,
-                # Only a first start reads from here: restarts resume from the snapshot.
-                "init.position": "TRIM_HORIZON",
-            },
-            "Lake": {"url": f"s3://{lake}"},
-            "Warehouse": {
-                "jdbc.url": warehouse_jdbc_url,
-                "username": warehouse_user,
-                WAREHOUSE_SECRET_KEY: warehouse_secret_arn,
-            },
+        # Only declared properties (flink_jobs/property_keys.py): an unknown key fails the synth.
+        properties = {
+            keys.KINESIS_STREAM_NAME: stream.stream_name,
+            keys.KINESIS_REGION: Aws.REGION,
+            # Only a first start reads from here: restarts resume from the snapshot.
+            keys.KINESIS_INIT_POSITION: "TRIM_HORIZON",
+            keys.LAKE_URL: f"s3://{lake}",
+            keys.WAREHOUSE_JDBC_URL: warehouse_jdbc_url,
+            keys.WAREHOUSE_USERNAME: warehouse_user,
+            # The Redshift-managed secret, resolved at start-up by flink_jobs/secrets.py.
+            keys.WAREHOUSE_PASSWORD_SECRET_ARN: warehouse_secret_arn,
             # Exchange rates for the FX enrichment: the CSV `ecomflow deploy` uploads.
-            "CleanStream": {"fx.rates.url": f"s3://{lake}/{FX_RATES_KEY}"},
+            keys.CLEAN_FX_RATES_URL: f"s3://{lake}/{FX_RATES_KEY}",
             # Ids are hashed with this secret's key before any sink (README "Privacy").
-            PRIVACY_GROUP: {HASH_KEY_SECRET_KEY: self.hash_key.ref},
-            RUN_OPTIONS_GROUP: run_options(),
+            keys.PRIVACY_HASH_KEY_SECRET_ARN: self.hash_key.ref,
         }
         if config.watermark_delay_seconds is not None:
-            property_groups["Job"] = {
-                "watermark.delay.seconds": str(config.watermark_delay_seconds)}
-        self.property_groups = property_groups
+            properties[keys.JOB_WATERMARK_DELAY_SECONDS] = str(config.watermark_delay_seconds)
+        groups = {**property_groups(properties), RUN_OPTIONS_GROUP: run_options()}
+        self.property_groups = groups
         self.application = msf.CfnApplication(
             self, "Application",
             application_name=config.application_name,
@@ -139,8 +133,8 @@ class Processing(Construct):
                 environment_properties=msf.CfnApplication.EnvironmentPropertiesProperty(
                     property_groups=[
                         msf.CfnApplication.PropertyGroupProperty(
-                            property_group_id=group, property_map=properties)
-                        for group, properties in property_groups.items()]),
+                            property_group_id=group, property_map=values)
+                        for group, values in groups.items()]),
                 flink_application_configuration=msf.CfnApplication
                 .FlinkApplicationConfigurationProperty(
                     checkpoint_configuration=msf.CfnApplication.CheckpointConfigurationProperty(

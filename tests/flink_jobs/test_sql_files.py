@@ -114,7 +114,7 @@ def test_analytics_do_not_differ_between_environments() -> None:
 
 def test_funnels_file_becomes_the_operator_spec(tmp_path) -> None:  # noqa: ANN001
     from flink_jobs.events_job import funnel_specs
-    from flink_jobs.settings import DEFAULT_FUNNELS
+    from flink_jobs.property_keys import DEFAULT_FUNNELS
 
     assert funnel_specs(str(DEFAULT_FUNNELS)) == (
         "purchase_path|sequential|60|page_view,product_view,add_to_cart,purchase;"

@@ -18,8 +18,8 @@ from ecomflow.aws import package
 from ecomflow.aws.names import FX_RATES_KEY
 from ecomflow.local import compose as compose_module
 from flink_jobs.properties import PROPERTIES_PATH_VARIABLE, parse_property_groups
+from flink_jobs.property_keys import DECLARED
 from flink_jobs.settings import JobSettings
-from tests.support.settings_keys import keys_the_job_reads
 
 ROOT = paths.REPO_ROOT
 COMPOSE = ROOT / "docker-compose.yml"
@@ -208,7 +208,7 @@ def test_the_submitted_job_reads_only_keys_it_knows(compose):
     assert "secrets.token_hex(32)" in script and '"hash.key"' in script
     assert all(g["PropertyGroupId"] != "Privacy" for g in groups)
     keys = {(g["PropertyGroupId"], k) for g in groups for k in g["PropertyMap"]}
-    assert keys <= keys_the_job_reads()
+    assert keys <= {(p.group, p.key) for p in DECLARED}
     endpoints = {g["PropertyGroupId"]: g["PropertyMap"] for g in groups}
     assert endpoints["KinesisSource"]["aws.endpoint"] == "http://kinesis-mock:4568"
     assert endpoints["Lake"]["s3.endpoint"] == "http://s3:4569"

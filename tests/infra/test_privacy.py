@@ -5,7 +5,7 @@ the application's properties."""
 
 from __future__ import annotations
 
-from ecomflow_infra import environments, processing
+from ecomflow_infra import environments
 
 from ecomflow.aws import names as aws_names
 
@@ -112,6 +112,6 @@ def test_only_the_job_reads_the_key_and_its_properties_name_it(synth):
     [app] = _resources(template, "AWS::KinesisAnalyticsV2::Application").values()
     groups = {g["PropertyGroupId"]: g["PropertyMap"] for g in app["Properties"][
         "ApplicationConfiguration"]["EnvironmentProperties"]["PropertyGroups"]}
-    assert groups[processing.PRIVACY_GROUP] == {"hash.key.secret.arn": {"Ref": secret_id}}
-    assert "hash.key" not in groups[processing.PRIVACY_GROUP]  # never the key itself
+    assert groups["Privacy"] == {"hash.key.secret.arn": {"Ref": secret_id}}
+    assert "hash.key" not in groups["Privacy"]  # never the key itself
 

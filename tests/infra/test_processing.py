@@ -8,8 +8,8 @@ from ecomflow_infra import environments, processing
 from ecomflow import paths
 from ecomflow.aws import names as aws_names
 from ecomflow.aws.package import run_options
+from flink_jobs.property_keys import DECLARED
 from tests.infra.conftest import CODE_KEY
-from tests.support.settings_keys import keys_the_job_reads
 
 
 def _application(synth) -> dict:
@@ -36,9 +36,7 @@ def test_runtime_code_and_run_options(synth):
 
 
 def test_property_groups_use_exactly_the_keys_the_job_reads(synth):
-    readable = keys_the_job_reads()
-    # The parser found the settings, including a group named through a variable.
-    assert {("KinesisSource", "stream.name"), ("CleanStream", "fx.rates.url")} <= readable
+    readable = {(p.group, p.key) for p in DECLARED}
     groups = _groups(_application(synth))
     set_keys = {(group, key) for group, properties in groups.items()
                 if group != processing.RUN_OPTIONS_GROUP for key in properties}
@@ -76,7 +74,7 @@ def test_local_properties_file_uses_the_same_keys():
     local = json.loads((paths.REPO_ROOT / "flink_jobs" / "conf" /
                         "application_properties.local.json").read_text())
     keys = {(g["PropertyGroupId"], k) for g in local for k in g["PropertyMap"]}
-    assert keys <= keys_the_job_reads()
+    assert keys <= {(p.group, p.key) for p in DECLARED}
 
 
 def test_checkpointing_parallelism_autoscaling_and_monitoring_per_environment(synth):

@@ -22,7 +22,7 @@ from ecomflow import paths
 from ecomflow.ingest.replay import kinesis_client, replay
 from ecomflow.local.stack import StackInfo
 from flink_jobs.graph import WAREHOUSE_VIEWS
-from flink_jobs.settings import DEFAULT_FUNNELS
+from flink_jobs.property_keys import DEFAULT_FUNNELS
 from tests.jobs import clean_case, clean_oracle
 from tests.jobs.lake_reader import read_dataset
 from tests.kinesis_reader import create_active_stream
