@@ -20,7 +20,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ecomflow.ingest.producer import (
@@ -44,10 +43,8 @@ from ecomflow.synth.generate import generate_events
 from flink_jobs.contract import EventValidationError, derive_event_id
 from tests.kinesis_reader import read_stream
 from tests.support.fake_clock import FakeClock
-from tests.support.fault_proxy import FaultProxy
-
-THROTTLED = "ProvisionedThroughputExceededException"
-
+from tests.support.fake_kinesis import FakeKinesis, by_event_id
+from tests.support.fault_proxy import THROTTLED, FaultProxy
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -71,52 +68,6 @@ def _event(user: str, i: int, **extra: Any) -> dict[str, Any]:
 
 def _eid(data: bytes) -> str:
     return json.loads(data)["event_id"]
-
-
-class FakeKinesis:
-    """Thread-safe recording PutRecords; fails chosen event_ids a number of times (-1:
-    always) and whole calls ``throttle_calls`` times; ``gate`` holds calls until set."""
-
-    def __init__(
-        self,
-        fail_times: dict[str, int] | None = None,
-        throttle_calls: int = 0,
-        call_error: str = THROTTLED,
-        gate: threading.Event | None = None,
-    ) -> None:
-        self.fail_times = dict(fail_times or {})
-        self.throttle_calls = throttle_calls
-        self.call_error = call_error
-        self.gate = gate
-        self.calls: list[list[dict[str, Any]]] = []
-        self.accepted: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    def put_records(self, *, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
-        if self.gate is not None:
-            assert self.gate.wait(30)
-        with self.lock:
-            self.calls.append(Records)
-            if self.throttle_calls > 0:
-                self.throttle_calls -= 1
-                raise ClientError(
-                    {"Error": {"Code": self.call_error, "Message": "slow down"}}, "PutRecords"
-                )
-            results = []
-            for r in Records:
-                eid = _eid(r["Data"])
-                left = self.fail_times.get(eid, 0)
-                if left != 0:
-                    self.fail_times[eid] = left - 1 if left > 0 else left
-                    results.append({"ErrorCode": THROTTLED, "ErrorMessage": "Rate exceeded"})
-                else:
-                    self.accepted.append(r)
-                    results.append({"SequenceNumber": str(len(self.accepted)), "ShardId": "s-0"})
-            failed = sum("ErrorCode" in r for r in results)
-            return {"FailedRecordCount": failed, "Records": results}
-
-    def accepted_ids(self) -> list[str]:
-        return [_eid(r["Data"]) for r in self.accepted]
 
 
 def _assert_key_order(got: list[dict[str, Any]], sent: list[dict[str, Any]]) -> None:
@@ -318,7 +269,7 @@ def test_full_batch_goes_before_linger() -> None:
 def test_partial_failures_retried_exactly_once_in_key_order() -> None:
     events = [_event(f"u{i % 7}", i) for i in range(300)]
     flaky = {events[3]["event_id"]: 2, events[10]["event_id"]: 1, events[299]["event_id"]: 3}
-    fake = FakeKinesis(fail_times=flaky)
+    fake = FakeKinesis(by_event_id(flaky))
     with Producer("s", client=fake, base_backoff=0.001, linger_seconds=60) as producer:
         producer.send_batch(events)
         result = producer.flush()
@@ -356,7 +307,7 @@ def test_backoff_is_full_jitter_capped() -> None:
 def test_always_failing_record_reported_never_counted() -> None:
     events = [_event(f"u{i}", i) for i in range(20)]
     doomed = events[5]["event_id"]
-    fake = FakeKinesis(fail_times={doomed: -1})
+    fake = FakeKinesis(by_event_id({doomed: -1}))
     seen: list[FailedRecord] = []
     producer = Producer("s", client=fake, max_attempts=4, base_backoff=0.0, on_failure=seen.append)
     producer.send_batch(events)
@@ -373,7 +324,7 @@ def test_always_failing_record_reported_never_counted() -> None:
 
 
 def test_context_manager_raises_for_undelivered_records() -> None:
-    fake = FakeKinesis(fail_times={_event("u1", 1)["event_id"]: -1})
+    fake = FakeKinesis(by_event_id({_event("u1", 1)["event_id"]: -1}))
     with pytest.raises(DeliveryError) as info:
         with Producer("s", client=fake, max_attempts=2, base_backoff=0.0) as producer:
             producer.send(_event("u1", 1))

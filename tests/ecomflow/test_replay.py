@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ecomflow import paths
@@ -32,9 +31,8 @@ from ecomflow.local.stack import StackInfo
 from ecomflow.synth.generate import dumps, generate_events, write_jsonl
 from tests.kinesis_reader import create_active_stream, read_stream, stack_client
 from tests.support.fake_clock import FakeClock
-from tests.support.fault_proxy import FaultProxy
-
-THROTTLED = "ProvisionedThroughputExceededException"
+from tests.support.fake_kinesis import FakeKinesis, by_data
+from tests.support.fault_proxy import THROTTLED, FaultProxy
 
 
 @pytest.fixture(autouse=True)
@@ -42,40 +40,6 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     sleeps: list[float] = []
     monkeypatch.setattr(replay_mod, "_sleep", sleeps.append)
     return sleeps
-
-
-class FakeKinesis:
-    """Records every PutRecords call; fails chosen payloads a number of times."""
-
-    def __init__(
-        self,
-        fail_times: dict[bytes, int] | None = None,
-        throttle_calls: int = 0,
-        call_error: str = THROTTLED,
-    ) -> None:
-        self.fail_times = dict(fail_times or {})
-        self.throttle_calls = throttle_calls
-        self.call_error = call_error
-        self.calls: list[list[dict[str, Any]]] = []
-        self.accepted: list[bytes] = []
-
-    def put_records(self, *, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
-        self.calls.append(Records)
-        if self.throttle_calls > 0:
-            self.throttle_calls -= 1
-            raise ClientError(
-                {"Error": {"Code": self.call_error, "Message": "slow down"}}, "PutRecords"
-            )
-        results = []
-        for r in Records:
-            if self.fail_times.get(r["Data"], 0) > 0:
-                self.fail_times[r["Data"]] -= 1
-                results.append({"ErrorCode": THROTTLED, "ErrorMessage": "Rate exceeded for shard"})
-            else:
-                self.accepted.append(r["Data"])
-                results.append({"SequenceNumber": str(len(self.accepted)), "ShardId": "s-0"})
-        failed = sum("ErrorCode" in r for r in results)
-        return {"FailedRecordCount": failed, "Records": results}
 
 
 def _lines(n: int, seed: int = 7) -> list[bytes]:
@@ -152,17 +116,17 @@ def test_batches_split_at_5_mib() -> None:
     sizes = [sum(len(r["Data"]) + len(r["PartitionKey"].encode()) for r in c) for c in fake.calls]
     assert all(s <= MAX_BATCH_BYTES for s in sizes)
     assert [len(c) for c in fake.calls] == [17, 17, 6]
-    assert fake.accepted == big and summary.records == 40
+    assert fake.accepted_data() == big and summary.records == 40
 
 
 def test_partial_failures_retried_in_order(no_sleep: list[float]) -> None:
     lines = _lines(1200)
     flaky = {lines[3]: 2, lines[10]: 1, lines[499]: 3, lines[700]: 1, lines[701]: 2}
-    fake = FakeKinesis(fail_times=flaky)
+    fake = FakeKinesis(by_data(flaky, message="Rate exceeded for shard"))
     summary = replay(lines, stream_name="s", client=fake, base_backoff=0.0)
 
-    assert sorted(fake.accepted) == sorted(lines)  # nothing lost, nothing duplicated
-    assert len(set(fake.accepted)) == len(lines)
+    assert sorted(fake.accepted_data()) == sorted(lines)  # nothing lost, nothing duplicated
+    assert len(set(fake.accepted_data())) == len(lines)
     assert summary.records == 1200 and summary.failed_records == []
     assert summary.retried_records == 2 + 1 + 3 + 1 + 2
     # Requests: batch 1 = 1 + 3 retry rounds, batch 2 = 1 + 2, batch 3 = 1.
@@ -171,8 +135,8 @@ def test_partial_failures_retried_in_order(no_sleep: list[float]) -> None:
     # Retries of one batch keep relative order and precede the next batch.
     first_retry = [r["Data"] for r in fake.calls[1]]
     assert first_retry == [lines[3], lines[10], lines[499]]
-    assert fake.accepted.index(lines[499]) < fake.accepted.index(lines[500])
-    assert fake.accepted[:500] == [ln for ln in lines[:500] if ln not in flaky] + [
+    assert fake.accepted_data().index(lines[499]) < fake.accepted_data().index(lines[500])
+    assert fake.accepted_data()[:500] == [ln for ln in lines[:500] if ln not in flaky] + [
         lines[10],
         lines[3],
         lines[499],
@@ -183,7 +147,7 @@ def test_whole_call_throttling_retried() -> None:
     lines = _lines(30)
     fake = FakeKinesis(throttle_calls=2)
     summary = replay(lines, stream_name="s", client=fake, base_backoff=0.0)
-    assert fake.accepted == lines
+    assert fake.accepted_data() == lines
     assert summary.batches == 3 and summary.retried_records == 60
 
 
@@ -197,12 +161,12 @@ def test_backoff_full_jitter_capped(no_sleep: list[float]) -> None:
 
 def test_always_failing_record_reported_not_dropped() -> None:
     lines = [b""] + _lines(20)  # line numbers are physical: blank line 1 is skipped
-    fake = FakeKinesis(fail_times={lines[5]: 1_000})
+    fake = FakeKinesis(by_data({lines[5]: 1_000}, message="Rate exceeded for shard"))
     summary = replay(lines, stream_name="s", client=fake, max_attempts=4, base_backoff=0.0)
     assert len(fake.calls) == 4
     assert summary.records == 19
     assert summary.failed_records == [(6, THROTTLED, "Rate exceeded for shard")]
-    assert lines[5] not in fake.accepted
+    assert lines[5] not in fake.accepted_data()
     assert "1 failed" in format_summary(summary) and "line 6" in format_summary(summary)
 
 
@@ -229,7 +193,7 @@ def test_oversized_record_reported() -> None:
     lines = [*_lines(3), huge, *_lines(2, seed=8)]
     fake = FakeKinesis()
     summary = replay(lines, stream_name="s", client=fake)
-    assert huge not in fake.accepted and len(fake.accepted) == 5
+    assert huge not in fake.accepted_data() and len(fake.accepted_data()) == 5
     assert [(n, code) for n, code, _ in summary.failed_records] == [(4, "RecordTooLarge")]
     assert summary.records == 5
 
@@ -278,11 +242,11 @@ def test_folder_input_in_name_order_with_file_names_in_failures(tmp_path: Path) 
     _write(tmp_path / "notes.txt", [b"not an event"])
     (tmp_path / "sub").mkdir()
     _write(tmp_path / "sub" / "d.jsonl", [b'{"nested": true}'])
-    fake = FakeKinesis(fail_times={lines[4]: 1_000})
+    fake = FakeKinesis(by_data({lines[4]: 1_000}, message="Rate exceeded for shard"))
 
     summary = replay(tmp_path, stream_name="s", client=fake, max_attempts=2, base_backoff=0.0)
 
-    assert fake.accepted == [ln for ln in lines if ln != lines[4]]
+    assert fake.accepted_data() == [ln for ln in lines if ln != lines[4]]
     assert summary.records == 8
     [failure] = summary.failed_records
     assert failure == (2, THROTTLED, "Rate exceeded for shard")
@@ -414,7 +378,7 @@ def test_ctrl_c_during_a_request_finishes_it_then_stops() -> None:
     summary = info.value.summary
     assert isinstance(info.value, KeyboardInterrupt)
     assert summary.interrupted and summary.in_doubt == 0
-    assert summary.records == len(fake.accepted) == 1000  # the request in flight counted
+    assert summary.records == len(fake.accepted_data()) == 1000  # the request in flight counted
     assert len(fake.calls) == 2  # nothing further
     assert "Interrupted" in format_summary(summary)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
@@ -448,7 +412,7 @@ def test_ctrl_c_while_pacing_sends_nothing_further(
     # Records 0..4 went out, each when due (before the wait for the next); Ctrl-C during the
     # fifth wait: nothing after it is sent.
     summary = info.value.summary
-    assert summary.interrupted and summary.records == len(fake.accepted) == 5
+    assert summary.interrupted and summary.records == len(fake.accepted_data()) == 5
     assert len(fake.calls) == 5 and summary.failed_records == []
 
 
