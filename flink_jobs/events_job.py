@@ -10,9 +10,12 @@ operators from the uber-jar, wired here (no Python runs per record):
   contract, pseudonymisation and field extraction in one pass per record, event time and the
   watermark from accepted records only, duplicates decided before lateness, erasure, and the
   lookups (user agent, catalog and FX rate as of the event's time). It turns the raw source
-  into `int_stream__records`, one row per record with its outcome.
+  into `java_stream__records`, one row per record with its outcome.
 - `Barrier`s: a round trip of a view through the DataStream API into a Java operator that SQL
   cannot express (timed-out carts, ordered funnels), re-declaring event time on its output.
+Each Java step declares a `java_*` table; a file under sql/30_intermediate names its columns
+(`int_stream__records`, `int_carts__abandoned`, `int_funnels__session_steps`), so every
+relation the SQL reads has a file.
 """
 
 from __future__ import annotations
@@ -145,14 +148,14 @@ def funnel_specs(path: str) -> str:
 # Every record of the stream, one row each, with its outcome (dead_letter, late, duplicate,
 # forgotten, control, on_time) and, for on-time events, what the lookups found.
 CLEAN_STREAM = JavaCleanStream("src_stream__raw_events", "src_reference__fx_rates",
-                               "int_stream__records")
+                               "java_stream__records")
 # Carts without a purchase within the timeout (dev.ecomflow.stream.CartAbandonment): SQL in
 # Flink 1.20 cannot emit a timed-out match.
-CARTS = Barrier("int_events__cart_activity", "int_carts__abandoned", rowtime=None,
+CARTS = Barrier("int_events__cart_activity", "java_carts__abandoned", rowtime=None,
                 step=CartTimeout())
 # Ordered funnels per server-side session (dev.ecomflow.stream.OrderedFunnels), from the
 # funnels file (Sessions funnels.file).
-FUNNELS = Barrier("int_events__funnel_activity", "int_funnels__session_steps",
+FUNNELS = Barrier("int_events__funnel_activity", "java_funnels__session_steps",
                   rowtime="rowtime", step=OrderedFunnelSteps())
 
 JAVA_STEPS: tuple[JavaStep, ...] = (CLEAN_STREAM, CARTS, FUNNELS)

@@ -8,7 +8,8 @@ import org.apache.flink.types.Row;
 
 /**
  * The clean stream's per-record path, in the JVM: every record of the stream in, one row per
- * record out (the table {@code int_stream__records}, see {@link Records}), with its outcome and,
+ * record out (the table {@code java_stream__records}, named column by column by
+ * sql/30_intermediate/int_stream__records.sql; see {@link Records}), with its outcome and,
  * for on-time events, the enrichment. The SQL from there on (sql/30_intermediate) only filters
  * and computes columns; windows, sessions and sinks are SQL too.
  *
@@ -17,7 +18,7 @@ import org.apache.flink.types.Row;
  *     (payload as bytes)      contract,      accepted      by product_id:    by event_id:
  *                             pseudonymise,  event time    catalog as of     duplicate, late
  *                             fields         - delay       event time        or on time
- *   ─▶ ForgetUsers ─▶ FxRates ◀─ src_reference__fx_rates ─▶ DeviceOf ─▶ int_stream__records
+ *   ─▶ ForgetUsers ─▶ FxRates ◀─ src_reference__fx_rates ─▶ DeviceOf ─▶ java_stream__records
  *      by user:       rate as of                             user agent
  *      erased users   event time
  * </pre>
@@ -31,7 +32,7 @@ import org.apache.flink.types.Row;
  */
 public final class CleanStream {
 
-    /** `int_stream__records` from the raw stream table and the rates table (NULL: FX off).
+    /** `java_stream__records` from the raw stream table and the rates table (NULL: FX off).
      * An instance method: Python reaches it through a loaded class's newInstance(). */
     public Table build(StreamTableEnvironment tEnv, Table raw, Table fxRates,
             CleanStreamConfig config) {

@@ -16,7 +16,8 @@ import org.apache.flink.types.Row;
 
 /**
  * The row every record of the stream becomes in the clean stream's head, and the table the SQL
- * reads it as: {@code int_stream__records} (see CleanStream). One layout, declared once: the
+ * reads it as: {@code int_stream__records} (sql/30_intermediate, over the Java head's
+ * {@code java_stream__records}; see CleanStream). One layout, declared once: the
  * Java steps address fields by these indices, the table gets these names and types.
  *
  * <p>{@code outcome} says where the record ends: dead_letter, late, duplicate, forgotten,
