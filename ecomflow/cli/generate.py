@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
+from ecomflow.synth.manifest import _summary
 from ecomflow.synth.spec import MALFORMED_KINDS, TrafficSpec, _parse_start, parse_anomaly
-from ecomflow.synth.traffic import _summary, write_traffic
+from ecomflow.synth.traffic import write_traffic
 
 RATE = click.FloatRange(0, 1)
 

@@ -10,7 +10,9 @@ Two layers, one implementation of batching and retrying:
     request whenever a full batch is buffered or the oldest buffered record is
     ``linger_seconds`` old; ``flush()`` sends everything buffered and reports what Kinesis
     accepted and what it did not; ``close()`` (or leaving the ``with`` block) flushes too, and
-    so does interpreter exit for producers nobody closed. See docs/producer.md.
+    so does interpreter exit for producers nobody closed. See docs/producer.md. Its parts:
+    event -> record (``event_record.py``), the buffer (``send_buffer.py``) and what a flush
+    reports (``delivery.py``: FlushResult, DeliveryError, re-exported here).
 
 ``PutRecordsSender`` / ``send_records`` (ecomflow/kinesis/sender.py)
     The lower level: raw ``Record`` s (bytes + partition key, sent byte for byte, never
@@ -26,17 +28,17 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import logging
 import threading
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from ecomflow.ingest.delivery import DeliveryError, FlushResult
+from ecomflow.ingest.event_record import event_record, load_contract
+from ecomflow.ingest.send_buffer import SendBuffer
 from ecomflow.kinesis.client import (
     kinesis_client,
 )
@@ -85,67 +87,11 @@ log = logging.getLogger(__name__)
 # --- the Producer SDK -------------------------------------------------------------------------
 
 
-def _contract() -> Any:
-    # Imported lazily: the SDK module loads (and replay works) without the contract package.
-    from flink_jobs import contract
-
-    return contract
-
-
 def __getattr__(name: str) -> Any:
     # ``ecomflow.ingest.producer.EventValidationError`` is the contract's, loaded on first use.
     if name == "EventValidationError":
-        return _contract().EventValidationError
+        return load_contract().EventValidationError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-@dataclass(frozen=True)
-class FlushResult:
-    """Records that completed since the previous result (``flush`` or ``close``), including
-    those the background thread sent meanwhile.
-
-    accepted: records Kinesis accepted. failed: records it never accepted, each with its
-    error code, message and the event (``failure.event``). requests/retried: PutRecords calls
-    and record re-sends. pending: records still buffered when the result was taken (0 after
-    ``flush``/``close`` unless other threads kept sending).
-    """
-
-    accepted: int = 0
-    failed: tuple[FailedRecord, ...] = ()
-    requests: int = 0
-    retried: int = 0
-    pending: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def raise_for_failures(self) -> FlushResult:
-        """Raise DeliveryError if any record was not accepted; return self otherwise."""
-        if self.failed:
-            raise DeliveryError(self)
-        return self
-
-
-class DeliveryError(ProducerError):
-    """Records Kinesis never accepted; ``result.failed`` lists them with their error codes."""
-
-    def __init__(self, result: FlushResult) -> None:
-        codes = sorted({f.error_code for f in result.failed})
-        super().__init__(
-            f"{len(result.failed)} record(s) not accepted by Kinesis ({', '.join(codes)}); "
-            f"{result.accepted} accepted"
-        )
-        self.result = result
-
-
-class _Buffered:
-    __slots__ = ("record", "seq", "since")
-
-    def __init__(self, record: Record, seq: int, since: float) -> None:
-        self.record = record
-        self.seq = seq
-        self.since = since
 
 
 _OPEN_PRODUCERS: weakref.WeakSet[Producer] = weakref.WeakSet()
@@ -240,9 +186,7 @@ class Producer:
         )
         self._cond = threading.Condition()
         self._send_lock = threading.Lock()  # one batch in flight at a time: keeps order
-        self._buffer: deque[_Buffered] = deque()
-        self._buffer_bytes = 0
-        self._seq = 0
+        self._buffer = SendBuffer()
         self._closed = False
         self._thread: threading.Thread | None = None
         self._sending_thread: int | None = None
@@ -284,27 +228,7 @@ class Producer:
     def prepare(self, event: Mapping[str, Any]) -> Record:
         """The record ``send`` would buffer for ``event``: event_id added when missing,
         validated (when on), compact JSON, partition key = the event's user key."""
-        if not isinstance(event, Mapping):
-            raise TypeError(f"an event is a dict, not {type(event).__name__}")
-        contract = _contract()
-        try:
-            # with_event_id serialises the event to derive an id, so it fails here too.
-            record = contract.with_event_id(dict(event))
-            data = json.dumps(record, separators=(",", ":"), allow_nan=False).encode("utf-8")
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"event is not JSON-serialisable: {exc}") from exc
-        if self.validate:
-            contract.check(record)
-        # The contract's user key; events it calls anonymous fall back to the rule replay
-        # uses for raw lines (non-string ids), so the same event always gets the same key.
-        user = contract.user_key(record)
-        key = normalise_key(user) if user is not None else key_for_object(record)
-        prepared = Record(data, key, record)
-        if prepared.size > MAX_RECORD_BYTES:
-            raise RecordTooLarge(
-                f"event {record.get('event_id')!r} is {_too_large(prepared)}: Kinesis rejects it"
-            )
-        return prepared
+        return event_record(event, validate=self.validate)
 
     def send(self, event: Mapping[str, Any]) -> str | None:
         """Validate and buffer one event; return its event_id. Sent within
@@ -341,7 +265,7 @@ class Producer:
                 while True:
                     if self._closed:
                         raise ProducerClosed(f"producer for {self.stream_name!r} is closed")
-                    if self._fits(record):
+                    if self._buffer.fits(record, self.max_buffer_records, self.max_buffer_bytes):
                         break
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if (remaining is not None and remaining <= 0) or (
@@ -349,27 +273,17 @@ class Producer:
                     ):
                         raise BufferFull(
                             f"producer buffer for {self.stream_name!r} full "
-                            f"({len(self._buffer)} records, {self._buffer_bytes} bytes) for "
+                            f"({len(self._buffer)} records, {self._buffer.bytes} bytes) for "
                             f"{self.block_seconds} s: Kinesis is slower than the sender or "
                             "unreachable"
                         )
                     self._ensure_thread()
                     self._cond.notify_all()
                     self._cond.wait(remaining)
-                self._seq += 1
-                self._buffer.append(_Buffered(record, self._seq, time.monotonic()))
-                self._buffer_bytes += record.size
+                self._buffer.add(record)
                 self._ensure_thread()
                 if self._due_in() == 0:
                     self._cond.notify_all()
-
-    def _fits(self, record: Record) -> bool:
-        if not self._buffer:
-            return True
-        return (
-            len(self._buffer) < self.max_buffer_records
-            and self._buffer_bytes + record.size <= self.max_buffer_bytes
-        )
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -381,13 +295,11 @@ class Producer:
     def _due_in(self) -> float | None:
         """0 when a request should go now; seconds until the oldest record's linger ends;
         None when the buffer is empty. Call with the lock held."""
-        if not self._buffer:
-            return None
-        if len(self._buffer) >= min(
-            self.max_batch_records, self.max_buffer_records
-        ) or self._buffer_bytes >= min(MAX_BATCH_BYTES, self.max_buffer_bytes):
-            return 0.0
-        return max(0.0, self._buffer[0].since + self.linger_seconds - time.monotonic())
+        return self._buffer.due_in(
+            min(self.max_batch_records, self.max_buffer_records),
+            min(MAX_BATCH_BYTES, self.max_buffer_bytes),
+            self.linger_seconds,
+        )
 
     def _run(self) -> None:
         while True:
@@ -404,34 +316,6 @@ class Producer:
             except BaseException:  # keep the thread alive; flush()/close() will retry
                 log.exception("ecomflow producer for %s: send failed", self.stream_name)
 
-    def _take_batch(self, upto: int | None) -> list[Record]:
-        """Take the next request's records from the buffer (lock held). With
-        preserve_key_order, at most one record per key: later ones wait their turn."""
-        batch: list[Record] = []
-        size = 0
-        keys: set[str] = set()
-        skipped: list[_Buffered] = []
-        scanned = 0
-        buffer = self._buffer
-        while buffer and len(batch) < self.max_batch_records and scanned < 4 * MAX_BATCH_RECORDS:
-            item = buffer[0]
-            if upto is not None and item.seq > upto:
-                break
-            record = item.record
-            if size + record.size > MAX_BATCH_BYTES:
-                break
-            buffer.popleft()
-            scanned += 1
-            if self.preserve_key_order and record.partition_key in keys:
-                skipped.append(item)
-                continue
-            keys.add(record.partition_key)
-            batch.append(record)
-            size += record.size
-            self._buffer_bytes -= record.size
-        buffer.extendleft(reversed(skipped))
-        return batch
-
     def _drain(self, upto: int | None) -> None:
         """Send batches: while due (upto None), or until every record enqueued up to
         sequence ``upto`` is done."""
@@ -443,9 +327,11 @@ class Producer:
                         if upto is None:
                             if self._due_in() != 0:
                                 return
-                        elif not self._buffer or self._buffer[0].seq > upto:
+                        elif not self._buffer.holds_upto(upto):
                             return
-                        batch = self._take_batch(upto)
+                        batch = self._buffer.take_batch(
+                            upto, self.max_batch_records, self.preserve_key_order
+                        )
                         self._cond.notify_all()  # room in the buffer
                     self._put(batch)
             finally:
@@ -466,9 +352,7 @@ class Producer:
             self._complete(exc.outcome)
             back = exc.outcome.in_doubt + exc.outcome.unsent
             with self._cond:
-                for record in reversed(back):
-                    self._buffer.appendleft(_Buffered(record, 0, time.monotonic()))
-                    self._buffer_bytes += record.size
+                self._buffer.put_back(back)
             raise
         except Exception as exc:  # a client bug or missing credentials: report, not crash
             outcome = BatchOutcome(
@@ -510,7 +394,7 @@ class Producer:
         previous result. Never raises for rejected records: check ``result.failed`` (or
         call ``result.raise_for_failures()``)."""
         with self._cond:
-            upto = self._seq
+            upto = self._buffer.seq
         self._drain(upto)
         return self._result()
 

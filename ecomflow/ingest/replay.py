@@ -3,7 +3,8 @@
 Each non-blank line is sent unchanged as one record's Data (the line ending is not part of
 the payload), so the Flink job sees exactly what the producer wrote, malformed lines
 included: replay never validates or re-serialises. The input is a file, a folder (every
-``*.jsonl`` and ``*.jsonl.gz`` in it, in name order) or an iterable of lines.
+``*.jsonl`` and ``*.jsonl.gz`` in it, in name order) or an iterable of lines, read by
+``ecomflow.ingest.jsonl_input``.
 
 Pace: as fast as possible (default), ``rate`` records per second, or event time scaled by
 ``speedup`` (the gaps between the events' ``timestamp`` values divided by X). Either way the
@@ -24,16 +25,16 @@ batch. Retries therefore add out-of-orderness of up to one batch's span of event
 
 from __future__ import annotations
 
-import gzip
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ecomflow.errors import EcomflowError
+from ecomflow.ingest.jsonl_input import InputLines, input_files
 from ecomflow.ingest.producer import (
     MAX_BATCH_BYTES,
     MAX_BATCH_RECORDS,
@@ -143,73 +144,6 @@ def partition_key(data: bytes) -> str:
     session-level logic downstream relies on. The Producer SDK keys events the same way.
     """
     return key_for_bytes(data)
-
-
-# --- input ------------------------------------------------------------------------------------
-
-
-def _is_jsonl(path: Path) -> bool:
-    return path.name.endswith(".jsonl") or path.name.endswith(".jsonl.gz")
-
-
-def input_files(path: str | Path) -> list[Path]:
-    """The files a replay of ``path`` reads: the file itself, or a folder's ``*.jsonl`` and
-    ``*.jsonl.gz`` files (not recursive) in name order."""
-    path = Path(path)
-    if path.is_dir():
-        files = sorted((p for p in path.iterdir() if p.is_file() and _is_jsonl(p)), key=str)
-        if not files:
-            raise FileNotFoundError(f"no *.jsonl or *.jsonl.gz files in {path}")
-        return files
-    if not path.exists():
-        raise FileNotFoundError(f"no such file or folder: {path}")
-    return [path]
-
-
-class _Lines:
-    """(file index, file label, 1-based physical line number, line without its ending);
-    blank lines skipped. ``position``/``total`` are bytes on disk (compressed for .gz), for
-    progress and ETA; ``total`` is None for an iterable of lines."""
-
-    def __init__(self, source: str | Path | Iterable[str | bytes]) -> None:
-        self.position = 0
-        if isinstance(source, str | Path):
-            self.files: list[Path] | None = input_files(source)
-            self.folder = Path(source).is_dir()
-            self.total: int | None = sum(p.stat().st_size for p in self.files)
-            self._lines: Iterable[str | bytes] | None = None
-        else:
-            self.files, self.folder, self.total = None, False, None
-            self._lines = source
-
-    def __iter__(self) -> Iterator[tuple[int, str | None, int, bytes]]:
-        if self.files is None:
-            assert self._lines is not None
-            lines = (ln.encode("utf-8") if isinstance(ln, str) else ln for ln in self._lines)
-            for line_no, line in _numbered(lines):
-                yield 0, None, line_no, line
-            return
-        done = 0
-        for index, path in enumerate(self.files):
-            label = path.name if self.folder else None
-            with open(path, "rb") as raw:
-                fh = gzip.GzipFile(fileobj=raw, mode="rb") if path.name.endswith(".gz") else raw
-                with fh:
-                    for line_no, line in _numbered(fh):
-                        self.position = done + raw.tell()
-                        yield index, label, line_no, line
-            done += path.stat().st_size
-            self.position = done
-
-
-def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
-    for line_no, line in enumerate(lines, start=1):
-        if line.endswith(b"\n"):
-            line = line[:-1]
-            if line.endswith(b"\r"):
-                line = line[:-1]
-        if line.strip():
-            yield line_no, line
 
 
 # --- pacing -----------------------------------------------------------------------------------
@@ -366,7 +300,7 @@ def replay(
     def sleep(seconds: float) -> None:
         _sleep(seconds)
 
-    lines = _Lines(path_or_lines)
+    lines = InputLines(path_or_lines)
     started = clock()
     records = sent_bytes = requests = retried = in_doubt = 0
     failed: list[tuple[tuple[int, int], FailedLine]] = []

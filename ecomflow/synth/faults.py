@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from ecomflow.synth.generate import (
+from ecomflow.synth.encoding import (
     _epoch_ms,
     dumps,
     uuid4_str,

@@ -12,8 +12,9 @@ injects, each with its own seeded rng so one knob never shifts another's output:
   time later), late events (held back until the stream is more than ``late_by_seconds`` past
   them) and malformed records (extra lines with a fresh ``event_id``: ``MALFORMED_KINDS``).
 
-The manifest counts only what was emitted, so it is exact ground truth for the file. With every
-rate 0 and no anomaly the lines are ``dumps(e) for e in generate_events(n, ...)``, byte for byte.
+The manifest counts only what was emitted, so it is exact ground truth for the file (its fields,
+JSON form and summary are ``ecomflow.synth.manifest``). With every rate 0 and no anomaly the
+lines are ``dumps(e) for e in generate_events(n, ...)``, byte for byte.
 
 Line numbers in the manifest are 1-based and count every line (catalog records included).
 """
@@ -23,19 +24,22 @@ from __future__ import annotations
 import gzip
 import hashlib
 import heapq
-import json
 import math
 import queue
 import random
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any
 
+from ecomflow.synth.encoding import (
+    dumps,
+    format_ts,
+    uuid4_str,
+)
 from ecomflow.synth.faults import (
     _TEMPLATE_NEEDS,
     _malformed,
@@ -50,16 +54,19 @@ from ecomflow.synth.generate import (
     _make_users,
     _timeline,
     disorder_ms,
-    dumps,
-    format_ts,
     generate_products,
-    uuid4_str,
+)
+from ecomflow.synth.manifest import (
+    Manifest,
+    manifest_path,
+)
+from ecomflow.synth.manifest import (
+    _summary as _summary,  # re-exported: the old home of the CLI's summary
 )
 from ecomflow.synth.spec import (
     BOT_USER_AGENT,
     DEFAULT_N,
     DUPLICATE_DELAY_MS,
-    EVENT_TYPES,
     MALFORMED_KINDS,
     BotUser,
     RevenueSpike,
@@ -67,89 +74,6 @@ from ecomflow.synth.spec import (
     TrafficSpec,
     parse_anomaly,
 )
-
-MANIFEST_FORMAT = "ecomflow.synth.traffic-manifest/1"
-
-
-# -- the manifest -----------------------------------------------------------------------------
-
-
-@dataclass
-class Manifest:
-    """Ground truth for one traffic file; filled in while its lines are produced.
-
-    ``to_dict()`` is the JSON written next to the file (it raises until every line has been
-    produced). Valid events are the simulation's unique events: on time, out of order or late.
-    """
-
-    spec: TrafficSpec
-    complete: bool = False
-    total_lines: int = 0
-    catalog_lines: int = 0
-    event_counts: Counter[str] = field(default_factory=Counter)
-    first_ms: int | None = None
-    last_ms: int | None = None
-    purchase_revenue: dict[str, Decimal] = field(default_factory=dict)
-    out_of_order: int = 0
-    max_lag_ms: int = 0
-    duplicates: list[dict[str, Any]] = field(default_factory=list)
-    late: list[dict[str, Any]] = field(default_factory=list)
-    malformed: list[dict[str, Any]] = field(default_factory=list)
-    anomalies: list[dict[str, Any]] = field(default_factory=list)
-    file: dict[str, Any] | None = None
-
-    @property
-    def valid_events(self) -> int:
-        return sum(self.event_counts.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        if not self.complete:
-            raise RuntimeError("manifest is incomplete: consume every line first")
-        by_kind = Counter(r["kind"] for r in self.malformed)
-        out: dict[str, Any] = {"format": MANIFEST_FORMAT}
-        if self.file is not None:
-            out["file"] = self.file
-        out |= {
-            "spec": self.spec.to_dict(),
-            "lines": {
-                "total": self.total_lines,
-                "catalog": self.catalog_lines,
-                "events": self.valid_events,
-                "duplicates": len(self.duplicates),
-                "malformed": len(self.malformed),
-            },
-            "events": {
-                "count": self.valid_events,
-                "by_type": {t: self.event_counts[t] for t in sorted({*EVENT_TYPES,
-                                                                     *self.event_counts})},
-                "first_timestamp": None if self.first_ms is None else format_ts(self.first_ms),
-                "last_timestamp": None if self.last_ms is None else format_ts(self.last_ms),
-                "purchase_revenue": {c: str(v) for c, v in sorted(self.purchase_revenue.items())},
-            },
-            "out_of_order": {
-                "max_disorder_seconds": self.spec.max_disorder_seconds,
-                "events": self.out_of_order,
-                "max_lag_ms": self.max_lag_ms,
-            },
-            "duplicates": {"count": len(self.duplicates), "records": self.duplicates},
-            "late": {
-                "late_by_seconds": self.spec.late_by_seconds,
-                "count": len(self.late),
-                "records": self.late,
-            },
-            "malformed": {
-                "count": len(self.malformed),
-                "by_kind": {k: by_kind[k] for k in MALFORMED_KINDS},
-                "dead_letters": sum(1 for r in self.malformed if r["dead_letter_reason"]),
-                "records": self.malformed,
-            },
-            "anomalies": self.anomalies,
-        }
-        return out
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2) + "\n"
-
 
 # -- valid events: simulation + anomalies -----------------------------------------------------
 
@@ -444,11 +368,6 @@ def generate_traffic(spec: TrafficSpec) -> tuple[list[str], Manifest]:
     return list(lines), manifest
 
 
-def manifest_path(out_path: str | Path) -> Path:
-    out_path = Path(out_path)
-    return out_path.with_name(out_path.name + ".manifest.json")
-
-
 _BATCH_LINES = 4096
 _GZIP_LEVEL = 6  # 9 costs twice the time for ~3 % smaller files
 
@@ -510,34 +429,6 @@ def write_traffic(spec: TrafficSpec, out_path: str | Path) -> Manifest:
     manifest.file = {"name": out_path.name, "sha256_uncompressed": sha256}
     manifest_path(out_path).write_text(manifest.to_json(), encoding="utf-8")
     return manifest
-
-
-def _summary(manifest: Manifest, out_path: Path) -> list[str]:
-    data = manifest.to_dict()
-    lines = data["lines"]
-    extra = [f"{lines[k]:,} {k}" for k in ("duplicates", "malformed", "catalog") if lines[k]]
-    rows = [f"wrote {lines['total']:,} lines to {out_path}: {lines['events']:,} events"
-            + "".join(f", {e}" for e in extra)]
-    rows.append("events: " + ", ".join(f"{t}={n:,}" for t, n in data["events"]["by_type"].items()))
-    ooo = data["out_of_order"]
-    rows.append(f"out of order: {ooo['events']:,} (max lag {ooo['max_lag_ms'] / 1000:.3f} s); "
-                f"late: {data['late']['count']:,} (> {data['late']['late_by_seconds']:g} s)")
-    if data["malformed"]["count"]:
-        rows.append("malformed: " + ", ".join(
-            f"{k}={n:,}" for k, n in data["malformed"]["by_kind"].items() if n))
-    for anomaly in data["anomalies"]:
-        window = f"{anomaly['window']['start']} .. {anomaly['window']['end']}"
-        if anomaly["type"] == "revenue_spike":
-            what = f"x{anomaly['factor']:g} on {anomaly['purchases']} purchases"
-        elif anomaly["type"] == "traffic_drop":
-            what = (f"x{anomaly['factor']:g}: {anomaly['sessions_dropped']} sessions, "
-                    f"{anomaly['events_dropped']} events dropped")
-        else:
-            what = (f"{anomaly['user_id']} at {anomaly['events_per_second']:g}/s: "
-                    f"{anomaly['events']} events")
-        rows.append(f"anomaly {anomaly['type']} {window}: {what}")
-    rows.append(f"manifest: {manifest_path(out_path)}")
-    return rows
 
 
 __all__ = [
