@@ -5,7 +5,7 @@
 -- flag when: |kpi_value - mean| >= z.threshold (default 4) standard deviations, and guards hold:
 --   at least warmup.minutes (default 30) earlier minutes in the baseline (warm-up), the
 --   minute's volume >= min.volume events (default 20), and a baseline that varies (std > 0)
--- upstream: agg_kpis_1m (OVER aggregation on window_time: append-only, in event time)
+-- upstream: agg_kpis_minute (OVER aggregation on window_time: append-only, in event time)
 CREATE TEMPORARY VIEW agg_kpi_anomalies AS
 SELECT
     window_start,
@@ -43,7 +43,7 @@ FROM (
             COUNT(*) OVER w - 1 AS history,
             SUM(kpi_value) OVER w AS total,
             SUM(kpi_value * kpi_value) OVER w AS squares
-        FROM agg_kpis_1m
+        FROM agg_kpis_minute
         WINDOW w AS (
             PARTITION BY kpi, segment ORDER BY window_time
             RANGE BETWEEN INTERVAL '${ANOMALY_BASELINE_MINUTES}' MINUTE PRECEDING AND CURRENT ROW)

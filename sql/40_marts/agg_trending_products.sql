@@ -3,7 +3,7 @@
 -- baseline: the product's views per minute over the previous Anomalies baseline.minutes
 --   (minutes with activity, current one excluded; at least 5 of them)
 -- trending when: views >= Anomalies trend.factor (default 3) x baseline and views >= 10
--- upstream: agg_product_metrics_1m (OVER aggregation on window_time: append-only)
+-- upstream: agg_product_metrics_minute (OVER aggregation on window_time: append-only)
 CREATE TEMPORARY VIEW agg_trending_products AS
 SELECT
     window_start,
@@ -25,7 +25,7 @@ FROM (
             product_views,
             COUNT(*) OVER w - 1 AS history,
             SUM(product_views) OVER w AS total
-        FROM agg_product_metrics_1m
+        FROM agg_product_metrics_minute
         WINDOW w AS (
             PARTITION BY product_id ORDER BY window_time
             RANGE BETWEEN INTERVAL '${ANOMALY_BASELINE_MINUTES}' MINUTE PRECEDING

@@ -6,4 +6,4 @@ SELECT
     reason,
     dead_letter_count,
     CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS loaded_at
-FROM agg_dead_letter_counts_1m
+FROM agg_dead_letter_counts_minute

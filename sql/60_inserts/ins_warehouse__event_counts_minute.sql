@@ -7,4 +7,4 @@ SELECT
     event_type,
     event_count,
     CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS loaded_at
-FROM agg_event_counts_1m
+FROM agg_event_counts_minute

@@ -8,4 +8,4 @@ SELECT
     purchases,
     conversion_rate,
     CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS loaded_at
-FROM agg_funnel_1h
+FROM agg_funnel_hourly

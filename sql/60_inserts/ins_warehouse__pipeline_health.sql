@@ -11,4 +11,4 @@ SELECT
     CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS loaded_at,
     CAST(forgotten AS BIGINT),
     CAST(control AS BIGINT)
-FROM agg_pipeline_health_1m
+FROM agg_pipeline_health

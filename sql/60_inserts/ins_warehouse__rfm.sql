@@ -2,4 +2,4 @@
 INSERT INTO snk_warehouse__rfm
 SELECT customer_id, CAST(last_purchase AS TIMESTAMP(3)), frequency, monetary_usd,
     CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3))
-FROM agg_rfm_updates
+FROM agg_rfm

@@ -10,4 +10,4 @@ SELECT
     CAST(units_sold AS BIGINT),
     revenue_usd,
     CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS loaded_at
-FROM agg_top_products_1m
+FROM agg_top_products_minute

@@ -184,3 +184,19 @@ def test_every_sink_has_its_files_and_its_warehouse_relations() -> None:
         assert re.search(rf"CREATE (OR REPLACE )?VIEW {view}\b", migrations), view
     inserts = {path.stem for path in (SQL_DIR / "60_inserts").glob("*.sql")}
     assert inserts == set(INSERTS), "an insert file without its entry in SINKS"
+
+
+def test_one_output_one_stem_from_mart_to_view() -> None:
+    """An output keeps one name through its layers: the marts its insert reads are
+    agg_<...><stem>, its files snk_/ins_<kind>__<stem>, its log <stem>_log and its view <stem>
+    (rfm's view is rfm_scores, the design's name)."""
+    marts = {path.stem for path in (SQL_DIR / "40_marts").glob("*.sql")}
+    for sink in SINKS:
+        stem = sink.name.split("__", 1)[1]
+        insert = (SQL_DIR / "60_inserts" / f"{sink.insert_file}.sql").read_text()
+        read = {word for word in re.findall(r"\b\w+\b", insert) if word in marts}
+        assert all(mart.startswith("agg_") and mart.endswith(stem) for mart in read), (
+            sink.name, read)
+    named = {sink.name.split("__", 1)[1]: sink for sink in SINKS if sink.kind == "warehouse"}
+    assert {stem: (s.target, s.view) for stem, s in named.items()
+            if (s.target, s.view) != (f"{stem}_log", stem)} == {"rfm": ("rfm_log", "rfm_scores")}

@@ -1,11 +1,11 @@
--- agg_pipeline_health_1m: the accounting of every record, per minute.
+-- agg_pipeline_health: the accounting of every record, per minute.
 -- grain: one row per one-minute window with at least one record
 -- window: TUMBLE 1 minute on accounting_time (the event time for on-time records, the
 --   watermark met for late ones and dead letters), so every record is counted exactly once.
 -- upstream: int_stream__outcomes
 -- Holds in every row: records_in = valid + dead_letter + duplicates + late + forgotten + control
 -- (forgotten: events of a user under an erasure request; control: the requests themselves).
-CREATE TEMPORARY VIEW agg_pipeline_health_1m AS
+CREATE TEMPORARY VIEW agg_pipeline_health AS
 SELECT
     window_start,
     window_end,

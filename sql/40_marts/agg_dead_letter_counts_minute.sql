@@ -1,8 +1,8 @@
--- agg_dead_letter_counts_1m: dead letters per reason per minute.
+-- agg_dead_letter_counts_minute: dead letters per reason per minute.
 -- grain: one row per (window_start, reason) with at least one dead letter
--- window: TUMBLE 1 minute on accounting_time (see agg_pipeline_health_1m)
+-- window: TUMBLE 1 minute on accounting_time (see agg_pipeline_health)
 -- upstream: int_stream__outcomes
-CREATE TEMPORARY VIEW agg_dead_letter_counts_1m AS
+CREATE TEMPORARY VIEW agg_dead_letter_counts_minute AS
 SELECT
     window_start,
     window_end,

@@ -1,4 +1,4 @@
--- agg_kpis_1m: the per-minute KPIs the anomaly detector watches, one row per (minute, KPI,
+-- agg_kpis_minute: the per-minute KPIs the anomaly detector watches, one row per (minute, KPI,
 -- segment): events, active users, sessions, revenue (USD), conversion rate and add-to-cart rate
 -- for the whole shop (segment 'all'), events and cart value per product category
 -- ('category:<name>').
@@ -6,7 +6,7 @@
 --   count in that segment (the minimum-volume guard reads it)
 -- window: TUMBLE 1 minute on event_time; window_time stays the rowtime for the baselines
 -- upstream: int_events__clean
-CREATE TEMPORARY VIEW agg_kpis_1m AS
+CREATE TEMPORARY VIEW agg_kpis_minute AS
 SELECT window_start, window_time, kpi, 'all' AS segment, kpi_value, volume
 FROM (
     SELECT

@@ -1,10 +1,10 @@
--- agg_ordered_funnels_1h: per hour, how many sessions reached each step of each configured
+-- agg_funnel_steps_hourly: per hour, how many sessions reached each step of each configured
 -- funnel (flink_jobs/conf/funnels.json: steps, conversion window, sequential or strict order),
 -- broken down by device class and country.
 -- grain: one row per (window_start, funnel, step_index, device_class, country)
 -- window: TUMBLE 1 hour on the time each session closed (rowtime of the barrier's records)
 -- upstream: int_funnels__session_steps (dev.ecomflow.stream.OrderedFunnels)
-CREATE TEMPORARY VIEW agg_ordered_funnels_1h AS
+CREATE TEMPORARY VIEW agg_funnel_steps_hourly AS
 SELECT
     window_start,
     window_end,

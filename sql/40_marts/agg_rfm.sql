@@ -1,10 +1,10 @@
--- agg_rfm_updates: each customer's recency, frequency and monetary value, updated at every
+-- agg_rfm: each customer's recency, frequency and monetary value, updated at every
 -- purchase (the warehouse view rfm_scores keeps the newest per customer and scores them).
 -- grain: one row per clean purchase with a customer
 -- OVER aggregation per customer from the first purchase on: append-only, one state row per
 -- customer (no TTL: a customer's history is the point)
 -- upstream: int_events__clean
-CREATE TEMPORARY VIEW agg_rfm_updates AS
+CREATE TEMPORARY VIEW agg_rfm AS
 SELECT
     user_id AS customer_id,
     event_time AS last_purchase,

@@ -1,7 +1,7 @@
--- agg_product_metrics_1m: views, units sold and revenue per product per minute.
+-- agg_product_metrics_minute: views, units sold and revenue per product per minute.
 -- grain: one row per (window_start, product_id) with any activity
 -- window: TUMBLE 1 minute on event_time; upstream: int_events__product_activity
-CREATE TEMPORARY VIEW agg_product_metrics_1m AS
+CREATE TEMPORARY VIEW agg_product_metrics_minute AS
 SELECT
     window_start,
     window_end,

@@ -1,9 +1,9 @@
--- agg_funnel_1m: the design's conversion funnel, per minute.
+-- agg_funnel_minute: the design's conversion funnel, per minute.
 -- grain: one row per one-minute event-time window with at least one clean event
 -- window: TUMBLE 1 minute on event_time; upstream: int_events__clean
 -- conversion_rate is the design's: purchases * 100 / page_views, rounded to 2 decimals, NULL
 -- without page views.
-CREATE TEMPORARY VIEW agg_funnel_1m AS
+CREATE TEMPORARY VIEW agg_funnel_minute AS
 SELECT
     window_start,
     window_end,

@@ -1,11 +1,11 @@
--- agg_funnel_1h: the design's hourly conversion funnel, emitted continuously: every minute, the
+-- agg_funnel_hourly: the design's hourly conversion funnel, emitted continuously: every minute, the
 -- hour so far.
 -- grain: one row per (hour, minute step) with at least one clean event in the hour so far
 -- window: CUMULATE on event_time, step 1 minute, size 1 hour: window_start is the hour,
 --   window_end the end of the minute the row covers up to. The warehouse view funnel_hourly
 --   keeps the latest window_end per hour, so it always holds the hour so far.
 -- upstream: int_events__clean
-CREATE TEMPORARY VIEW agg_funnel_1h AS
+CREATE TEMPORARY VIEW agg_funnel_hourly AS
 SELECT
     window_start,
     window_end,
