@@ -2,51 +2,42 @@
 
 The single source of truth for what a valid record is, shared by the producer SDK, the HTTP
 collector and the Flink job's validation. The rules live in ``v1/*.schema.json`` (JSON Schema
-draft 2020-12); ``v1/event.schema.json`` dispatches a record of any type to its schema. This
-module compiles that schema once with ``fastjsonschema`` (pure Python, generated code), maps its
-errors onto a fixed dead-letter reason taxonomy (``REASONS``), and adds the two checks JSON
-Schema cannot express: a purchase's total against its items (``total_mismatch``) and a
-timestamp too far in the future (``future_timestamp``). See docs/event-contract.md.
+draft 2020-12); ``v1/event.schema.json`` dispatches a record of any type to its schema. The
+``schemas`` module holds the type names, compiles that schema once with ``fastjsonschema``
+(pure Python, generated code) and recognises a record's type; this module maps the compiled
+validator's errors onto a fixed dead-letter reason taxonomy (``REASONS``), and adds the checks
+JSON Schema cannot express: a purchase's total against its items (``total_mismatch``), a
+timestamp too far in the future (``future_timestamp``) and text the warehouse cannot store.
+Every public name of the package is importable from here. See docs/event-contract.md.
 
 Deliberately free of pyflink, boto3 and ``ecomflow`` imports: it ships to MSF in ``flink_jobs``.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-import fastjsonschema
 from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
 
-CONTRACT_VERSION = "v1"
-
-#: Canonical event types; "product" is the catalog record.
-EVENT_TYPES: tuple[str, ...] = (
-    "page_view",
-    "product_view",
-    "add_to_cart",
-    "remove_from_cart",
-    "purchase",
-    "product",
+from flink_jobs.contract.schemas import (
+    ALIASES,
+    CONTRACT_VERSION,
+    CONTROL_TYPES,
+    EVENT_TYPES,
+    canonical_type,
+    compiled_contract,
+    is_control,
+    schema,
 )
-
-#: Control events: on the stream beside the events, but not analytics (README "Privacy").
-#: ``erasure_request`` (``ecomflow forget``) carries a hashed user id; the job drops that user's
-#: later events. Only ecomflow's own tooling sends them: the HTTP collector refuses them.
-CONTROL_TYPES: tuple[str, ...] = ("erasure_request",)
-
-#: Accepted ``event_type`` values that stand for a canonical type.
-ALIASES: Mapping[str, str] = {"transaction": "purchase"}
 
 #: Dead-letter reason codes (fixed; the Flink job uses the same codes) -> one-line description.
 REASONS: Mapping[str, str] = {
@@ -72,8 +63,6 @@ _TIMESTAMP_FIELDS: Mapping[str, tuple[str, ...]] = {
     # expires_at lies in the future by design: only the request's own time is checked.
     "erasure_request": ("timestamp",),
 }
-
-_SCHEMA_NAMES = (*EVENT_TYPES, *CONTROL_TYPES, "envelope", "event")
 
 
 @dataclass(frozen=True)
@@ -107,93 +96,7 @@ class EventValidationError(ValueError):
         return (type(self), (self.issues,))
 
 
-# --------------------------------------------------------------------------- schemas
-
-
-@dataclass(frozen=True)
-class _Contract:
-    schemas: Mapping[str, dict[str, Any]]  # name -> schema as in its file
-    validate_any: Callable[[Any], Any]  # compiled event.schema.json; raises with every error
-    timestamp_patterns: frozenset[str]
-
-
-def _read_schema(name: str) -> dict[str, Any]:
-    path = resources.files(__package__).joinpath(CONTRACT_VERSION, f"{name}.schema.json")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-@functools.cache
-def _contract() -> _Contract:
-    """Load the schema files and compile the dispatcher once (lazily, on first use)."""
-    schemas = {name: _read_schema(name) for name in _SCHEMA_NAMES}
-    by_id = {s["$id"]: s for s in schemas.values()}
-
-    def local_only(uri: str) -> dict[str, Any]:
-        # Every $ref points into the contract's own files: never fetch anything.
-        try:
-            return by_id[uri]
-        except KeyError:
-            raise fastjsonschema.JsonSchemaDefinitionException(
-                f"$ref outside the contract: {uri}"
-            ) from None
-
-    compiled = fastjsonschema.compile(
-        schemas["event"],
-        handlers={"https": local_only, "http": local_only},
-        use_default=False,  # never write defaults into the caller's record
-        use_formats=False,  # no `format` keyword is used; patterns carry the rules
-        fast_fail=False,  # collect every error, not just the first
-    )
-    defs = schemas["envelope"]["$defs"]
-    return _Contract(
-        schemas=schemas,
-        validate_any=compiled,
-        timestamp_patterns=frozenset(
-            (defs["timestamp"]["pattern"], defs["optional_timestamp"]["pattern"])
-        ),
-    )
-
-
-def schema(event_type: str) -> dict:
-    """A copy of the JSON Schema for ``event_type``.
-
-    Accepts the canonical types, their aliases ("transaction"), and two structural names:
-    "envelope" (the shared fields and value types) and "event" (the dispatcher that validates a
-    record of any type).
-    """
-    name = ALIASES.get(event_type, event_type)
-    if name not in _SCHEMA_NAMES:
-        known = ", ".join((*EVENT_TYPES, *ALIASES, *CONTROL_TYPES, "envelope", "event"))
-        raise ValueError(f"unknown event type {event_type!r}; known: {known}")
-    return copy.deepcopy(_contract().schemas[name])
-
-
-# --------------------------------------------------------------------------- recognising
-
-
-def canonical_type(record: dict) -> str | None:
-    """The canonical type of ``record``, or None when it has none the contract knows.
-
-    ``event_type`` decides when present ("transaction" -> "purchase"); a control event's type
-    is its own (``CONTROL_TYPES``). A record without
-    ``event_type`` is a catalog record ("product") when it has both ``product_id`` and ``name``
-    (the design's catalog shape; events name a product ``product_name``). Mirrors the dispatch
-    in ``v1/event.schema.json``.
-    """
-    if not isinstance(record, dict):
-        return None
-    if "event_type" not in record:
-        return "product" if "product_id" in record and "name" in record else None
-    event_type = record["event_type"]
-    if not isinstance(event_type, str):
-        return None
-    event_type = ALIASES.get(event_type, event_type)
-    return event_type if event_type in EVENT_TYPES or event_type in CONTROL_TYPES else None
-
-
-def is_control(record: object) -> bool:
-    """Whether ``record`` is a control event (``CONTROL_TYPES``), valid or not."""
-    return isinstance(record, dict) and record.get("event_type") in CONTROL_TYPES
+# --------------------------------------------------------------------------- the user
 
 
 def user_key(record: dict) -> str | None:
@@ -395,7 +298,7 @@ def validate(
         now = datetime.now(UTC)
     elif now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    contract = _contract()
+    contract = compiled_contract()
     issues: list[Issue] = []
     errors: list[JsonSchemaValueException] = []
     try:
