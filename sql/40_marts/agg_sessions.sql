@@ -7,13 +7,14 @@
 -- upstream: int_events__clean (events with a user)
 -- First and last values (entry and exit page, device, country, the client's session id) are
 -- taken in event-time order as MIN/MAX over "time|value" strings: FIRST_VALUE cannot merge
--- session windows, MIN and MAX can. session_id is stable: MD5 of user and start.
+-- session windows, MIN and MAX can. session_id is stable: MD5 of user and start. The columns
+-- are the sinks' (snk_lake__sessions, snk_warehouse__sessions), in their order.
 CREATE TEMPORARY VIEW agg_sessions AS
 SELECT
     MD5(CONCAT(MIN(user_id), '|', CAST(MIN(event_time) AS STRING))) AS session_id,
     MIN(user_id) AS user_id,
-    MIN(event_time) AS session_start,
-    MAX(event_time) AS session_end,
+    CAST(MIN(event_time) AS TIMESTAMP(3)) AS session_start,
+    CAST(MAX(event_time) AS TIMESTAMP(3)) AS session_end,
     TIMESTAMPDIFF(SECOND, MIN(event_time), MAX(event_time)) AS duration_seconds,
     SUBSTRING(MIN(CONCAT(sort_time, '|', session_id)) FROM 25) AS client_session_id,
     COUNT(*) AS events,

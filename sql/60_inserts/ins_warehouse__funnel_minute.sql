@@ -1,11 +1,5 @@
--- ins_warehouse__funnel_minute: the conversion funnel into the warehouse landing table.
+-- ins_warehouse__funnel_minute: the conversion funnel into the warehouse landing table (the
+-- mart's columns, in the sink's order, plus loaded_at).
 INSERT INTO snk_warehouse__funnel_minute
-SELECT
-    CAST(window_start AS TIMESTAMP(3)),
-    CAST(window_end AS TIMESTAMP(3)),
-    page_views,
-    add_to_cart,
-    purchases,
-    conversion_rate,
-    CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS loaded_at
+SELECT *, CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS loaded_at
 FROM agg_funnel_minute
