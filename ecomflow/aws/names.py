@@ -46,25 +46,30 @@ def _check(env: str) -> str:
     return env
 
 
+def _name(env: str, *parts: str) -> str:
+    """The one naming rule of every physical name: ecomflow-<env>-<parts>."""
+    return "-".join((PROJECT, _check(env), *parts))
+
+
 def stack_name(env: str, suffix: str) -> str:
-    return f"{PROJECT}-{_check(env)}-{suffix}"
+    return _name(env, suffix)
 
 
 def stream_name(env: str) -> str:
-    return f"{PROJECT}-{_check(env)}-events"
+    return _name(env, "events")
 
 
 def application_name(env: str) -> str:
-    return f"{PROJECT}-{_check(env)}-events-job"
+    return _name(env, "events-job")
 
 
 def cluster_identifier(env: str) -> str:
-    return f"{PROJECT}-{_check(env)}-dw"
+    return _name(env, "dw")
 
 
 def bucket_name(env: str, purpose: str, *, account: str, region: str) -> str:
     """`purpose` is one of lake, code, access-logs."""
-    return f"{PROJECT}-{_check(env)}-{purpose}-{account}-{region}"
+    return _name(env, purpose, account, region)
 
 
 def flink_role_name(env: str) -> str:
@@ -72,18 +77,18 @@ def flink_role_name(env: str) -> str:
 
     Fixed so that the lake's bucket policy can name it without depending on the stack that
     creates it."""
-    return f"{PROJECT}-{_check(env)}-flink-job"
+    return _name(env, "flink-job")
 
 
 def raw_data_reader_role_name(env: str) -> str:
     """The only role that may read raw records (dead_letter/, raw/); region appended too."""
-    return f"{PROJECT}-{_check(env)}-raw-data-reader"
+    return _name(env, "raw-data-reader")
 
 
 def hash_key_secret_name(env: str) -> str:
     """The Secrets Manager secret holding the pseudonymisation key (Privacy.hash.key)."""
-    return f"{PROJECT}-{_check(env)}-privacy-hash-key"
+    return _name(env, "privacy-hash-key")
 
 
 def delivery_stream_name(env: str) -> str:
-    return f"{PROJECT}-{_check(env)}-raw-archive"
+    return _name(env, "raw-archive")

@@ -7,7 +7,8 @@ use botocore's Stubber: exact requests in, service-model-validated responses out
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
+from botocore.stub import Stubber
+from click.testing import CliRunner, Result
 
 from ecomflow.aws import msf_app
 from ecomflow.cli.app import app_group
@@ -91,14 +92,21 @@ def test_wait_for_gives_up_after_the_timeout():
 
 # -- the CLI ----------------------------------------------------------------------------------
 
+def _invoke(client, stubber: Stubber, *args: str) -> Result:
+    """`ecomflow app ARGS` on the stubbed client; every stubbed call must have been made."""
+    with stubber:
+        result = CliRunner().invoke(app_group, list(args), obj=client)
+        stubber.assert_no_pending_responses()
+    return result
+
+
 def test_app_status_prints_state_and_latest_snapshots():
     client, stubber = msf_client()
     expect_describe(stubber, NAME, "RUNNING", version=4, code_key="flink/ecomflow-msf-ab.zip")
     stubber.add_response("list_application_snapshots",
                          snapshot_list(("older", "READY"), ("newer", "READY")),
                          {"ApplicationName": NAME, "Limit": 50})
-    with stubber:
-        result = CliRunner().invoke(app_group, ["status", "--env", "dev"], obj=client)
+    result = _invoke(client, stubber, "status", "--env", "dev")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == f"{NAME}  RUNNING  version 4  FLINK-1_20"
@@ -109,8 +117,7 @@ def test_app_status_prints_state_and_latest_snapshots():
 def test_app_status_of_a_missing_application_says_how_to_deploy():
     client, stubber = msf_client()
     expect_describe(stubber, NAME, None)
-    with stubber:
-        result = CliRunner().invoke(app_group, ["status", "--env", "dev"], obj=client)
+    result = _invoke(client, stubber, "status", "--env", "dev")
     assert result.exit_code == 1
     assert "ecomflow deploy --env dev" in result.output
 
@@ -120,9 +127,7 @@ def test_app_stop_takes_a_snapshot_and_waits():
     expect_describe(stubber, NAME, "RUNNING")
     stubber.add_response("stop_application", {}, {"ApplicationName": NAME, "Force": False})
     expect_describe(stubber, NAME, "READY")
-    with stubber:
-        result = CliRunner().invoke(app_group, ["stop", "--env", "dev"], obj=client)
-        stubber.assert_no_pending_responses()
+    result = _invoke(client, stubber, "stop", "--env", "dev")
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"{NAME} stopped (snapshot taken)"
 
@@ -135,9 +140,7 @@ def test_app_start_restores_the_latest_snapshot_and_waits():
     stubber.add_response("start_application", {}, _start_params(
         {"ApplicationRestoreType": "RESTORE_FROM_LATEST_SNAPSHOT"}))
     expect_describe(stubber, NAME, "RUNNING")
-    with stubber:
-        result = CliRunner().invoke(app_group, ["start", "--env", "dev"], obj=client)
-        stubber.assert_no_pending_responses()
+    result = _invoke(client, stubber, "start", "--env", "dev")
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"{NAME} running (RESTORE_FROM_LATEST_SNAPSHOT)"
 
@@ -152,8 +155,7 @@ def test_app_start_of_a_running_application_does_nothing():
     assert result.exit_code != 0
     client, stubber = msf_client()
     expect_describe(stubber, NAME, "RUNNING")
-    with stubber:
-        result = CliRunner().invoke(app_group, ["start", "--env", "dev"], obj=client)
+    result = _invoke(client, stubber, "start", "--env", "dev")
     assert result.exit_code == 0 and "already running" in result.output
 
 

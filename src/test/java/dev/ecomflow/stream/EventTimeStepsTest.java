@@ -63,6 +63,14 @@ class EventTimeStepsTest {
         return new StreamRecord<>(row, time);
     }
 
+    /** Everything `step` has emitted once the watermark reached `watermark`. */
+    private static List<Row> emittedAt(
+            KeyedOneInputStreamOperatorTestHarness<String, Row, Row> step, long watermark)
+            throws Exception {
+        step.processWatermark(new Watermark(watermark));
+        return step.extractOutputValues();
+    }
+
     /** The row an abandoned cart emits, a minute (the timeout) after its last change. */
     private static Row abandoned(String user, String value, int items, long firstAdded,
                                  long lastChange) {
@@ -78,11 +86,9 @@ class EventTimeStepsTest {
         // Arrives last, happened second: p1 leaves the cart before p2 is added, so the cart
         // that times out holds p2 alone and was first filled at 3 s.
         carts.processElement(cart(2000, "u1", "remove_from_cart", "p1", null, null));
-        carts.processWatermark(new Watermark(3000 + MINUTE - 1));
-        assertEquals(List.of(), carts.extractOutputValues());
-        carts.processWatermark(new Watermark(3000 + MINUTE));
+        assertEquals(List.of(), emittedAt(carts, 3000 + MINUTE - 1));
         assertEquals(List.of(abandoned("u1", "5.00", 1, 3000, 3000)),
-                carts.extractOutputValues());
+                emittedAt(carts, 3000 + MINUTE));
         carts.close();
     }
 
@@ -91,8 +97,7 @@ class EventTimeStepsTest {
         var carts = carts(null);
         carts.processElement(cart(1000, "u2", "add_to_cart", "p1", 1, "3.00"));
         carts.processElement(cart(30_000, "u2", "purchase", null, null, null));
-        carts.processWatermark(new Watermark(10 * MINUTE));
-        assertEquals(List.of(), carts.extractOutputValues());
+        assertEquals(List.of(), emittedAt(carts, 10 * MINUTE));
         carts.close();
     }
 
@@ -106,9 +111,8 @@ class EventTimeStepsTest {
         before.close();
 
         var after = carts(snapshot);
-        after.processWatermark(new Watermark(5000 + MINUTE));
         assertEquals(List.of(abandoned("u3", "7.00", 3, 1000, 5000)),
-                after.extractOutputValues());
+                emittedAt(after, 5000 + MINUTE));
         after.close();
     }
 
@@ -121,13 +125,12 @@ class EventTimeStepsTest {
         sessions.processElement(at(3000, Row.of("u4", "purchase", "mobile", "ES")));
         sessions.processElement(at(1000, Row.of("u4", "page_view", "mobile", "ES")));
         sessions.processElement(at(2000, Row.of("u4", "add_to_cart", null, null)));
-        sessions.processWatermark(new Watermark(3000 + 30 * MINUTE));
         Instant start = Instant.ofEpochMilli(1000);
         assertEquals(List.of(
                 Row.of("checkout", 1, "page_view", "u4", start, "mobile", "ES"),
                 Row.of("checkout", 2, "add_to_cart", "u4", start, "mobile", "ES"),
                 Row.of("checkout", 3, "purchase", "u4", start, "mobile", "ES")),
-                sessions.extractOutputValues());
+                emittedAt(sessions, 3000 + 30 * MINUTE));
         sessions.close();
     }
 
@@ -138,9 +141,8 @@ class EventTimeStepsTest {
         sessions.processElement(at(0, Row.of("u5", "page_view", null, null)));
         // After the gap: a new session, which never viewed a page.
         sessions.processElement(at(31 * MINUTE, Row.of("u5", "add_to_cart", null, null)));
-        sessions.processWatermark(new Watermark(62 * MINUTE));
         assertEquals(List.of(Row.of("browse", 1, "page_view", "u5", Instant.EPOCH, null, null)),
-                sessions.extractOutputValues());
+                emittedAt(sessions, 62 * MINUTE));
         sessions.close();
     }
 }
