@@ -74,8 +74,12 @@ class PackageError(EcomflowError, RuntimeError):
     pass
 
 
+# The property group MSF reads the zip's entry point from (the CDK app and `run --package`).
+RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
+
+
 def run_options() -> dict[str, str]:
-    """The `kinesis.analytics.flink.run.options` property group for this zip."""
+    """The RUN_OPTIONS_GROUP property group for this zip."""
     return {"python": "main.py", "jarfile": JAR_IN_ZIP, "pyFiles": f"{PYTHON_DIR}/"}
 
 

@@ -46,7 +46,6 @@ from flink_jobs.properties import PROPERTIES_PATH_VARIABLE, PropertyGroups, to_d
 from flink_jobs.settings import JobSettings
 
 PYFLINK_HOME = Path(str(metadata.distribution("apache-flink").locate_file("pyflink")))
-RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
 
 
 class PackageRunError(EcomflowError, RuntimeError):
@@ -301,7 +300,7 @@ def submit(cluster: PackageCluster, app: Path, options: dict[str, str],
            groups: PropertyGroups, python: Path) -> str:
     """Submit the zip's entry file as MSF does; the job id."""
     properties = cluster.folder / "application_properties.json"
-    properties.write_text(json.dumps(to_document({**groups, RUN_OPTIONS_GROUP: options}),
+    properties.write_text(json.dumps(to_document({**groups, package.RUN_OPTIONS_GROUP: options}),
                                      indent=2))
     command = [str(PYFLINK_HOME / "bin" / "flink"), "run", "--detached",
                "--python", str(app / options["python"]),

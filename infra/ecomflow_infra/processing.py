@@ -37,7 +37,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from ecomflow.aws import names as aws_names
-from ecomflow.aws.package import run_options
+from ecomflow.aws.package import RUN_OPTIONS_GROUP, run_options
 from ecomflow_infra.common import (
     bucket_arn,
     bucket_name,
@@ -59,7 +59,6 @@ from flink_jobs import property_keys as keys
 from flink_jobs.property_keys import property_groups
 
 RUNTIME = "FLINK-1_20"
-RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
 LOG_STREAM = "job"
 
 # ENI management in the application's VPC: AWS gives these Describe calls no resource-level
