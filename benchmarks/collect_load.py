@@ -46,7 +46,7 @@ from benchmarks.collect_plan import (
     plan_requests,
 )
 from ecomflow import paths
-from ecomflow.ingest.producer import kinesis_client
+from ecomflow.kinesis.client import kinesis_client
 from ecomflow.kinesis.read_back import read_stream
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackConfig, StackInfo

@@ -25,7 +25,7 @@ import boto3
 import psycopg2
 import pyarrow.parquet as pq
 
-from ecomflow.ingest.replay import kinesis_client
+from ecomflow.kinesis.client import kinesis_client
 from ecomflow.local.stack import StackInfo, warehouse_dsn
 from flink_jobs.settings import JobSettings
 

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecomflow.synth.generate import generate_events, write_jsonl
+from ecomflow.synth.encoding import write_jsonl
+from ecomflow.synth.generate import generate_events
 
 # (pipeline, sinks discarded, pseudonymisation on) at parallelism 1; at 2 only the first and
 # the full pipeline. Each is a ratio of the pass-through measured just before it.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ecomflow.ingest.producer import kinesis_client
+from ecomflow.kinesis.client import kinesis_client
 from ecomflow.kinesis.read_back import read_stream
 from ecomflow.local.stack import StackInfo
 

@@ -230,13 +230,9 @@ def replay(source: Path, stream_name: str | None, endpoint: str | None, region: 
 def _replay(source: Path, *, stream_name: str | None = None, endpoint: str | None = None,
             region: str | None = None, rate: float | None = None,
             speedup: float | None = None):  # noqa: ANN202
-    from ecomflow.ingest.replay import (
-        ReplayError,
-        ReplayInterrupted,
-        format_summary,
-        kinesis_client,
-    )
+    from ecomflow.ingest.replay import ReplayError, ReplayInterrupted, format_summary
     from ecomflow.ingest.replay import replay as replay_file
+    from ecomflow.kinesis.client import kinesis_client
 
     stack = _running_stack()
     if stack is None and stream_name is None:
@@ -345,7 +341,7 @@ def forget(user_id: str | None, expires_days: int | None, dry_run: bool,
            resume_: bool, lake_url: str | None, stream_name: str | None) -> None:
     """Erase USER_ID (a user or customer id, as sent) from the warehouse, the lake and the
     stream's later output; print what was removed. Running it twice is harmless."""
-    from ecomflow.ingest.replay import kinesis_client
+    from ecomflow.kinesis.client import kinesis_client
     from ecomflow.privacy import forget as erasure
     from ecomflow.privacy.lake_rewrite import Lake
     from ecomflow.run.local_run import local_privacy

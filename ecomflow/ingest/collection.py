@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from ecomflow.ingest.producer import FailedRecord, Producer, ProducerError, Record
+from ecomflow.ingest.producer import Producer
+from ecomflow.kinesis.records import FailedRecord, ProducerError, Record
 from flink_jobs import contract
 
 log = logging.getLogger(__name__)

@@ -31,19 +31,12 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from ecomflow.ingest.producer import (
-    ANONYMOUS_KEY,
-    MAX_RECORD_BYTES,
-    DeliveryError,
-    FailedRecord,
-    FlushResult,
-    Producer,
-    ProducerError,
-    Record,
-    RecordTooLarge,
-    kinesis_client,
-    normalise_key,
-)
+from ecomflow.ingest.delivery import DeliveryError, FlushResult
+from ecomflow.ingest.producer import Producer
+from ecomflow.kinesis.client import kinesis_client
+from ecomflow.kinesis.keys import ANONYMOUS_KEY, normalise_key
+from ecomflow.kinesis.limits import MAX_RECORD_BYTES
+from ecomflow.kinesis.records import FailedRecord, ProducerError, Record, RecordTooLarge
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Producer SDK: put e-commerce events on a Kinesis stream (the PutRecords core it shares with
-replay is ecomflow/kinesis/; its names are re-exported here).
+replay is ecomflow/kinesis/; import its names from there).
 
 Two layers, one implementation of batching and retrying:
 
@@ -12,7 +12,8 @@ Two layers, one implementation of batching and retrying:
     accepted and what it did not; ``close()`` (or leaving the ``with`` block) flushes too, and
     so does interpreter exit for producers nobody closed. See docs/producer.md. Its parts:
     event -> record (``event_record.py``), the buffer (``send_buffer.py``) and what a flush
-    reports (``delivery.py``: FlushResult, DeliveryError, re-exported here).
+    reports (``delivery.py``: FlushResult, DeliveryError; DeliveryError is also reachable
+    here, as docs/producer.md documents it).
 
 ``PutRecordsSender`` / ``send_records`` (ecomflow/kinesis/sender.py)
     The lower level: raw ``Record`` s (bytes + partition key, sent byte for byte, never
@@ -39,47 +40,20 @@ from typing import Any
 from ecomflow.ingest.delivery import DeliveryError, FlushResult
 from ecomflow.ingest.event_record import event_record, load_contract
 from ecomflow.ingest.send_buffer import SendBuffer
-from ecomflow.kinesis.client import (
-    kinesis_client,
-)
-from ecomflow.kinesis.keys import (
-    ANONYMOUS_KEY,
-    MAX_PARTITION_KEY_CHARS,
-    key_for_bytes,
-    key_for_object,
-    normalise_key,
-)
-from ecomflow.kinesis.limits import (
-    MAX_BATCH_BYTES,
-    MAX_BATCH_RECORDS,
-    MAX_RECORD_BYTES,
-    RETRYABLE_CALL_ERRORS,
-    SHARD_BYTES_PER_SECOND,
-    SHARD_RECORDS_PER_SECOND,
-    backoff_delay,
-    error_code,
-)
-from ecomflow.kinesis.pacing import (
-    ShardRateGuard,
-    SigintDeferral,
-)
+from ecomflow.kinesis.client import kinesis_client
+from ecomflow.kinesis.limits import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_RECORD_BYTES, error_code
 from ecomflow.kinesis.records import (
     BatchOutcome,
     BufferFull,
     FailedRecord,
     ProducerClosed,
-    ProducerError,
     PutRecordsError,
     Record,
     RecordTooLarge,
     SendInterrupted,
     _too_large,
-    batches,
 )
-from ecomflow.kinesis.sender import (
-    PutRecordsSender,
-    send_records,
-)
+from ecomflow.kinesis.sender import PutRecordsSender
 
 log = logging.getLogger(__name__)
 
@@ -420,35 +394,12 @@ class Producer:
         return result
 
 
+# The documented SDK surface (docs/producer.md): the Producer, and the two names the docs reach
+# through this module: ``ecomflow.ingest.producer.kinesis_client`` and
+# ``ecomflow.ingest.producer.DeliveryError`` (``EventValidationError`` is ``__getattr__``'s).
+# Everything else is imported from where it is defined.
 __all__ = [
-    "ANONYMOUS_KEY",
-    "BatchOutcome",
-    "BufferFull",
     "DeliveryError",
-    "FailedRecord",
-    "FlushResult",
-    "MAX_BATCH_BYTES",
-    "MAX_BATCH_RECORDS",
-    "MAX_PARTITION_KEY_CHARS",
-    "MAX_RECORD_BYTES",
     "Producer",
-    "ProducerClosed",
-    "ProducerError",
-    "PutRecordsError",
-    "PutRecordsSender",
-    "RETRYABLE_CALL_ERRORS",
-    "Record",
-    "RecordTooLarge",
-    "SHARD_BYTES_PER_SECOND",
-    "SHARD_RECORDS_PER_SECOND",
-    "SendInterrupted",
-    "ShardRateGuard",
-    "SigintDeferral",
-    "backoff_delay",
-    "batches",
-    "key_for_bytes",
-    "key_for_object",
     "kinesis_client",
-    "normalise_key",
-    "send_records",
 ]

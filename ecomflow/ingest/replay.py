@@ -9,10 +9,10 @@ included: replay never validates or re-serialises. The input is a file, a folder
 Pace: as fast as possible (default), ``rate`` records per second, or event time scaled by
 ``speedup`` (the gaps between the events' ``timestamp`` values divided by X). Either way the
 per-shard write limits (1,000 records/s and 1 MiB/s per shard, shards from ListShards) are
-kept by waiting before a request (``ecomflow.ingest.producer.ShardRateGuard``), and throttling that
+kept by waiting before a request (``ecomflow.kinesis.pacing.ShardRateGuard``), and throttling that
 still happens is retried with backoff. The PutRecords loop itself (batches within the
 limits, failed records re-sent with full-jitter exponential backoff, in order, before the
-next batch) is ``ecomflow.ingest.producer.PutRecordsSender``: one implementation for replay and
+next batch) is ``ecomflow.kinesis.sender.PutRecordsSender``: one implementation for replay and
 the Producer SDK.
 
 Ctrl-C: a request already in flight is finished (its results are counted), nothing further
@@ -34,22 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from ecomflow.errors import EcomflowError
-from ecomflow.ingest.jsonl_input import InputLines, input_files
-from ecomflow.ingest.producer import (
-    MAX_BATCH_BYTES,
-    MAX_BATCH_RECORDS,
-    MAX_RECORD_BYTES,
-    RETRYABLE_CALL_ERRORS,
-    BatchOutcome,
-    PutRecordsError,
-    PutRecordsSender,
-    Record,
-    SendInterrupted,
-    ShardRateGuard,
-    SigintDeferral,
-    key_for_bytes,
-    kinesis_client,
-)
+from ecomflow.ingest.jsonl_input import InputLines
+from ecomflow.kinesis.keys import key_for_bytes
+from ecomflow.kinesis.limits import MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_RECORD_BYTES
+from ecomflow.kinesis.pacing import ShardRateGuard, SigintDeferral
+from ecomflow.kinesis.records import BatchOutcome, PutRecordsError, Record, SendInterrupted
+from ecomflow.kinesis.sender import PutRecordsSender
 
 # Module-level indirection so tests can replace the sleep and the clock without touching
 # the time module.
@@ -442,18 +432,12 @@ def _where(failure: tuple[int, str, str]) -> str:
 
 
 __all__ = [
-    "MAX_BATCH_BYTES",
-    "MAX_BATCH_RECORDS",
-    "MAX_RECORD_BYTES",
-    "RETRYABLE_CALL_ERRORS",
     "FailedLine",
     "ReplayError",
     "ReplayInterrupted",
     "ReplaySummary",
     "event_time",
     "format_summary",
-    "input_files",
-    "kinesis_client",
     "partition_key",
     "replay",
 ]

@@ -13,8 +13,7 @@ Regenerate the bundled sample with::
 Faults (duplicates, late and malformed records), anomalies and a ground-truth manifest are
 ``ecomflow.synth.traffic`` (the ``ecomflow generate`` command), built on the simulation
 here; with all of them off it writes exactly these events. How events are written (compact
-JSON, timestamps, ids, JSONL files) is ``ecomflow.synth.encoding``; its public names are
-re-exported here.
+JSON, timestamps, ids, JSONL files) is ``ecomflow.synth.encoding``; import them from there.
 """
 
 from __future__ import annotations
@@ -43,10 +42,8 @@ from ecomflow.synth.catalog import (
 )
 from ecomflow.synth.encoding import (
     _epoch_ms,
-    dumps,
     format_ts,
     uuid4_str,
-    write_jsonl,
 )
 
 DEFAULT_START = datetime(2025, 7, 16, 10, 0, 0, tzinfo=UTC)
@@ -426,11 +423,6 @@ def disorder_ms(max_disorder_seconds: float) -> int:
 
 __all__ = [
     "DEFAULT_START",
-    "PRODUCTS",
-    "dumps",
-    "format_ts",
     "generate_events",
     "generate_products",
-    "uuid4_str",
-    "write_jsonl",
 ]

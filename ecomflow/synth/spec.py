@@ -9,11 +9,8 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from ecomflow.synth.generate import (
-    DEFAULT_START,
-    _epoch_ms,
-    format_ts,
-)
+from ecomflow.synth.encoding import _epoch_ms, format_ts
+from ecomflow.synth.generate import DEFAULT_START
 
 EVENT_TYPES = ("add_to_cart", "page_view", "product_view", "purchase", "remove_from_cart")
 MALFORMED_KINDS = (

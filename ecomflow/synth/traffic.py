@@ -10,7 +10,7 @@ injects, each with its own seeded rng so one knob never shifts another's output:
   ``1 - factor``), a bot user (page_view/product_view pairs at a fixed rate in a window);
 * stream faults: exact duplicates (byte-identical resends of an earlier line, 1-5 s of stream
   time later), late events (held back until the stream is more than ``late_by_seconds`` past
-  them) and malformed records (extra lines with a fresh ``event_id``: ``MALFORMED_KINDS``).
+  them) and malformed records (extra lines with a fresh ``event_id``: ``spec.MALFORMED_KINDS``).
 
 The manifest counts only what was emitted, so it is exact ground truth for the file (its fields,
 JSON form and summary are ``ecomflow.synth.manifest``). With every rate 0 and no anomaly the
@@ -35,6 +35,7 @@ from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any
 
+from ecomflow.synth.catalog import PRODUCTS, SHOP_ORIGIN
 from ecomflow.synth.encoding import (
     dumps,
     format_ts,
@@ -47,8 +48,6 @@ from ecomflow.synth.faults import (
     dead_letter_reason,
 )
 from ecomflow.synth.generate import (
-    PRODUCTS,
-    SHOP_ORIGIN,
     SessionFilter,
     _bounded_disorder,
     _make_users,
@@ -60,19 +59,13 @@ from ecomflow.synth.manifest import (
     Manifest,
     manifest_path,
 )
-from ecomflow.synth.manifest import (
-    _summary as _summary,  # re-exported: the old home of the CLI's summary
-)
 from ecomflow.synth.spec import (
     BOT_USER_AGENT,
     DEFAULT_N,
     DUPLICATE_DELAY_MS,
-    MALFORMED_KINDS,
     BotUser,
-    RevenueSpike,
     TrafficDrop,
     TrafficSpec,
-    parse_anomaly,
 )
 
 # -- valid events: simulation + anomalies -----------------------------------------------------
@@ -432,16 +425,7 @@ def write_traffic(spec: TrafficSpec, out_path: str | Path) -> Manifest:
 
 
 __all__ = [
-    "MALFORMED_KINDS",
-    "BotUser",
-    "Manifest",
-    "RevenueSpike",
-    "TrafficDrop",
-    "TrafficSpec",
-    "dead_letter_reason",
     "generate_traffic",
     "iter_traffic",
-    "manifest_path",
-    "parse_anomaly",
     "write_traffic",
 ]

@@ -30,13 +30,10 @@ import pytest
 from click.testing import CliRunner
 
 from ecomflow.cli.collect import collect_command
-from ecomflow.ingest.collect import (
-    CollectorConfig,
-    parse_body,
-    receive_timestamp,
-    running_collector,
-)
-from ecomflow.ingest.producer import Producer, kinesis_client
+from ecomflow.ingest.collect import running_collector
+from ecomflow.ingest.collection import CollectorConfig, parse_body, receive_timestamp
+from ecomflow.ingest.producer import Producer
+from ecomflow.kinesis.client import kinesis_client
 from ecomflow.local.stack import StackInfo, free_port
 from ecomflow.synth.generate import generate_events
 from flink_jobs.contract import derive_event_id

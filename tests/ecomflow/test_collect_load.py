@@ -27,8 +27,10 @@ from benchmarks.collect_load import (
     plan_requests,
     run_load,
 )
-from ecomflow.ingest.collect import CollectorConfig, running_collector
-from ecomflow.ingest.producer import Producer, kinesis_client
+from ecomflow.ingest.collect import running_collector
+from ecomflow.ingest.collection import CollectorConfig
+from ecomflow.ingest.producer import Producer
+from ecomflow.kinesis.client import kinesis_client
 from ecomflow.local.stack import StackInfo
 from tests.kinesis_reader import create_active_stream, read_stream
 

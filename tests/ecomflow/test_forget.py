@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from ecomflow import cli
-from ecomflow.ingest.producer import kinesis_client
+from ecomflow.kinesis.client import kinesis_client
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackInfo
 from ecomflow.privacy.forget import (

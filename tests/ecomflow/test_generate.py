@@ -16,18 +16,14 @@ from click.testing import CliRunner
 
 from ecomflow.cli.generate import generate_command
 from ecomflow.paths import SAMPLE_EVENTS
+from ecomflow.synth.catalog import CATEGORIES, PRODUCTS
+from ecomflow.synth.encoding import dumps, format_ts, uuid4_str, write_jsonl
 from ecomflow.synth.generate import (
-    CATEGORIES,
-    PRODUCTS,
     _make_users,
     _timeline,
     _Weighted,
-    dumps,
-    format_ts,
     generate_events,
     generate_products,
-    uuid4_str,
-    write_jsonl,
 )
 
 USER_FIELDS = {

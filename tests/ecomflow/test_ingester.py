@@ -19,8 +19,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from ecomflow.ingest.delivery import DeliveryError
 from ecomflow.ingest.ingester import EcommerceDataIngester
-from ecomflow.ingest.producer import DeliveryError, FailedRecord, kinesis_client
+from ecomflow.kinesis.client import kinesis_client
+from ecomflow.kinesis.records import FailedRecord
 from ecomflow.local.stack import StackInfo
 from flink_jobs.contract import EventValidationError, validate
 from tests.kinesis_reader import create_active_stream, read_stream

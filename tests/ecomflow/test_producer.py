@@ -22,22 +22,20 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ecomflow.ingest.producer import (
-    MAX_BATCH_BYTES,
-    MAX_RECORD_BYTES,
+from ecomflow.ingest.delivery import DeliveryError
+from ecomflow.ingest.producer import Producer
+from ecomflow.ingest.replay import partition_key
+from ecomflow.kinesis.client import kinesis_client
+from ecomflow.kinesis.limits import MAX_BATCH_BYTES, MAX_RECORD_BYTES
+from ecomflow.kinesis.pacing import ShardRateGuard
+from ecomflow.kinesis.records import (
     BufferFull,
-    DeliveryError,
     FailedRecord,
-    Producer,
     ProducerClosed,
-    PutRecordsSender,
     Record,
     RecordTooLarge,
-    ShardRateGuard,
-    kinesis_client,
-    send_records,
 )
-from ecomflow.ingest.replay import partition_key
+from ecomflow.kinesis.sender import PutRecordsSender, send_records
 from ecomflow.local.stack import StackInfo
 from ecomflow.synth.generate import generate_events
 from flink_jobs.contract import EventValidationError, derive_event_id

@@ -18,17 +18,18 @@ from moto import mock_aws
 
 from ecomflow import paths
 from ecomflow.ingest import replay as replay_mod
+from ecomflow.ingest.jsonl_input import input_files
 from ecomflow.ingest.replay import (
-    MAX_BATCH_BYTES,
-    MAX_RECORD_BYTES,
     ReplayError,
     format_summary,
-    kinesis_client,
     partition_key,
     replay,
 )
+from ecomflow.kinesis.client import kinesis_client
+from ecomflow.kinesis.limits import MAX_BATCH_BYTES, MAX_RECORD_BYTES
 from ecomflow.local.stack import StackInfo
-from ecomflow.synth.generate import dumps, generate_events, write_jsonl
+from ecomflow.synth.encoding import dumps, write_jsonl
+from ecomflow.synth.generate import generate_events
 from tests.kinesis_reader import create_active_stream, read_stream, stack_client
 from tests.support.fake_clock import FakeClock
 from tests.support.fake_kinesis import FakeKinesis, by_data
@@ -252,7 +253,7 @@ def test_folder_input_in_name_order_with_file_names_in_failures(tmp_path: Path) 
     assert failure == (2, THROTTLED, "Rate exceeded for shard")
     assert isinstance(failure, replay_mod.FailedLine) and failure.file == "b.jsonl.gz"
     assert "b.jsonl.gz:2" in format_summary(summary)
-    assert replay_mod.input_files(tmp_path) == [
+    assert input_files(tmp_path) == [
         tmp_path / "a.jsonl",
         tmp_path / "b.jsonl.gz",
         tmp_path / "c.jsonl",

@@ -29,13 +29,11 @@ import pytest
 from click.testing import CliRunner
 
 from ecomflow.cli import main as cli_main
-from ecomflow.ingest.producer import (
-    Record,
-    batches,
-)
 from ecomflow.ingest.replay import format_summary, partition_key, replay
+from ecomflow.kinesis.records import Record, batches
 from ecomflow.local.stack import StackInfo
-from ecomflow.synth.generate import dumps, generate_events
+from ecomflow.synth.encoding import dumps
+from ecomflow.synth.generate import generate_events
 from tests.kinesis_reader import create_active_stream, read_stream, stack_client
 from tests.support.fault_proxy import ShardThrottle
 

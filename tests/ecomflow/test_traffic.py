@@ -21,20 +21,19 @@ import pytest
 from click.testing import CliRunner
 
 from ecomflow.cli.generate import generate_command
-from ecomflow.synth.generate import DEFAULT_START, dumps, generate_events, generate_products
-from ecomflow.synth.traffic import (
+from ecomflow.synth.encoding import dumps
+from ecomflow.synth.faults import dead_letter_reason
+from ecomflow.synth.generate import DEFAULT_START, generate_events, generate_products
+from ecomflow.synth.manifest import manifest_path
+from ecomflow.synth.spec import (
     MALFORMED_KINDS,
     BotUser,
     RevenueSpike,
     TrafficDrop,
     TrafficSpec,
-    dead_letter_reason,
-    generate_traffic,
-    iter_traffic,
-    manifest_path,
     parse_anomaly,
-    write_traffic,
 )
+from ecomflow.synth.traffic import generate_traffic, iter_traffic, write_traffic
 
 # -- an independent recount -------------------------------------------------------------------
 

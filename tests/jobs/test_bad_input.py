@@ -40,8 +40,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ecomflow.ingest.producer import PutRecordsError, PutRecordsSender, Record, ShardRateGuard
-from ecomflow.ingest.replay import kinesis_client
+from ecomflow.kinesis.client import kinesis_client
+from ecomflow.kinesis.pacing import ShardRateGuard
+from ecomflow.kinesis.records import PutRecordsError, Record
+from ecomflow.kinesis.sender import PutRecordsSender
 from ecomflow.local.stack import StackInfo
 from ecomflow.results.summary import lake_files
 from flink_jobs.contract import canonical_type, derive_event_id

@@ -19,7 +19,8 @@ import psycopg2
 import pytest
 
 from ecomflow import paths
-from ecomflow.ingest.replay import kinesis_client, replay
+from ecomflow.ingest.replay import replay
+from ecomflow.kinesis.client import kinesis_client
 from ecomflow.local.stack import StackInfo
 from flink_jobs.graph import WAREHOUSE_VIEWS
 from flink_jobs.property_keys import DEFAULT_FUNNELS

@@ -18,7 +18,8 @@ import pytest
 
 from ecomflow import paths
 from ecomflow.aws import package
-from ecomflow.ingest.replay import kinesis_client, replay
+from ecomflow.ingest.replay import replay
+from ecomflow.kinesis.client import kinesis_client
 from ecomflow.local.stack import StackInfo
 from ecomflow.run import package_run, runner
 from ecomflow.run.local_run import local_property_groups

@@ -18,7 +18,8 @@ from typing import Any
 import psycopg2
 import pytest
 
-from ecomflow.ingest.replay import kinesis_client, replay
+from ecomflow.ingest.replay import replay
+from ecomflow.kinesis.client import kinesis_client
 from ecomflow.local.stack import StackInfo, warehouse_dsn
 from ecomflow.privacy.forget import REQUEST_TABLES
 from tests.jobs.lake_reader import read_dataset

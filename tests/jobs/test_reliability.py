@@ -39,7 +39,8 @@ import psycopg2
 import pytest
 
 from ecomflow import paths
-from ecomflow.ingest.replay import ReplaySummary, kinesis_client, replay
+from ecomflow.ingest.replay import ReplaySummary, replay
+from ecomflow.kinesis.client import kinesis_client
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackInfo, warehouse_dsn
 from ecomflow.run import runner

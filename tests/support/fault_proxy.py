@@ -15,11 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from ecomflow.ingest.producer import (
-    SHARD_BYTES_PER_SECOND,
-    SHARD_RECORDS_PER_SECOND,
-    kinesis_client,
-)
+from ecomflow.kinesis.client import kinesis_client
+from ecomflow.kinesis.limits import SHARD_BYTES_PER_SECOND, SHARD_RECORDS_PER_SECOND
 from ecomflow.local.stack import StackInfo
 
 THROTTLED = "ProvisionedThroughputExceededException"

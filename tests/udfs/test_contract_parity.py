@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from ecomflow.synth.traffic import MALFORMED_KINDS, TrafficSpec, iter_traffic
+from ecomflow.synth.spec import MALFORMED_KINDS, TrafficSpec
+from ecomflow.synth.traffic import iter_traffic
 from tests.support.design_examples import DESIGN_PAGE_VIEW, DESIGN_PRODUCT, DESIGN_PURCHASE
 from tests.support.java_probe import JavaProbe, contract_request
 from udfs.contract_check import verdict

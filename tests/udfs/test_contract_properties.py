@@ -32,8 +32,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ecomflow.ingest import collect
-from ecomflow.ingest.collect import CollectorConfig, CollectorServer, parse_body
+from ecomflow.ingest import collection
+from ecomflow.ingest.collect import CollectorServer
+from ecomflow.ingest.collection import CollectorConfig, parse_body
 from ecomflow.ingest.producer import Producer
 from flink_jobs.contract import (
     ALIASES,
@@ -483,7 +484,7 @@ def collector_verdict(server: CollectorServer, payload: str) -> tuple[str | None
     """What the collector answers for ``payload`` sent as a one-event body."""
     try:
         events = parse_body(payload.encode("utf-8"))
-    except collect._BadBody as exc:
+    except collection._BadBody as exc:
         return exc.reason, "$"
     _, answer = server.collect(events, datetime.now(UTC))
     if answer["rejected"]:
