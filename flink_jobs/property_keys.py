@@ -105,7 +105,8 @@ LAKE_S3_ACCESS_KEY = _declare("Lake", "s3.access.key", "text", None, example="te
 LAKE_S3_SECRET_KEY = _declare("Lake", "s3.secret.key", "text", None, example="test",
                               notes=_EMULATORS)
 LAKE_S3_PATH_STYLE = _declare("Lake", "s3.path.style.access", "bool", None,
-                              notes="unset: true when s3.endpoint is set (emulators need it)")
+                              notes="only with s3.endpoint (emulators need it); unset: true "
+                                    "when s3.endpoint is set")
 
 # --- Warehouse -------------------------------------------------------------------------------
 WAREHOUSE_JDBC_URL = _declare("Warehouse", "jdbc.url", "text", None, required="yes",
@@ -130,8 +131,9 @@ CLEAN_FX_RATES_URL = _declare(
     "CleanStream", "fx.rates.url", "text", None, required="while enrich.fx is on",
     example="s3://lake/reference/fx_rates.csv",
     notes="locally the bundled `ecomflow/data/fx_rates.csv`")
-CLEAN_ENRICH_USER_AGENT = _declare("CleanStream", "enrich.user-agent", "bool", True,
-                                   notes="device from the user agent")
+CLEAN_ENRICH_USER_AGENT = _declare(
+    "CleanStream", "enrich.user-agent", "bool", True,
+    notes="device from the user agent (each switch: [docs/clean-stream.md](docs/clean-stream.md))")
 CLEAN_ENRICH_COUNTRY = _declare("CleanStream", "enrich.country", "bool", True,
                                 notes="country column (read at run time: no plan change)")
 CLEAN_ENRICH_FX = _declare("CleanStream", "enrich.fx", "bool", True,
@@ -141,15 +143,16 @@ CLEAN_ENRICH_CATALOG = _declare("CleanStream", "enrich.catalog", "bool", True,
 CLEAN_DEDUP_HORIZON_MINUTES = _declare("CleanStream", "dedup.horizon.minutes", "int", 1440,
                                        minimum=1, notes="how long an event_id is remembered")
 CLEAN_MAX_PAYLOAD_BYTES = _declare("CleanStream", "max.payload.bytes", "int", 1_000_000,
-                                   minimum=1, notes="contract limit (Kinesis' own record limit)")
+                                   minimum=1, notes="contract limit on a record's bytes")
 CLEAN_MAX_FUTURE_SECONDS = _declare("CleanStream", "max.future.seconds", "int", 300, minimum=0,
                                     notes="contract limit: producer clock skew tolerated")
 
 # --- Sessions: sessions, carts, funnels, top products ----------------------------------------
 SESSIONS_GAP_MINUTES = _declare("Sessions", "gap.minutes", "int", 30, minimum=1,
                                 notes="inactivity that ends a session")
-SESSIONS_MAX_LENGTH_HOURS = _declare("Sessions", "max.length.hours", "int", 24, minimum=1,
-                                     notes="a longer session is cut")
+SESSIONS_MAX_LENGTH_HOURS = _declare(
+    "Sessions", "max.length.hours", "int", 24, minimum=1,
+    notes="sessions are split at fixed UTC boundaries this many hours apart")
 SESSIONS_CART_ABANDON_MINUTES = _declare(
     "Sessions", "cart.abandon.minutes", "int", 30, minimum=1,
     notes="a cart without purchase this long after its last change is abandoned")
@@ -228,18 +231,8 @@ PRIVACY_FORGET_DROP_DAYS = _declare(
     notes="after `ecomflow forget`, the stream drops the user's later events this long; "
           "`0`: not at all")
 
-GROUPS = tuple(dict.fromkeys(p.group for p in DECLARED))
-
-
 class UndeclaredPropertyError(KeyError):
     """A property group or key that the job does not read."""
-
-
-def declared(group: str, key: str) -> Property:
-    for prop in DECLARED:
-        if prop.group == group and prop.key == key:
-            return prop
-    raise UndeclaredPropertyError(f"{group}.{key} is not a property the job reads")
 
 
 def property_groups(values: Mapping[Property, str]) -> dict[str, dict[str, str]]:
@@ -274,6 +267,8 @@ def markdown_table() -> str:
             kind = "number > 0"
         if p.choices:
             kind = " or ".join(f"`{c}`" for c in p.choices)
+        if p.kind == "list":
+            kind = "comma-separated list (empty: none)"
         example = f"`{p.example}`" if p.example else ""
         rows.append(f"| {p.group} | {p.key} | {kind} | {p.required} | {_shown(p.default)} | "
                     f"{example} | {p.notes} |")

@@ -19,6 +19,7 @@ from ecomflow.errors import EcomflowError
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackConfig, StackError
 from flink_jobs.graph import LAKE_DATASETS
+from flink_jobs.property_keys import KINESIS_INIT_POSITION
 
 
 class _Commands(click.Group):
@@ -115,7 +116,7 @@ def _running_stack() -> local_stack.StackInfo | None:
                    "no record has arrived yet).")
 @click.option("--parallelism", type=int)
 @click.option("--watermark-delay", type=int, help="Seconds of out-of-orderness tolerated.")
-@click.option("--from", "init_position", type=click.Choice(["TRIM_HORIZON", "LATEST"]),
+@click.option("--from", "init_position", type=click.Choice(KINESIS_INIT_POSITION.choices),
               help="Where a stream run starts reading.")
 @click.option("--resume", is_flag=True,
               help="Continue from the newest retained checkpoint or --keep-state savepoint "

@@ -1,5 +1,5 @@
 -- agg_top_products_minute: each minute's top products, by revenue and by views.
--- grain: one row per (window_start, ranking, rank), rank <= Analytics top.n (default 10);
+-- grain: one row per (window_start, ranking, rank), rank <= Sessions top.n (default 10);
 --   ranking is 'revenue' or 'views'; ties are broken by product_id
 -- window Top-N over agg_product_metrics_minute: append-only, emitted when the minute closes
 CREATE TEMPORARY VIEW agg_top_products_minute AS

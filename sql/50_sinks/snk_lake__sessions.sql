@@ -4,4 +4,4 @@ CREATE TABLE snk_lake__sessions (
     dt STRING
 ) PARTITIONED BY (dt) WITH (
 ${LAKE_SESSIONS_OPTIONS}
-) LIKE snk_row__sessions (EXCLUDING OPTIONS)
+) LIKE snk_row__sessions (EXCLUDING ALL)

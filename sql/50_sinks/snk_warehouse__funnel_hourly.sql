@@ -4,4 +4,4 @@
 -- end of the minute the row covers up to.
 CREATE TABLE snk_warehouse__funnel_hourly WITH (
 ${WAREHOUSE_FUNNEL_HOURLY_OPTIONS}
-) LIKE snk_warehouse__funnel_minute (EXCLUDING OPTIONS)
+) LIKE snk_warehouse__funnel_minute (EXCLUDING ALL)

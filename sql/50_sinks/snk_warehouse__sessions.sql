@@ -5,4 +5,4 @@ CREATE TABLE snk_warehouse__sessions (
     loaded_at TIMESTAMP(3)
 ) WITH (
 ${WAREHOUSE_SESSIONS_OPTIONS}
-) LIKE snk_row__sessions (EXCLUDING OPTIONS)
+) LIKE snk_row__sessions (EXCLUDING ALL)

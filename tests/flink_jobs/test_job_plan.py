@@ -15,7 +15,9 @@ import pytest
 from ecomflow.aws import state_map
 from ecomflow.run import runner
 from ecomflow.run.local_run import build_local_settings
+from flink_jobs.graph import SINKS
 from flink_jobs.settings import JobSettings
+from flink_jobs.sql_files import SQL_DIR
 
 pytestmark = pytest.mark.flink
 
@@ -46,7 +48,23 @@ def _explain(home: Path, environ: dict[str, str]) -> dict[str, object]:
     sql_plan, graph = text.split(EXECUTION_PLAN, 1)[-1].split(PHYSICAL_PLAN, 1)
     nodes = json.loads(graph)["nodes"]
     return {"sql": sql_plan, "graph": graph, "operators": [node["type"] for node in nodes],
-            "key": settings.privacy.hash_key or ""}
+            "key": settings.privacy.hash_key or "",
+            "star_inserts": _star_inserts(t_env)}
+
+
+def _star_inserts(t_env: object) -> dict[str, tuple[list[str], list[str]]]:
+    """For each insert written `SELECT *, <extra> FROM <mart>`: the mart's column names and
+    the sink's, in order (Flink maps an insert's columns by position, not by name)."""
+    found = {}
+    for sink in SINKS:
+        sql = (SQL_DIR / "60_inserts" / f"{sink.insert_file}.sql").read_text()
+        if "SELECT *" not in sql:
+            continue
+        mart = re.search(r"FROM (\w+)", sql).group(1)
+        found[sink.insert_file] = (
+            list(t_env.from_path(mart).get_schema().get_field_names()),
+            list(t_env.from_path(sink.sink_file).get_schema().get_field_names()))
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +77,15 @@ def plan_without_enrichment(tmp_path_factory: pytest.TempPathFactory) -> dict[st
     switches = ("user-agent", "country", "fx", "catalog")
     return _explain(tmp_path_factory.mktemp("plan-off"),
                     {f"ECOMFLOW__CleanStream__enrich.{s}": "false" for s in switches})
+
+
+def test_inserts_written_as_the_mart_plus_one_column_match_their_sink_by_name(
+        plan: dict[str, object]) -> None:
+    star = plan["star_inserts"]
+    assert set(star) >= {"ins_lake__sessions", "ins_warehouse__sessions",
+                         "ins_warehouse__funnel_minute", "ins_warehouse__funnel_hourly"}
+    for insert, (mart, sink) in star.items():
+        assert sink[:-1] == mart, insert  # same names, same order; the sink's last is the extra
 
 
 def _java_steps(operators: list[str]) -> list[str]:

@@ -4,6 +4,7 @@ and the property groups the CDK app and local runs build all follow the declarat
 from __future__ import annotations
 
 import ast
+import sys
 
 import pytest
 
@@ -74,6 +75,38 @@ def test_property_groups_refuse_what_the_job_does_not_read() -> None:
     stray = keys.Property("Lake", "url.typo", "text", None)
     with pytest.raises(keys.UndeclaredPropertyError, match="Lake.url.typo"):
         keys.property_groups({stray: "s3://x"})
-    with pytest.raises(keys.UndeclaredPropertyError):
-        keys.declared("Lake", "bucket")
-    assert keys.declared("Lake", "url") is keys.LAKE_URL
+    assert keys.property_groups({keys.LAKE_URL: "s3://x"}) == {"Lake": {"url": "s3://x"}}
+
+
+_MINIMAL = {keys.KINESIS_STREAM_NAME: "events", keys.KINESIS_REGION: "eu-west-1",
+            keys.LAKE_URL: "s3://lake", keys.WAREHOUSE_JDBC_URL: "jdbc:postgresql://h/dw",
+            keys.CLEAN_FX_RATES_URL: "s3://lake/fx.csv", keys.PRIVACY_HASH_KEY: "k"}
+
+
+@pytest.mark.parametrize("prop", [p for p in keys.DECLARED if p.required != "no"],
+                         ids=lambda p: p.name)
+def test_what_is_declared_required_is_required(prop: keys.Property) -> None:
+    """`required` is what the README says; the reader must agree (FileSource.path: required
+    once the group is there, instead of KinesisSource)."""
+    values = {other: value for other, value in _MINIMAL.items() if other is not prop}
+    groups = keys.property_groups(values)
+    if prop is keys.FILE_PATH:
+        groups["FileSource"] = {}
+    with pytest.raises(SettingsError, match=f"{prop.name}"):
+        JobSettings.from_property_groups(groups, local=True)
+
+
+def test_the_declarations_are_a_leaf_infra_can_import() -> None:
+    """property_keys imports only the standard library and the privacy rules' defaults (which
+    import only the standard library): no pyflink, no tooling."""
+    own = {"property_keys": "flink_jobs/property_keys.py",
+           "privacy_rules": "flink_jobs/privacy_rules.py"}
+    for name, path in own.items():
+        tree = ast.parse((ROOT / path).read_text())
+        modules = {node.module for node in ast.walk(tree)
+                   if isinstance(node, ast.ImportFrom) and node.module}
+        modules |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        project = {m for m in modules if m.split(".")[0] not in sys.stdlib_module_names}
+        allowed = {"flink_jobs.privacy_rules"} if name == "property_keys" else set()
+        assert project == allowed, (name, project)
