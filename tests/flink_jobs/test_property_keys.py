@@ -13,6 +13,11 @@ from flink_jobs import property_keys as keys
 from flink_jobs.settings import JobSettings, SettingsError
 
 ROOT = paths.REPO_ROOT
+# The least a run needs: every property required without a condition, plus the conditional
+# ones the defaults switch on (FX rates, the hash key).
+_MINIMAL = {keys.KINESIS_STREAM_NAME: "events", keys.KINESIS_REGION: "eu-west-1",
+            keys.LAKE_URL: "s3://lake", keys.WAREHOUSE_JDBC_URL: "jdbc:postgresql://h/dw",
+            keys.CLEAN_FX_RATES_URL: "s3://lake/fx.csv", keys.PRIVACY_HASH_KEY: "k"}
 
 
 def _key_names_used(*files: str) -> set[str]:
@@ -44,11 +49,7 @@ def test_the_readme_settings_table_is_generated_from_the_declarations() -> None:
 
 
 def test_defaults_of_the_settings_are_the_declared_defaults() -> None:
-    minimal = keys.property_groups({
-        keys.KINESIS_STREAM_NAME: "events", keys.KINESIS_REGION: "eu-west-1",
-        keys.LAKE_URL: "s3://lake", keys.WAREHOUSE_JDBC_URL: "jdbc:postgresql://h/dw",
-        keys.CLEAN_FX_RATES_URL: "s3://lake/fx.csv", keys.PRIVACY_HASH_KEY: "k"})
-    settings = JobSettings.from_property_groups(minimal, local=True)
+    settings = JobSettings.from_property_groups(keys.property_groups(_MINIMAL), local=True)
     assert settings.source.getrecords_interval_ms == keys.KINESIS_POLL_INTERVAL_MS.default
     assert settings.clean.dedup_horizon_minutes == keys.CLEAN_DEDUP_HORIZON_MINUTES.default
     assert settings.sessions.funnels_file == keys.SESSIONS_FUNNELS_FILE.default
@@ -61,13 +62,10 @@ def test_defaults_of_the_settings_are_the_declared_defaults() -> None:
 @pytest.mark.parametrize("prop", [p for p in keys.DECLARED if p.minimum is not None],
                          ids=lambda p: p.name)
 def test_declared_minimums_are_enforced(prop: keys.Property) -> None:
-    base = {keys.KINESIS_STREAM_NAME: "events", keys.KINESIS_REGION: "eu-west-1",
-            keys.LAKE_URL: "s3://lake", keys.WAREHOUSE_JDBC_URL: "jdbc:postgresql://h/dw",
-            keys.CLEAN_FX_RATES_URL: "s3://lake/fx.csv", keys.PRIVACY_HASH_KEY: "k"}
-    below = keys.property_groups({**base, prop: str(int(prop.minimum) - 1)})
+    below = keys.property_groups({**_MINIMAL, prop: str(int(prop.minimum) - 1)})
     with pytest.raises(SettingsError, match=f"{prop.name} must be >= {prop.minimum:g}"):
         JobSettings.from_property_groups(below, local=True)
-    at = keys.property_groups({**base, prop: str(int(prop.minimum))})
+    at = keys.property_groups({**_MINIMAL, prop: str(int(prop.minimum))})
     JobSettings.from_property_groups(at, local=True)
 
 
@@ -76,11 +74,6 @@ def test_property_groups_refuse_what_the_job_does_not_read() -> None:
     with pytest.raises(keys.UndeclaredPropertyError, match="Lake.url.typo"):
         keys.property_groups({stray: "s3://x"})
     assert keys.property_groups({keys.LAKE_URL: "s3://x"}) == {"Lake": {"url": "s3://x"}}
-
-
-_MINIMAL = {keys.KINESIS_STREAM_NAME: "events", keys.KINESIS_REGION: "eu-west-1",
-            keys.LAKE_URL: "s3://lake", keys.WAREHOUSE_JDBC_URL: "jdbc:postgresql://h/dw",
-            keys.CLEAN_FX_RATES_URL: "s3://lake/fx.csv", keys.PRIVACY_HASH_KEY: "k"}
 
 
 @pytest.mark.parametrize("prop", [p for p in keys.DECLARED if p.required != "no"],
