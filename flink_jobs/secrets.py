@@ -83,7 +83,7 @@ def _read_secret(arn: str) -> dict[str, Any]:
     if not isinstance(secret, dict):
         # Never echo the secret's text: it may be the bare password.
         raise SettingsError(
-            f"the secret {arn} ({GROUP}.{SECRET_ARN_KEY}) is not a JSON object: expected JSON "
+            f"the secret {arn} ({_WAREHOUSE_SETTING}) is not a JSON object: expected JSON "
             f"with username and password")
     return secret
 
@@ -92,7 +92,7 @@ def _string_key(secret: dict[str, Any], key: str, arn: str) -> str:
     value = secret.get(key)
     if not isinstance(value, str) or not value:
         raise SettingsError(
-            f"the secret {arn} ({GROUP}.{SECRET_ARN_KEY}) has no non-empty string {key!r} "
+            f"the secret {arn} ({_WAREHOUSE_SETTING}) has no non-empty string {key!r} "
             f"(keys present: {', '.join(sorted(secret)) or 'none'})")
     return value
 
@@ -126,7 +126,7 @@ def resolve_privacy_secret(groups: PropertyGroups) -> PropertyGroups:
     arn = privacy.get(PRIVACY_SECRET_ARN_KEY, "").strip()
     if not arn or privacy.get(_HASH_KEY, "").strip():
         return groups
-    setting = f"{PRIVACY_GROUP}.{PRIVACY_SECRET_ARN_KEY}"
+    setting = keys.PRIVACY_HASH_KEY_SECRET_ARN.name
     text = _secret_text(arn, setting, keys.PRIVACY_HASH_KEY.name,
                         'the key, or JSON with a string "key"')
     try:
