@@ -27,10 +27,11 @@ from typing import Any
 
 from py4j.java_gateway import set_field
 from pyflink.datastream import DataStream
+from pyflink.java_gateway import get_gateway
 from pyflink.table import DataTypes, Schema, StatementSet, StreamTableEnvironment
 from pyflink.util.java_utils import load_java_class
 
-from flink_jobs.graph import INSERTS, SINKS, JavaStepSpec, statement_order
+from flink_jobs.graph import INSERTS, SINKS, JavaStepSpec, Sink, statement_order
 from flink_jobs.settings import JobSettings
 from flink_jobs.sql_files import load_sql, render_options
 
@@ -225,6 +226,8 @@ def build(t_env: StreamTableEnvironment, settings: JobSettings, *,
     """Declare the job; `inserts` picks which sinks are filled (all of them by default)."""
     statement_set = t_env.create_statement_set()
     steps = {step.name: step for step in JAVA_STEPS}
+    iceberg = {sink.sink_file: sink for sink in SINKS if sink.kind == "lake"
+               and settings.lake.format == "iceberg" and not blackhole_sinks}
     for name, sql in rendered_statements(settings, inserts=inserts,
                                          blackhole_sinks=blackhole_sinks, extra_ddl=extra_ddl):
         if name in steps:
@@ -233,4 +236,16 @@ def build(t_env: StreamTableEnvironment, settings: JobSettings, *,
             statement_set.add_insert_sql(sql)
         else:
             t_env.execute_sql(sql)
+            if name in iceberg:
+                ensure_lake_table(t_env, settings, iceberg[name])
     return statement_set
+
+
+def ensure_lake_table(t_env: StreamTableEnvironment, settings: JobSettings, sink: Sink) -> None:
+    """Create the Iceberg table behind a lake sink when it is missing, partitioned by the hour
+    of its time column (dev.ecomflow.lake.LakeTables: Flink's DDL has no transforms)."""
+    options = get_gateway().jvm.java.util.HashMap()
+    for key, value in settings.lake.connector_options(sink.target).items():
+        options.put(key, value)
+    load_java_class("dev.ecomflow.lake.LakeTables").newInstance().ensure(
+        t_env._j_tenv, sink.sink_file, options, "hour", sink.lake_time)

@@ -107,6 +107,22 @@ LAKE_S3_SECRET_KEY = _declare("Lake", "s3.secret.key", "text", None, example="te
 LAKE_S3_PATH_STYLE = _declare("Lake", "s3.path.style.access", "bool", None,
                               notes="only with s3.endpoint (emulators need it); unset: true "
                                     "when s3.endpoint is set")
+LAKE_FORMAT = _declare(
+    "Lake", "format", "choice", "parquet", choices=("parquet", "iceberg"),
+    notes="`iceberg`: the datasets are Iceberg tables in `catalog` (docs/iceberg-lake-plan.md)")
+LAKE_CATALOG = _declare("Lake", "catalog", "choice", "glue", choices=("glue", "jdbc"),
+                        notes="with format iceberg: the AWS Glue Data Catalog, or Iceberg's "
+                              "JDBC catalog (local runs)")
+LAKE_CATALOG_DATABASE = _declare("Lake", "catalog.database", "text", "ecomflow_lake",
+                                 notes="with format iceberg: the database (namespace) of the "
+                                       "tables")
+LAKE_CATALOG_URI = _declare("Lake", "catalog.uri", "text", None, required="with catalog jdbc",
+                            example="jdbc:postgresql://127.0.0.1:5433/ecomflow_lake",
+                            notes="the JDBC catalog's database")
+LAKE_CATALOG_USER = _declare("Lake", "catalog.user", "text", None, example="postgres",
+                             notes="with catalog jdbc")
+LAKE_CATALOG_PASSWORD = _declare("Lake", "catalog.password", "text", None,
+                                 notes="with catalog jdbc; local runs only")
 
 # --- Warehouse -------------------------------------------------------------------------------
 WAREHOUSE_JDBC_URL = _declare("Warehouse", "jdbc.url", "text", None, required="yes",

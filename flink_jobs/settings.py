@@ -50,10 +50,12 @@ def _read(groups: PropertyGroups, prop: Property) -> Any:
     if prop.kind == "text":
         return raw
     if prop.kind == "choice":
-        if raw.upper() not in prop.choices:
-            raise SettingsError(f"{prop.name} must be one of {', '.join(prop.choices)}, "
-                                f"got {raw.upper()!r}")
-        return raw.upper()
+        # Case-insensitive; the value as declared.
+        for choice in prop.choices:
+            if raw.upper() == choice.upper():
+                return choice
+        raise SettingsError(f"{prop.name} must be one of {', '.join(prop.choices)}, "
+                            f"got {raw!r}")
     if prop.kind == "bool":
         if raw.lower() in ("true", "1", "yes"):
             return True
@@ -122,19 +124,66 @@ class FileSource:
         return {"connector": "filesystem", "path": self.path, "format": "raw"}
 
 
+# Iceberg catalog implementations by `Lake.catalog`.
+ICEBERG_CATALOGS = {
+    "glue": "org.apache.iceberg.aws.glue.GlueCatalog",
+    "jdbc": "org.apache.iceberg.jdbc.JdbcCatalog",
+}
+
+
 @dataclass(frozen=True, kw_only=True)
 class LakeSink:
-    """The Parquet data lake: `s3://bucket[/prefix]` or a local directory (file:// URL)."""
+    """The data lake under `url` (`s3://bucket[/prefix]` or a local `file://` directory):
+    Hive-partitioned Parquet folders, or Iceberg tables in a catalog (`format`)."""
 
     url: str
     s3_endpoint: str | None = None
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
     s3_path_style_access: bool = False
+    format: str = keys.LAKE_FORMAT.default
+    catalog: str = keys.LAKE_CATALOG.default
+    catalog_database: str = keys.LAKE_CATALOG_DATABASE.default
+    catalog_uri: str | None = None
+    catalog_user: str | None = None
+    catalog_password: str | None = field(default=None, repr=False)
 
     def connector_options(self, dataset: str) -> dict[str, str]:
-        """One lake dataset (`events`, `dead_letter`): a folder of Parquet under the lake URL."""
-        return {"connector": "filesystem", "path": f"{self.url}/{dataset}", "format": "parquet"}
+        """One lake dataset (`events`, `dead_letter`): a folder of Parquet under the lake URL,
+        or the Iceberg table of that name in the catalog's database."""
+        if self.format == "parquet":
+            return {"connector": "filesystem", "path": f"{self.url}/{dataset}",
+                    "format": "parquet"}
+        return {"connector": "iceberg", **self.iceberg_catalog_options(),
+                "catalog-database": self.catalog_database, "catalog-table": dataset}
+
+    def iceberg_catalog_options(self) -> dict[str, str]:
+        """The Iceberg catalog's properties (as `catalog-impl` loads them): the same for the
+        sinks, for creating the tables (dev.ecomflow.lake.LakeTables) and for the readers."""
+        options = {"catalog-name": "ecomflow_lake", "catalog-impl": ICEBERG_CATALOGS[self.catalog],
+                   "warehouse": self.warehouse}
+        if self.catalog == "jdbc":
+            options["uri"] = self.catalog_uri or ""
+            if self.catalog_user:
+                options["jdbc.user"] = self.catalog_user
+            if self.catalog_password:
+                options["jdbc.password"] = self.catalog_password
+        if self.warehouse.startswith("s3://"):
+            # Iceberg's own S3 client (AWS SDK v2), not Flink's s3 filesystem plugin.
+            options["io-impl"] = "org.apache.iceberg.aws.s3.S3FileIO"
+            if self.s3_endpoint:
+                options["s3.endpoint"] = self.s3_endpoint
+                options["s3.path-style-access"] = str(self.s3_path_style_access).lower()
+                options["client.region"] = "us-east-1"
+            if self.s3_access_key and self.s3_secret_key:
+                options["s3.access-key-id"] = self.s3_access_key
+                options["s3.secret-access-key"] = self.s3_secret_key
+        return options
+
+    @property
+    def warehouse(self) -> str:
+        """The Iceberg warehouse location: the lake URL (S3FileIO knows `s3://` only)."""
+        return "s3://" + self.url[len("s3a://"):] if self.url.startswith("s3a://") else self.url
 
     def filesystem_config(self) -> dict[str, str]:
         """Flink filesystem settings the S3 client needs (only for non-AWS endpoints)."""
@@ -343,6 +392,11 @@ def _lake(groups: PropertyGroups) -> LakeSink:
             f"{keys.LAKE_URL.name} must be an s3://, s3a:// or file:// URL, got {url!r}")
     endpoint = _read(groups, keys.LAKE_S3_ENDPOINT)
     path_style = _read(groups, keys.LAKE_S3_PATH_STYLE)
+    catalog_uri = _read(groups, keys.LAKE_CATALOG_URI)
+    if (_read(groups, keys.LAKE_FORMAT) == "iceberg" and _read(groups, keys.LAKE_CATALOG) == "jdbc"
+            and not catalog_uri):
+        raise SettingsError(f"{keys.LAKE_CATALOG_URI.name} is required with "
+                            f"{keys.LAKE_CATALOG.name} jdbc")
     return LakeSink(
         url=url,
         s3_endpoint=endpoint,
@@ -350,6 +404,12 @@ def _lake(groups: PropertyGroups) -> LakeSink:
         s3_secret_key=_read(groups, keys.LAKE_S3_SECRET_KEY),
         # Emulators (moto) need path-style addressing; real S3 does not.
         s3_path_style_access=endpoint is not None if path_style is None else path_style,
+        format=_read(groups, keys.LAKE_FORMAT),
+        catalog=_read(groups, keys.LAKE_CATALOG),
+        catalog_database=_read(groups, keys.LAKE_CATALOG_DATABASE),
+        catalog_uri=catalog_uri,
+        catalog_user=_read(groups, keys.LAKE_CATALOG_USER),
+        catalog_password=_read(groups, keys.LAKE_CATALOG_PASSWORD),
     )
 
 
