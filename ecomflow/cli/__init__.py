@@ -19,7 +19,7 @@ from ecomflow.errors import EcomflowError
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackConfig, StackError
 from flink_jobs.graph import LAKE_DATASETS
-from flink_jobs.property_keys import KINESIS_INIT_POSITION
+from flink_jobs.property_keys import KINESIS_INIT_POSITION, LAKE_FORMAT
 
 
 class _Commands(click.Group):
@@ -92,6 +92,7 @@ def _print_endpoints(info: local_stack.StackInfo) -> None:
                f"({info.shards} shards)  {info.stream_arn}")
     click.echo(f"s3         {info.s3_endpoint}  lake {info.lake_url}")
     click.echo(f"warehouse  {info.warehouse_url}?user={info.user}")
+    click.echo(f"catalog    {info.catalog_url}?user={info.user}  (the Iceberg lake's tables)")
     click.echo(f"psql       {info.psql_command}")
     click.echo(f"state      {info.home}")
 
@@ -110,6 +111,8 @@ def _running_stack() -> local_stack.StackInfo | None:
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="Bounded run over a JSONL(.gz) file instead of the stream.")
 @click.option("--lake", help="Lake location: s3://bucket[/prefix] or a local folder.")
+@click.option("--lake-format", type=click.Choice(LAKE_FORMAT.choices),
+              help="Parquet folders (default) or Iceberg tables in the stack's catalog.")
 @click.option("--warehouse-url", help="JDBC URL, e.g. jdbc:postgresql://host:5433/db?user=me")
 @click.option("--idle-timeout", type=float,
               help="Stop after this many seconds with no new record (at least 60 s while "
@@ -129,7 +132,8 @@ def _running_stack() -> local_stack.StackInfo | None:
               help="Run this MSF zip (`ecomflow package`) as MSF runs it: on a local cluster "
                    "with its own JobManager and TaskManager processes, instead of the source "
                    "tree on the mini-cluster.")
-def run(input_file: Path | None, lake: str | None, warehouse_url: str | None,
+def run(input_file: Path | None, lake: str | None, lake_format: str | None,
+        warehouse_url: str | None,
         idle_timeout: float | None, parallelism: int | None, watermark_delay: int | None,
         init_position: str | None, resume: bool, keep_state: bool,
         package_zip: Path | None) -> None:
@@ -138,7 +142,8 @@ def run(input_file: Path | None, lake: str | None, warehouse_url: str | None,
         fail("--resume and --keep-state are for stream runs (a file run is bounded)")
     if package_zip is not None and (resume or keep_state):
         fail("--resume and --keep-state are for source-tree runs, not --package")
-    result = _run(input_file=input_file, lake=lake, warehouse_url=warehouse_url,
+    result = _run(input_file=input_file, lake=lake, lake_format=lake_format,
+                  warehouse_url=warehouse_url,
                   idle_timeout=idle_timeout, parallelism=parallelism,
                   watermark_delay=watermark_delay, init_position=init_position,
                   resume=resume, keep_state=keep_state, package_zip=package_zip)
@@ -150,7 +155,8 @@ def run(input_file: Path | None, lake: str | None, warehouse_url: str | None,
 
 
 def _run(*, input_file: Path | None = None, lake: str | None = None,
-         warehouse_url: str | None = None, idle_timeout: float | None = None,
+         lake_format: str | None = None, warehouse_url: str | None = None,
+         idle_timeout: float | None = None,
          parallelism: int | None = None, watermark_delay: int | None = None,
          init_position: str | None = None, resume: bool = False,
          keep_state: bool = False, package_zip: Path | None = None):  # noqa: ANN202
@@ -169,7 +175,7 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
         from ecomflow.run import package_run
         groups = local_property_groups(
             home=home, stack=stack, environ=os.environ, input_file=input_file, lake=lake,
-            warehouse_url=warehouse_url, parallelism=parallelism,
+            lake_format=lake_format, warehouse_url=warehouse_url, parallelism=parallelism,
             watermark_delay_seconds=watermark_delay, init_position=init_position)
         click.echo(f"running {package_zip} on a local cluster; logs in "
                    f"{home / 'package-runs'}", err=True)
@@ -182,7 +188,7 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
         jars = runner.require_jars()
         settings = build_local_settings(
             home=home, stack=stack, environ=os.environ, input_file=input_file, lake=lake,
-            warehouse_url=warehouse_url, parallelism=parallelism,
+            lake_format=lake_format, warehouse_url=warehouse_url, parallelism=parallelism,
             watermark_delay_seconds=watermark_delay, init_position=init_position,
             rest_port=None if input_file else runner.free_port())
         if resume:
@@ -389,11 +395,13 @@ def _register_tool_commands() -> None:
     from ecomflow.cli.collect import collect_command
     from ecomflow.cli.deploy import deploy_command
     from ecomflow.cli.generate import generate_command
+    from ecomflow.cli.lake import lake_group
 
     main.add_command(generate_command)
     main.add_command(collect_command)
     main.add_command(deploy_command)
     main.add_command(app_group)
+    main.add_command(lake_group)
 
 
 _register_tool_commands()

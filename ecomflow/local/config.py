@@ -88,6 +88,15 @@ class StackInfo:
     access_key: str = "test"
     secret_key: str = "test"
     pids: dict[str, int] = field(default_factory=dict)
+    # The lake's Iceberg catalog (JDBC catalog tables), a database of its own beside the
+    # warehouse's.
+    catalog_database: str = "ecomflow_lake"
+
+    @property
+    def catalog_url(self) -> str:
+        """JDBC URL of the lake's Iceberg catalog database."""
+        return (f"jdbc:postgresql://{self.postgres_host}:{self.postgres_port}"
+                f"/{self.catalog_database}")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -1,9 +1,11 @@
-"""Read the lake back as plain rows: from a folder, or from S3 through the S3 API."""
+"""Read the lake back as plain rows: Parquet from a folder or from S3 through the S3 API, or
+Iceberg tables through their catalog (`LakeReader`)."""
 
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -12,7 +14,11 @@ import boto3
 import pyarrow.parquet as pq
 
 from ecomflow.local.stack import StackInfo
+from ecomflow.results.lake_tables import LakeCatalog
 from ecomflow.results.summary import lake_files
+
+# dataset -> its rows
+LakeReader = Callable[[str], list[dict[str, Any]]]
 
 PARTITION = re.compile(r"/(\w+)=([^/]+)")
 
@@ -45,3 +51,14 @@ def read_dataset(lake_url: str, dataset: str, stack: StackInfo | None = None
                     row[key] = value.replace(tzinfo=None)
             rows.append({**row, **partitions})
     return rows
+
+
+def parquet_reader(lake_url: str, stack: StackInfo | None = None) -> LakeReader:
+    """The Parquet lake under `lake_url`."""
+    return lambda dataset: read_dataset(lake_url, dataset, stack)
+
+
+def iceberg_reader(stack: StackInfo, database: str) -> LakeReader:
+    """The Iceberg tables of catalog database `database` in the stack's catalog."""
+    catalog = LakeCatalog(stack.catalog_url, user=stack.user, database=database)
+    return catalog.rows

@@ -10,6 +10,7 @@ update in the middle.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from ecomflow.local.stack import StackInfo
 from flink_jobs.graph import WAREHOUSE_VIEWS
 from flink_jobs.property_keys import DEFAULT_FUNNELS
 from tests.jobs import clean_case, clean_oracle
-from tests.jobs.lake_reader import read_dataset
+from tests.jobs.lake_reader import LakeReader, iceberg_reader, parquet_reader, read_dataset
 from tests.kinesis_reader import create_active_stream
 from tests.support.jobs import COMPARED, as_stored, query, run_cli
 
@@ -56,27 +57,27 @@ def case_env(case: tuple[Path, Path, list[clean_case.Line]],
                        str(clean_case.MAX_PAYLOAD_BYTES))
 
 
-def assert_clean_stream(lines: list[clean_case.Line], lake_url: str, dsn: str,
-                        stack: StackInfo | None, home: Path) -> None:
+def assert_clean_stream(lines: list[clean_case.Line], lake: LakeReader, dsn: str,
+                        home: Path) -> None:
     """`home`: the state folder whose key the job hashed with."""
     lines = as_stored(lines, home)
     want = clean_oracle.expected(lines, rates_csv=clean_case.FX_RATES_CSV)
     # The input is what it was built to be, by the oracle's own reading of the rules.
     assert want.outcomes == [line.label for line in lines]
 
-    events = read_dataset(lake_url, "events", stack)
+    events = lake("events")
     got = sorted(({k: row[k] for k in COMPARED} for row in events), key=lambda r: r["payload"])
     wanted_events = [{k: event[k] for k in COMPARED} for event in want.events]
     assert len(got) == len(want.events), "every clean event exactly once in the lake"
     for actual, wanted in zip(got, wanted_events, strict=True):
         assert actual == wanted
 
-    dead = read_dataset(lake_url, "dead_letter", stack)
+    dead = lake("dead_letter")
     assert sorted((r["payload"], r["reason"], r["field"]) for r in dead) == want.dead_letters
     assert all(r["dt"] == r["received_at"].strftime("%Y-%m-%d") for r in dead)
     assert all(r["detail"] for r in dead)
 
-    late = read_dataset(lake_url, "late_events", stack)
+    late = lake("late_events")
     assert sorted((r["event_id"], r["payload"], r["arrival_watermark"]) for r in late) == [
         (event_id, payload, watermark.replace(tzinfo=None))
         for event_id, payload, watermark in want.late]
@@ -96,7 +97,7 @@ def assert_clean_stream(lines: list[clean_case.Line], lake_url: str, dsn: str,
                       "FROM event_counts_minute ORDER BY window_start, event_type") == sorted(
         (minute.replace(tzinfo=None), event_type, n)
         for (minute, event_type), n in want.event_counts.items())
-    assert_analytics(want, lines, lake_url, dsn, stack)
+    assert_analytics(want, lines, lake, dsn)
 
 
 def analysis(dsn: str, name: str, **params: str) -> list[tuple[Any, ...]]:
@@ -105,8 +106,8 @@ def analysis(dsn: str, name: str, **params: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in cur.fetchall()]
 
 
-def assert_analytics(want: clean_oracle.Expected, lines: list[clean_case.Line], lake_url: str,
-                     dsn: str, stack: StackInfo | None) -> None:
+def assert_analytics(want: clean_oracle.Expected, lines: list[clean_case.Line], lake: LakeReader,
+                     dsn: str) -> None:
     """Funnels and sessions, computed by the job from the clean stream."""
     funnel = "SELECT window_start, page_views, add_to_cart, purchases, conversion_rate FROM "
     assert query(dsn, funnel + "funnel_minute ORDER BY 1") == clean_oracle.funnel_rows(want)
@@ -122,7 +123,7 @@ def assert_analytics(want: clean_oracle.Expected, lines: list[clean_case.Line], 
         dsn, f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions ORDER BY user_id, session_start")]
     assert got == sessions
     lake = sorted(({k: row[k] for k in SESSION_COLUMNS}
-                   for row in read_dataset(lake_url, "sessions", stack)),
+                   for row in lake("sessions")),
                   key=lambda s: (s["user_id"], s["session_start"]))
     assert lake == sessions
 
@@ -160,9 +161,13 @@ def test_bounded_run_then_the_same_input_through_kinesis(
     idempotent (it re-delivers every window, session and cart; the warehouse's views replace
     rows instead of adding them)."""
     events, _, lines = case
-    lake = tmp_path / "lake"
-    run_cli(stack, "run", "--input", str(events), "--lake", str(lake))
-    assert_clean_stream(lines, lake.as_uri(), warehouse, None, stack.home)
+    # The bounded run writes the lake as Iceberg tables (in a catalog database of its own),
+    # the stream run as Parquet: the same SQL, the same rows, in either format.
+    catalog_database = f"clean_stream_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("ECOMFLOW__Lake__catalog.database", catalog_database)
+    run_cli(stack, "run", "--input", str(events), "--lake", str(tmp_path / "lake"),
+            "--lake-format", "iceberg")
+    assert_clean_stream(lines, iceberg_reader(stack, catalog_database), warehouse, stack.home)
     before = {view: query(warehouse, f"SELECT * FROM {view} ORDER BY 1, 2, 3")
               for view in WAREHOUSE_VIEWS}
 
@@ -178,7 +183,7 @@ def test_bounded_run_then_the_same_input_through_kinesis(
     out = run_cli(stack, "run", "--lake", lake_url, "--idle-timeout", "10", "--from",
                   "TRIM_HORIZON", "--parallelism", "1")
     assert "stopped after idle timeout" in out
-    assert_clean_stream(lines, lake_url, warehouse, stack, stack.home)
+    assert_clean_stream(lines, parquet_reader(lake_url, stack), warehouse, stack.home)
     for view in WAREHOUSE_VIEWS:
         assert query(warehouse, f"SELECT * FROM {view} ORDER BY 1, 2, 3") == before[view], view
     assert query(warehouse, "SELECT COUNT(*) FROM sessions_log")[0][0] == 2 * len(
