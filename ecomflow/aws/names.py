@@ -67,6 +67,15 @@ def cluster_identifier(env: str) -> str:
     return _name(env, "dw")
 
 
+def lake_database(env: str) -> str:
+    """The Glue database of the lake's Iceberg tables (Glue names take no hyphens)."""
+    return _name(env, "lake").replace("-", "_")
+
+
+def athena_workgroup(env: str) -> str:
+    return _name(env, "lake")
+
+
 def bucket_name(env: str, purpose: str, *, account: str, region: str) -> str:
     """`purpose` is one of lake, code, access-logs."""
     return _name(env, purpose, account, region)

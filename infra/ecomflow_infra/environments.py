@@ -67,6 +67,7 @@ class LakeLifecycle:
     raw_noncurrent_version_expiry_days: int = 1
     incomplete_upload_abort_days: int = 7
     access_log_expiry_days: int = 90
+    query_result_expiry_days: int = 30  # Athena's results in the tables bucket
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +94,9 @@ class EnvironmentConfig:
     api_rate_limit: int = 500       # requests/s across the usage plan
     api_burst_limit: int = 1000
     vpc_cidr: str = "10.40.0.0/16"
+    # The lake's format (Lake.format): "parquet" folders in the lake bucket, or "iceberg"
+    # tables in the tables bucket, registered in the Glue database (docs/iceberg-lake-plan.md).
+    lake_format: str = "parquet"
 
     @property
     def flink_parallelism(self) -> int:

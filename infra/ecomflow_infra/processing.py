@@ -90,11 +90,15 @@ class Processing(Construct):
                         assumed_by=iam.ServicePrincipal("kinesisanalytics.amazonaws.com"),
                         description="Managed Flink events job")
         self.hash_key = _hash_key_secret(self, config, data_key)
-        self.policy = iam.Policy(self, "Policy", roles=[role], statements=_job_statements(
+        statements = _job_statements(
             code_bucket=code_bucket, data_key=data_key, stream=stream,
             lake=lake, log_group=log_group_name, log_stream=LOG_STREAM,
             subnet_ids=subnet_ids, security_group=security_group,
-            warehouse_secret_arn=warehouse_secret_arn, hash_key_secret_arn=self.hash_key.ref))
+            warehouse_secret_arn=warehouse_secret_arn, hash_key_secret_arn=self.hash_key.ref)
+        iceberg = config.lake_format == "iceberg"
+        if iceberg:
+            statements += _lake_table_statements(config)
+        self.policy = iam.Policy(self, "Policy", roles=[role], statements=statements)
 
         # Only declared properties (flink_jobs/property_keys.py): an unknown key fails the synth.
         properties = {
@@ -112,6 +116,13 @@ class Processing(Construct):
             # Ids are hashed with this secret's key before any sink (README "Privacy").
             keys.PRIVACY_HASH_KEY_SECRET_ARN: self.hash_key.ref,
         }
+        if iceberg:
+            # The tables bucket is the warehouse; the Glue database's location places each
+            # table in the folder of its name.
+            properties.update({
+                keys.LAKE_FORMAT: "iceberg", keys.LAKE_CATALOG: "glue",
+                keys.LAKE_CATALOG_DATABASE: aws_names.lake_database(config.name),
+                keys.LAKE_URL: f"s3://{bucket_name(config, 'tables')}"})
         if config.watermark_delay_seconds is not None:
             properties[keys.JOB_WATERMARK_DELAY_SECONDS] = str(config.watermark_delay_seconds)
         groups = {**property_groups(properties), RUN_OPTIONS_GROUP: run_options()}
@@ -239,6 +250,32 @@ def _job_statements(*, code_bucket: str, data_key: kms.IKey,
             sid="ManageApplicationEnis",
             actions=["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface"],
             resources=[f"{arn}:network-interface/*"]),
+    ]
+
+
+def _lake_table_statements(config: EnvironmentConfig) -> list[iam.PolicyStatement]:
+    """An Iceberg lake: the job creates and commits its tables in the lake's Glue database
+    (nothing else in the catalog) and writes their files in the tables bucket."""
+    glue_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+    database = aws_names.lake_database(config.name)
+    tables = bucket_name(config, "tables")
+    return [
+        iam.PolicyStatement(
+            sid="LakeTablesInGlue",
+            actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables",
+                     "glue:CreateTable", "glue:UpdateTable"],
+            resources=[f"{glue_arn}:catalog", f"{glue_arn}:database/{database}",
+                       f"{glue_arn}:table/{database}/*"]),
+        iam.PolicyStatement(sid="TablesBucket",
+                            actions=["s3:GetBucketLocation", "s3:ListBucket"],
+                            resources=[bucket_arn(tables)]),
+        iam.PolicyStatement(
+            sid="WriteLakeTables",
+            actions=["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject",
+                     "s3:ListMultipartUploadParts", "s3:PutObject"],
+            # The same four datasets as the Parquet lake's, a table each.
+            resources=[objects_arn(tables, f"{prefix}*") for prefix in (
+                EVENTS_PREFIX, DEAD_LETTER_PREFIX, LATE_EVENTS_PREFIX, SESSIONS_PREFIX)]),
     ]
 
 

@@ -1,7 +1,8 @@
 """One environment = six stacks split by concern; they only compose constructs and wire them.
 
     network     VPC, private subnets, endpoints, flow logs, security groups
-    storage     data key, lake bucket, package bucket, access-log bucket
+    storage     data key, lake bucket, tables bucket (Glue database, Athena workgroup),
+                package bucket, access-log bucket
     ingest      event stream, Firehose raw archive, POST /events API
     warehouse   Redshift cluster (admin secret managed by Redshift)
     processing  the Managed Flink application
@@ -101,7 +102,7 @@ class EcomflowStacks:
         self.monitoring_stack.add_stack_dependency(self.warehouse_stack)
 
         for created in self.stacks:
-            suppress(created, env=env)
+            suppress(created, env=env, lake_format=config.lake_format)
 
     @property
     def stacks(self) -> list[Stack]:

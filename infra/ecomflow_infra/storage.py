@@ -17,13 +17,15 @@ job's role (dead letters) and the raw-data reader role may read them.
 from __future__ import annotations
 
 from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_athena as athena
+from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ecomflow.aws import names as aws_names
 from ecomflow_infra.common import bucket_arn, bucket_name, objects_arn
-from ecomflow_infra.environments import EnvironmentConfig
+from ecomflow_infra.environments import EnvironmentConfig, LakeLifecycle
 from ecomflow_infra.keys import account_key
 
 RAW_PREFIX = "raw/"
@@ -33,6 +35,10 @@ DEAD_LETTER_PREFIX = "dead_letter/"
 LATE_EVENTS_PREFIX = "late_events/"
 SESSIONS_PREFIX = "sessions/"
 RAW_DATA_PREFIXES = (RAW_PREFIX, RAW_ERRORS_PREFIX, DEAD_LETTER_PREFIX)
+# In the tables bucket (the lake's Iceberg tables, Lake.format iceberg): each table in the
+# folder of its name (the Glue database's location is the bucket's root), Athena's results.
+TABLE_DEAD_LETTER_PREFIX = "dead_letter/"
+ATHENA_RESULTS_PREFIX = "athena-results/"
 RAW_READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
 
 
@@ -140,6 +146,7 @@ class Storage(Construct):
         )
 
         self._restrict_raw_data(config)
+        self._lake_tables(config, lifecycle)
 
         # The packages `ecomflow deploy` uploads (content-addressed keys under flink/).
         self.code = s3.Bucket(
@@ -161,6 +168,85 @@ class Storage(Construct):
                     lifecycle.incomplete_upload_abort_days))],
             removal_policy=RemovalPolicy.RETAIN,
         )
+
+    def _lake_tables(self, config: EnvironmentConfig, lifecycle: LakeLifecycle) -> None:
+        """The lake as Iceberg tables: their bucket, the Glue database they are registered in
+        (the job creates the tables: their hidden partitioning has no CloudFormation form),
+        and an Athena workgroup whose results are KMS-encrypted in the same bucket.
+
+        A bucket of its own because Iceberg manages its files' lifetime itself (snapshot
+        expiry, compaction): the lake bucket's storage-class transitions would move metadata
+        every query reads to Glacier, and its prefix expiries would delete files that live
+        snapshots still name. Only replaced versions and unfinished uploads expire here.
+        """
+        tables = bucket_name(config, "tables")
+        self.tables = s3.Bucket(
+            self, "Tables",
+            bucket_name=tables,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.data_key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="tables/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-replaced-versions",
+                    noncurrent_version_expiration=Duration.days(
+                        lifecycle.noncurrent_version_expiry_days),
+                    abort_incomplete_multipart_upload_after=Duration.days(
+                        lifecycle.incomplete_upload_abort_days)),
+                s3.LifecycleRule(
+                    id="expire-query-results", prefix=ATHENA_RESULTS_PREFIX,
+                    expiration=Duration.days(lifecycle.query_result_expiry_days)),
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # The dead letter table holds records as received: the same two readers as the lake's.
+        flink = role_arn(aws_names.flink_role_name(config.name))
+        reader = role_arn(aws_names.raw_data_reader_role_name(config.name))
+        self.tables.add_to_resource_policy(iam.PolicyStatement(
+            sid="RawDataOnlyForTheJobAndTheReader", effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()], actions=list(RAW_READ_ACTIONS),
+            resources=[self.tables.arn_for_objects(f"{TABLE_DEAD_LETTER_PREFIX}*")],
+            conditions={"ArnNotEquals": {"aws:PrincipalArn": [flink, reader]}}))
+        self.tables.add_to_resource_policy(iam.PolicyStatement(
+            sid="DeadLettersWrittenByTheJobOnly", effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()], actions=["s3:PutObject"],
+            resources=[self.tables.arn_for_objects(f"{TABLE_DEAD_LETTER_PREFIX}*")],
+            conditions={"ArnNotEquals": {"aws:PrincipalArn": flink}}))
+        iam.Policy(self, "RawTablesReaderPolicy", roles=[self.raw_data_reader], statements=[
+            iam.PolicyStatement(
+                sid="ReadRawTableFiles", actions=list(RAW_READ_ACTIONS),
+                resources=[objects_arn(tables, f"{TABLE_DEAD_LETTER_PREFIX}*")]),
+            iam.PolicyStatement(sid="ListTables", actions=["s3:ListBucket"],
+                                resources=[bucket_arn(tables)]),
+        ])
+
+        self.lake_database = glue.CfnDatabase(
+            self, "LakeDatabase", catalog_id=Aws.ACCOUNT_ID,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=aws_names.lake_database(config.name),
+                description=f"ecomflow {config.name}: the lake's Iceberg tables",
+                location_uri=f"s3://{tables}"))
+        self.athena_workgroup = athena.CfnWorkGroup(
+            self, "LakeQueries", name=aws_names.athena_workgroup(config.name),
+            description=f"ecomflow {config.name}: SQL over the lake's tables",
+            # Deleting the stack must not fail on saved queries or history.
+            recursive_delete_option=True,
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                engine_version=athena.CfnWorkGroup.EngineVersionProperty(
+                    selected_engine_version="Athena engine version 3"),
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=f"s3://{tables}/{ATHENA_RESULTS_PREFIX}",
+                    encryption_configuration=athena.CfnWorkGroup
+                    .EncryptionConfigurationProperty(encryption_option="SSE_KMS",
+                                                     kms_key=self.data_key.key_arn))))
 
     def _restrict_raw_data(self, config: EnvironmentConfig) -> None:
         """Raw records are read by two roles only: the job (its dead letters) and a reader.

@@ -24,13 +24,26 @@ class Suppression:
     path: str          # construct path inside the stack
     rule: str          # exact cdk-nag finding id
     reason: str
+    # Only for environments whose lake is in this format (the finding exists only there).
+    lake_format: str | None = None
+
+    def applies(self, lake_format: str) -> bool:
+        return self.lake_format in (None, lake_format)
 
 
-def _lake_prefix(policy: str, prefix: str) -> Suppression:
+def _lake_prefix(policy: str, prefix: str, bucket: str = "lake",
+                 lake_format: str | None = None) -> Suppression:
     return Suppression(path=policy,
                        rule=("AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::ecomflow-{env}"
-                             f"-lake-<AWS::AccountId>-<AWS::Region>/{prefix}*]"),
-                       reason=OBJECTS_UNDER_PREFIX.format(prefix=f"{prefix}"))
+                             f"-{bucket}-<AWS::AccountId>-<AWS::Region>/{prefix}*]"),
+                       reason=OBJECTS_UNDER_PREFIX.format(prefix=f"{prefix}"),
+                       lake_format=lake_format)
+
+
+def _table_folder(table: str) -> Suppression:
+    """The job's writes to one Iceberg table's folder (an environment with an Iceberg lake)."""
+    return _lake_prefix("Processing/Policy/Resource", f"{table}/", bucket="tables",
+                        lake_format="iceberg")
 
 
 SUPPRESSIONS: dict[str, list[Suppression]] = {
@@ -38,6 +51,7 @@ SUPPRESSIONS: dict[str, list[Suppression]] = {
         _lake_prefix("Storage/RawDataReaderPolicy/Resource", "raw/"),
         _lake_prefix("Storage/RawDataReaderPolicy/Resource", "raw_errors/"),
         _lake_prefix("Storage/RawDataReaderPolicy/Resource", "dead_letter/"),
+        _lake_prefix("Storage/RawTablesReaderPolicy/Resource", "dead_letter/", bucket="tables"),
     ],
     "ingest": [
         _lake_prefix("Ingest/RawArchivePolicy/Resource", "raw/"),
@@ -118,15 +132,26 @@ SUPPRESSIONS: dict[str, list[Suppression]] = {
             "The ENIs MSF creates for the application do not exist before it starts, so they "
             "cannot be named; creation itself is limited to the named subnets and security "
             "group."),
+        *(_table_folder(table) for table in ("events", "dead_letter", "late_events", "sessions")),
+        Suppression(
+            "Processing/Policy/Resource",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:"
+            "<AWS::AccountId>:table/ecomflow_{env}_lake/*]",
+            "The job creates the lake's tables in its own Glue database when they are missing "
+            "(their hidden partitioning has no CloudFormation form), so they cannot be named "
+            "in advance; the wildcard covers that one database's tables.",
+            lake_format="iceberg"),
     ],
 }
 
 
-def suppress(stack: Stack, *, env: str) -> None:
+def suppress(stack: Stack, *, env: str, lake_format: str) -> None:
     """Acknowledge this stack's accepted findings on the constructs they are about."""
     suffix = stack.stack_name.removeprefix(f"{aws_names.PROJECT}-{env}-")
     values = {"env": env}
     for item in SUPPRESSIONS.get(suffix, []):
+        if not item.applies(lake_format):
+            continue
         target: IConstruct = stack.node.find_child(item.path.split("/")[0])
         for part in item.path.format(**values).split("/")[1:]:
             target = target.node.find_child(part)
