@@ -169,8 +169,10 @@ class LakeSink:
             if self.catalog_password:
                 options["jdbc.password"] = self.catalog_password
         if self.warehouse.startswith("s3://"):
-            # Iceberg's own S3 client (AWS SDK v2), not Flink's s3 filesystem plugin.
-            options["io-impl"] = "org.apache.iceberg.aws.s3.S3FileIO"
+            # Files by their scheme: s3:// through Iceberg's own S3 client (AWS SDK v2, not
+            # Flink's s3 filesystem plugin), anything else (a folder's tables in the same
+            # catalog) through Hadoop's file systems.
+            options["io-impl"] = "org.apache.iceberg.io.ResolvingFileIO"
             if self.s3_endpoint:
                 options["s3.endpoint"] = self.s3_endpoint
                 options["s3.path-style-access"] = str(self.s3_path_style_access).lower()

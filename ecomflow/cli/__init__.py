@@ -361,9 +361,18 @@ def forget(user_id: str | None, expires_days: int | None, dry_run: bool,
         fail("the local stack is not running: start it with `ecomflow local up`")
     import boto3
 
+    from ecomflow.lake.erasure import IcebergLake
+    from ecomflow.run.local_run import build_local_settings
+
     s3 = boto3.client("s3", endpoint_url=info.s3_endpoint, region_name=info.region,
                       aws_access_key_id=info.access_key, aws_secret_access_key=info.secret_key)
-    lake = Lake(lake_url or info.lake_url, s3=s3)
+    # The lake as the job's settings describe it (ECOMFLOW__Lake__format=iceberg: tables).
+    settings = build_local_settings(home=paths.state_home(), stack=info, environ=os.environ,
+                                    lake=lake_url)
+    lake: Lake | IcebergLake = (
+        IcebergLake(settings.lake.iceberg_catalog_options(), settings.lake.catalog_database,
+                    paths.state_home()) if settings.lake.format == "iceberg"
+        else Lake(lake_url or info.lake_url, s3=s3))
     dsn = local_stack.warehouse_dsn(info)
     stream = erasure.Stream(kinesis_client(info.kinesis_endpoint, info.region, info.access_key,
                                            info.secret_key), stream_name or info.stream_name)

@@ -1,25 +1,35 @@
 """`ecomflow lake`: the local stack's Iceberg lake, read through its catalog
-(ecomflow/results/lake_tables.py)."""
+(ecomflow/lake/tables.py)."""
 
 from __future__ import annotations
+
+import os
 
 import click
 
 from ecomflow import paths
 from ecomflow.cli.errors import fail
+from ecomflow.lake.tables import LakeCatalog
 from ecomflow.local import stack as local_stack
-from ecomflow.results.lake_tables import LakeCatalog
+from flink_jobs.settings import LakeSink
 
 # Rows a query prints at most (the rest is counted, not shown).
 MAX_ROWS = 200
 
 
-def _catalog() -> LakeCatalog:
+def _lake_settings() -> LakeSink:
+    """The lake settings a run on the local stack uses (environment overrides included)."""
+    from ecomflow.run.local_run import build_local_settings
+
     report = local_stack.status(paths.state_home())
     info = report.get("info")
     if info is None or not all(s.get("running") for s in report["services"].values()):
         fail("the local stack is not running: start it with `ecomflow local up`")
-    return LakeCatalog(info.catalog_url, user=info.user, database=info.catalog_database)
+    return build_local_settings(home=paths.state_home(), stack=info, environ=os.environ).lake
+
+
+def _catalog() -> LakeCatalog:
+    return LakeCatalog.of(_lake_settings())
 
 
 @click.group("lake")
@@ -62,3 +72,25 @@ def query_command(sql: str) -> None:
     Console().print(shown)
     if result.num_rows > MAX_ROWS:
         click.echo(f"({result.num_rows} rows, first {MAX_ROWS} shown)")
+
+
+@lake_group.command("maintain")
+@click.option("--older-than-hours", type=click.FloatRange(min=0), default=24.0,
+              show_default=True,
+              help="Snapshots and unreferenced files older than this go (0: all but the kept).")
+@click.option("--retain-last", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Snapshots always kept, however old.")
+def maintain_command(older_than_hours: float, retain_last: int) -> None:
+    """Compact small files, expire old snapshots and remove orphan files, table by table
+    (idempotent: a second run finds nothing to do)."""
+    from ecomflow.lake.maintenance import maintain
+
+    lake = _lake_settings()
+    catalog = LakeCatalog.of(lake)
+    names = catalog.tables()
+    if not names:
+        fail(f"no lake tables in {catalog.database}: run the job with --lake-format iceberg")
+    for done in maintain(lake.iceberg_catalog_options(), catalog.database, names,
+                         home=paths.state_home(), older_than_hours=older_than_hours,
+                         retain_last=retain_last):
+        click.echo(done.line())

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from ecomflow.errors import EcomflowError
 from flink_jobs.graph import LAKE_DATASETS
+from flink_jobs.settings import LakeSink
 
 
 class LakeTablesError(EcomflowError):
@@ -40,6 +41,15 @@ class LakeCatalog:
     password: str | None = field(default=None, repr=False)
     database: str = "ecomflow_lake"
     warehouse: str | None = None
+
+    @classmethod
+    def of(cls, lake: LakeSink) -> LakeCatalog:
+        """The catalog a job with these lake settings writes to (JDBC catalogs only)."""
+        if lake.catalog != "jdbc" or not lake.catalog_uri:
+            raise LakeTablesError(f"the lake's catalog is {lake.catalog!r}: only a JDBC "
+                                  "catalog is read from here (on AWS, query with Athena)")
+        return cls(lake.catalog_uri, user=lake.catalog_user, password=lake.catalog_password,
+                   database=lake.catalog_database, warehouse=lake.warehouse)
 
     def sqlalchemy_url(self) -> str:
         parsed = urlparse(self.jdbc_url.removeprefix("jdbc:"))

@@ -12,6 +12,9 @@ a second run catches what was still in open windows during the first):
    later events until the request expires;
 4. rewrite each not-yet-done partition of the request log without the user's rows
    (ecomflow/privacy/lake_rewrite.py), marking it done; `resume` continues unfinished requests.
+   An Iceberg lake (`IcebergLake`) instead gets row-level deletes in each erased table, with
+   no partitions logged: the request is done when the deletes are committed, and `resume`
+   repeats them for a request left pending.
 
 Works on PostgreSQL and on Redshift (through its PostgreSQL protocol: no RETURNING, no ON
 CONFLICT), on an S3 lake through any S3 client and on a local folder lake.
@@ -30,6 +33,7 @@ from typing import Any
 import psycopg2
 
 from ecomflow.errors import EcomflowError
+from ecomflow.lake.erasure import IcebergLake
 from ecomflow.privacy.hashing import CONTROL_EVENT_TYPE, hash_id
 from ecomflow.privacy.lake_rewrite import FileOutcome, Lake, rewrite_partition
 from flink_jobs.graph import SINKS
@@ -85,6 +89,8 @@ class Report:
     partitions: list[PartitionDone] = field(default_factory=list)  # rewritten this run
     partitions_left: int = 0
     event: str = ""  # what happened with the control event
+    iceberg: bool = False  # the lake is Iceberg tables (row-level deletes, no partitions)
+    tables: dict[str, int] | None = None  # an Iceberg lake: rows deleted per table this run
 
     @property
     def lake_rows(self) -> int:
@@ -102,11 +108,18 @@ class Report:
                         if total else ""))
         files = sum(p.files_rewritten for p in self.partitions)
         deleted = sum(p.files_deleted for p in self.partitions)
-        lines.append(
-            f"lake: {self.partitions_logged} partitions in the request log "
-            f"({self.partitions_added} new), {len(self.partitions)} rewritten this run, "
-            f"{self.partitions_left} left; {self.lake_rows} rows removed, {files} files "
-            f"rewritten, {deleted} files deleted")
+        if self.tables is not None:
+            lines.append(f"lake: {sum(self.tables.values())} rows deleted from the Iceberg "
+                         "tables (" + ", ".join(f"{t} {n}" for t, n in self.tables.items())
+                         + ") by position deletes")
+        elif self.iceberg:
+            lines.append("lake: Iceberg tables; their rows are counted when the deletes run")
+        else:
+            lines.append(
+                f"lake: {self.partitions_logged} partitions in the request log "
+                f"({self.partitions_added} new), {len(self.partitions)} rewritten this run, "
+                f"{self.partitions_left} left; {self.lake_rows} rows removed, {files} files "
+                f"rewritten, {deleted} files deleted")
         lines.append(f"stream: {self.event}")
         if self.expires_at is None:
             lines.append("stream: later events of this user are NOT dropped "
@@ -217,7 +230,7 @@ def _require_tables(tables: dict[str, set[str]]) -> None:
 
 # -- the command -----------------------------------------------------------------------------
 
-def forget(user_id: str, *, key: str, dsn: str, lake: Lake, stream: Stream | None,
+def forget(user_id: str, *, key: str, dsn: str, lake: Lake | IcebergLake, stream: Stream | None,
            drop_days: int, expires_days: int | None = None, dry_run: bool = False,
            now: datetime | None = None,
            after_partition: Callable[[PartitionDone], None] = lambda _: None) -> Report:
@@ -240,7 +253,9 @@ def forget(user_id: str, *, key: str, dsn: str, lake: Lake, stream: Stream | Non
             requested_at, expires_at, _ = existing
         report = Report(request_id=request_id, user_hash=user_hash, requested_at=requested_at,
                         expires_at=expires_at, existed=existing is not None, dry_run=dry_run)
-        found = partitions_for(_affected_hours(cur, filters))
+        iceberg = report.iceberg = isinstance(lake, IcebergLake)
+        # An Iceberg lake needs no partitions found: its deletes find the rows themselves.
+        found = [] if iceberg else partitions_for(_affected_hours(cur, filters))
         if dry_run:
             for table, (where, params) in filters.items():
                 cur.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params)  # noqa: S608
@@ -262,7 +277,7 @@ def forget(user_id: str, *, key: str, dsn: str, lake: Lake, stream: Stream | Non
                 "WHERE request_id = %s AND partition_path = %s)",
                 (request_id, dataset, path, request_id, path))
             report.partitions_added += cur.rowcount
-        if report.partitions_added:
+        if report.partitions_added or iceberg:
             cur.execute("UPDATE erasure_requests SET status = 'pending', completed_at = NULL "
                         "WHERE request_id = %s", (request_id,))
         for table, (where, params) in filters.items():
@@ -275,7 +290,10 @@ def forget(user_id: str, *, key: str, dsn: str, lake: Lake, stream: Stream | Non
         report.event = _send_event(cur, stream, request_id, user_hash, requested_at,
                                    expires_at, now)
         conn.commit()
-    _rewrite_request(dsn, lake, request_id, user_hash, report, now, after_partition)
+    if iceberg:
+        _erase_tables(dsn, lake, request_id, user_hash, report, now)
+    else:
+        _rewrite_request(dsn, lake, request_id, user_hash, report, now, after_partition)
     return report
 
 
@@ -308,6 +326,16 @@ def control_event(request_id: str, user_hash: str, requested_at: datetime,
     if expires_at is not None:
         event["expires_at"] = expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     return event
+
+
+def _erase_tables(dsn: str, lake: IcebergLake, request_id: str, user_hash: str, report: Report,
+                  now: datetime) -> None:
+    """Row-level deletes in every erased table of an Iceberg lake, then the request is done."""
+    report.tables = lake.erase(user_hash, tuple(LAKE_PARTITIONS))
+    with _cursor(dsn) as (conn, cur):
+        cur.execute("UPDATE erasure_requests SET status = 'done', completed_at = "
+                    "COALESCE(completed_at, %s) WHERE request_id = %s", (now, request_id))
+        conn.commit()
 
 
 def _rewrite_request(dsn: str, lake: Lake, request_id: str, user_hash: str, report: Report,
@@ -351,7 +379,8 @@ def _rewrite_request(dsn: str, lake: Lake, request_id: str, user_hash: str, repo
         conn.commit()
 
 
-def resume(*, dsn: str, lake: Lake, stream: Stream | None = None, now: datetime | None = None,
+def resume(*, dsn: str, lake: Lake | IcebergLake, stream: Stream | None = None,
+           now: datetime | None = None,
            after_partition: Callable[[PartitionDone], None] = lambda _: None) -> list[Report]:
     """Finish every unfinished request: partitions left to rewrite, a control event not sent.
 
@@ -362,18 +391,23 @@ def resume(*, dsn: str, lake: Lake, stream: Stream | None = None, now: datetime 
         _require_tables(_tables(cur))
         cur.execute(
             "SELECT request_id, user_hash, requested_at, expires_at FROM erasure_requests r "
-            "WHERE event_sent_at IS NULL OR EXISTS (SELECT 1 FROM erasure_partitions p "
-            "WHERE p.request_id = r.request_id AND p.done_at IS NULL) ORDER BY requested_at")
+            "WHERE event_sent_at IS NULL OR status = 'pending' OR EXISTS (SELECT 1 "
+            "FROM erasure_partitions p WHERE p.request_id = r.request_id AND p.done_at IS NULL) "
+            "ORDER BY requested_at")
         pending = cur.fetchall()
         reports = []
         for request_id, user_hash, requested_at, expires_at in pending:
             report = Report(request_id=request_id, user_hash=user_hash,
-                            requested_at=requested_at, expires_at=expires_at, existed=True)
+                            requested_at=requested_at, expires_at=expires_at, existed=True,
+                            iceberg=isinstance(lake, IcebergLake))
             report.event = _send_event(cur, stream, request_id, user_hash, requested_at,
                                        expires_at, now)
             conn.commit()
             reports.append(report)
     for report in reports:
-        _rewrite_request(dsn, lake, report.request_id, report.user_hash, report, now,
-                         after_partition)
+        if isinstance(lake, IcebergLake):
+            _erase_tables(dsn, lake, report.request_id, report.user_hash, report, now)
+        else:
+            _rewrite_request(dsn, lake, report.request_id, report.user_hash, report, now,
+                             after_partition)
     return reports

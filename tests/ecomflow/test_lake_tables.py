@@ -1,4 +1,4 @@
-"""Reading the Iceberg lake through its catalog (ecomflow/results/lake_tables.py), on the local
+"""Reading the Iceberg lake through its catalog (ecomflow/lake/tables.py), on the local
 stack's PostgreSQL: tables written here by pyiceberg (the job's own writes are checked in
 tests/jobs/test_clean_stream.py)."""
 
@@ -11,8 +11,8 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
+from ecomflow.lake.tables import LakeCatalog, LakeTablesError
 from ecomflow.local.stack import StackInfo
-from ecomflow.results.lake_tables import LakeCatalog, LakeTablesError
 
 pytestmark = pytest.mark.stack
 

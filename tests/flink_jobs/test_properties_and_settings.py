@@ -150,7 +150,7 @@ def test_an_iceberg_lake_in_glue_writes_through_iceberg_s3_client() -> None:
     assert lake.connector_options("sessions") == {
         "connector": "iceberg", "catalog-name": "ecomflow_lake",
         "catalog-impl": "org.apache.iceberg.aws.glue.GlueCatalog",
-        "warehouse": "s3://lake/tables", "io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
+        "warehouse": "s3://lake/tables", "io-impl": "org.apache.iceberg.io.ResolvingFileIO",
         "catalog-database": "shop", "catalog-table": "sessions"}
     emulated = JobSettings.from_property_groups(groups(Lake={
         "format": "iceberg", "s3.endpoint": "http://127.0.0.1:4569", "s3.access.key": "a",

@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 import boto3
 import pyarrow.parquet as pq
 
+from ecomflow.lake.tables import LakeCatalog
 from ecomflow.local.stack import StackInfo
-from ecomflow.results.lake_tables import LakeCatalog
 from ecomflow.results.summary import lake_files
 
 # dataset -> its rows

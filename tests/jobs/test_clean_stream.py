@@ -23,6 +23,8 @@ from ecomflow import paths
 from ecomflow.ingest.replay import replay
 from ecomflow.kinesis.client import kinesis_client
 from ecomflow.local.stack import StackInfo
+from ecomflow.privacy.hashing import hash_id
+from ecomflow.run.local_run import local_hash_key
 from flink_jobs.graph import WAREHOUSE_VIEWS
 from flink_jobs.property_keys import DEFAULT_FUNNELS
 from tests.jobs import clean_case, clean_oracle
@@ -32,6 +34,8 @@ from tests.support.jobs import COMPARED, as_stored, query, run_cli
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
 
+# The lake tables `forget` erases from (the dead letter keeps records as received).
+ERASED_TABLES = ("events", "late_events", "sessions")
 SESSION_COLUMNS = ("session_id", "user_id", "session_start", "session_end", "duration_seconds",
                    "client_session_id", "events", "page_views", "product_views", "add_to_cart",
                    "remove_from_cart", "purchases", "pages_viewed", "entry_page", "exit_page",
@@ -195,6 +199,35 @@ def test_bounded_run_then_the_same_input_through_kinesis(
             "late={}".format(*totals)) in out
     # The head parsed, checked and pseudonymised each record exactly once.
     assert f"checked={len(lines)}" in out
+
+    assert_forget_deletes_rows_from_the_iceberg_lake(stack, catalog_database, monkeypatch)
+
+
+def assert_forget_deletes_rows_from_the_iceberg_lake(
+        stack: StackInfo, catalog_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ecomflow forget` on the bounded run's Iceberg tables: the user's rows go by row-level
+    deletes, every other row stays, and a second run deletes nothing."""
+    lake = iceberg_reader(stack, catalog_database)
+    user_hash = hash_id(local_hash_key(stack.home), "user_01")
+
+    def users(row: dict[str, Any]) -> bool:
+        return user_hash in (row.get("user_id"), row.get("customer_id")) or (
+            user_hash in (row.get("payload") or ""))
+
+    before = {table: lake(table) for table in ERASED_TABLES}
+    monkeypatch.setenv("ECOMFLOW__Lake__format", "iceberg")
+    out = run_cli(stack, "forget", "user_01")
+    removed = {table: sum(map(users, rows)) for table, rows in before.items()}
+    assert removed["events"] and removed["sessions"], "the case gives user_01 events, a session"
+    assert (f"lake: {sum(removed.values())} rows deleted from the Iceberg tables ("
+            + ", ".join(f"{t} {n}" for t, n in removed.items()) + ")") in out, out
+    for table, rows in before.items():
+        key = sorted(rows[0]) if rows else []
+        kept = sorted(([row[k] for k in key] for row in rows if not users(row)), key=repr)
+        assert sorted(([row[k] for k in key] for row in lake(table)), key=repr) == kept, table
+    again = run_cli(stack, "forget", "user_01")
+    assert ("lake: 0 rows deleted from the Iceberg tables ("
+            + ", ".join(f"{t} 0" for t in ERASED_TABLES) + ")") in again, again
 
 
 SWITCHES_OFF = {"ECOMFLOW__CleanStream__enrich.user-agent": "false",

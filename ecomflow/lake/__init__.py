@@ -1,0 +1,2 @@
+"""The lake as Iceberg tables: read through their catalog (`tables`), kept small and tidy
+(`maintenance`)."""
