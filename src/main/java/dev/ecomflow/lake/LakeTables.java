@@ -1,12 +1,14 @@
 package dev.ecomflow.lake;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
-import org.apache.flink.table.catalog.ResolvedSchema;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.Schema;
+import org.apache.iceberg.Table;
 import org.apache.iceberg.catalog.Catalog;
 import org.apache.iceberg.catalog.Namespace;
 import org.apache.iceberg.catalog.SupportsNamespaces;
@@ -14,6 +16,9 @@ import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.flink.CatalogLoader;
 import org.apache.iceberg.flink.FlinkCatalogFactory;
 import org.apache.iceberg.flink.FlinkSchemaUtil;
+import org.apache.iceberg.types.Types;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Creates a lake table in its Iceberg catalog before the job writes to it, when it is missing.
@@ -22,8 +27,10 @@ import org.apache.iceberg.flink.FlinkSchemaUtil;
  * lake's tables are partitioned by a transform of their event time ({@code hour(event_time)}),
  * Iceberg's hidden partitioning, which readers prune on without knowing the layout. The
  * columns are the Flink sink table's (sql/50_sinks/snk_lake__*.sql), so the SQL stays the one
- * declaration of each table's schema. An existing table is left as it is: its schema evolves
- * by Iceberg's own schema updates, never by re-creation.
+ * declaration of each table's schema. An existing table is never re-created: a column the sink
+ * has and the table lacks (a new optional field of the event contract) is added to it by an
+ * Iceberg schema update, which rewrites no data file; older snapshots keep their schema and stay
+ * readable, and older rows read the new column as NULL. A column is never dropped or narrowed.
  *
  * <p>The catalog is loaded with the same options the sink's {@code 'connector' = 'iceberg'}
  * uses ({@code catalog-impl} and its properties), so the job creates the table exactly where
@@ -32,6 +39,8 @@ import org.apache.iceberg.flink.FlinkSchemaUtil;
  */
 public final class LakeTables {
 
+    private static final Logger LOG = LoggerFactory.getLogger(LakeTables.class);
+
     /**
      * Ensure the table behind sink table {@code sinkTable} exists.
      *
@@ -39,9 +48,9 @@ public final class LakeTables {
      *     catalog-database, catalog-table and the catalog's own properties
      * @param transform "hour" or "day"
      * @param timeColumn the timestamp column the partitions are computed from
-     * @return true when the table was created, false when it existed
+     * @return "created", "unchanged", or "added " and the columns added
      */
-    public boolean ensure(StreamTableEnvironment tEnv, String sinkTable,
+    public String ensure(StreamTableEnvironment tEnv, String sinkTable,
             Map<String, String> options, String transform, String timeColumn) {
         Map<String, String> properties = new HashMap<>(options);
         properties.remove("connector");
@@ -54,8 +63,14 @@ public final class LakeTables {
 
         Catalog catalog = CatalogLoader.custom(name, properties,
                 FlinkCatalogFactory.clusterHadoopConf(), impl).loadCatalog();
+        Schema schema = FlinkSchemaUtil.convert(tEnv.from(sinkTable).getResolvedSchema());
         if (catalog.tableExists(id)) {
-            return false;
+            List<String> added = evolve(catalog.loadTable(id), schema);
+            if (added.isEmpty()) {
+                return "unchanged";
+            }
+            LOG.info("lake table {}: added columns {}", id, added);
+            return "added " + String.join(", ", added);
         }
         if (catalog instanceof SupportsNamespaces) {
             SupportsNamespaces namespaces = (SupportsNamespaces) catalog;
@@ -63,11 +78,24 @@ public final class LakeTables {
                 namespaces.createNamespace(namespace);
             }
         }
-        ResolvedSchema columns = tEnv.from(sinkTable).getResolvedSchema();
-        Schema schema = FlinkSchemaUtil.convert(columns);
         catalog.createTable(id, schema, spec(schema, transform, timeColumn),
                 Map.of("format-version", "2", "write.format.default", "parquet"));
-        return true;
+        LOG.info("lake table {}: created", id);
+        return "created";
+    }
+
+    /** Adds the columns of {@code wanted} that the table lacks (by name); the names added. */
+    static List<String> evolve(Table table, Schema wanted) {
+        List<String> added = new ArrayList<>();
+        for (Types.NestedField column : wanted.columns()) {
+            if (table.schema().findField(column.name()) == null) {
+                added.add(column.name());
+            }
+        }
+        if (!added.isEmpty()) {
+            table.updateSchema().unionByNameWith(wanted).commit();
+        }
+        return added;
     }
 
     static PartitionSpec spec(Schema schema, String transform, String timeColumn) {
