@@ -63,7 +63,8 @@ def run(plan: BenchPlan, *, report: Callable[[str], None] = print) -> Path:
     with local_stack.temporary_home(prefix="ecomflow-bench-") as home:
         with local_stack.running_stack(local_stack.StackConfig.on_free_ports(home)) as stack:
             workspace = throughput.Workspace(
-                root=home / "bench", warehouse_url=f"{stack.warehouse_url}?user={stack.user}")
+                root=home / "bench", warehouse_url=f"{stack.warehouse_url}?user={stack.user}",
+                catalog_url=f"{stack.catalog_url}?user={stack.user}")
             workspace.root.mkdir()
             report(f"throughput: {plan.events:,} events, parallelism 1 then 2")
             rows = throughput.throughput(workspace, plan.events,

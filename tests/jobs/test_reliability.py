@@ -6,7 +6,9 @@ consumes the same input (the bundled sample plus bad records) from its own kines
 while a replay is still putting it there, and ends with the same checks against an
 uninterrupted run over the same input (a bounded run, `baseline`, itself equal to the oracle):
 
-- every clean event is in the lake exactly once, and so is every dead letter;
+- every clean event is in the lake exactly once, and so is every dead letter (the kills on
+  a lake of Iceberg tables, the upgrade on Parquet in the stack's S3; the baseline is Parquet
+  in a folder: both formats must hold the same rows);
 - every warehouse view equals the uninterrupted run's;
 - the accounting identity holds in every minute and adds up to the input.
 
@@ -28,6 +30,7 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -46,7 +49,7 @@ from ecomflow.local.stack import StackInfo, warehouse_dsn
 from ecomflow.run import runner
 from flink_jobs.graph import WAREHOUSE_VIEWS
 from tests.jobs import oracle
-from tests.jobs.lake_reader import read_dataset
+from tests.jobs.lake_reader import LakeReader, iceberg_reader, parquet_reader, read_dataset
 from tests.kinesis_reader import create_active_stream
 from tests.support import sockets
 from tests.support.jobs import assert_sample_output, query, truncate_logs
@@ -103,13 +106,13 @@ class Outcome:
     event_times: list[datetime]
 
 
-def outcome(lake_url: str, dsn: str, stack: StackInfo | None) -> Outcome:
-    events = read_dataset(lake_url, "events", stack)
+def outcome(lake: LakeReader, dsn: str) -> Outcome:
+    events = lake("events")
     return Outcome(
         events=Counter((r["event_id"], r["payload"]) for r in events),
         dead_letters=Counter((r["payload"], r["reason"], r["field"])
-                             for r in read_dataset(lake_url, "dead_letter", stack)),
-        late=len(read_dataset(lake_url, "late_events", stack)),
+                             for r in lake("dead_letter")),
+        late=len(lake("late_events")),
         views={view: query(dsn, f"SELECT * FROM {view} ORDER BY 1, 2, 3")
                for view in WAREHOUSE_VIEWS},
         event_times=[r["event_time"] for r in events])
@@ -128,7 +131,7 @@ def baseline(stack: StackInfo, case: Case, tmp_path_factory: pytest.TempPathFact
     # The baseline is itself right: it equals the oracle, no event is there twice, every bad
     # record is dead-lettered.
     assert_sample_output(case.path, case.bad, lake.as_uri(), dsn, stack, s3=False)
-    result = outcome(lake.as_uri(), dsn, None)
+    result = outcome(parquet_reader(lake.as_uri()), dsn)
     assert max(result.events.values()) == 1
     assert sorted((p, r) for p, r, _ in result.dead_letters.elements()) == sorted(
         case.bad.items())
@@ -331,7 +334,8 @@ def _mid_window(run: LiveRun, job_id: str) -> bool:
 
 def _during_sink_write(run: LiveRun, job_id: str) -> bool:
     """A checkpoint is being taken: its folder exists, its _metadata does not yet. Meanwhile
-    the Parquet sinks close and upload their part files and the JDBC sinks flush.
+    the lake sinks close their data files (Iceberg: a commit follows the checkpoint) and the
+    JDBC sinks flush.
     (The REST API's checkpoint counts are cached for seconds: the folder is the live signal.)"""
     if run.checkpoints(job_id)["completed"] < 2 or run.records_read(job_id) < 300:
         return False
@@ -362,13 +366,18 @@ HELD_BACK = (1000, 1000, 1000)
 
 def test_sigkill_then_resume_loses_and_doubles_nothing(
         stack: StackInfo, case: Case, baseline: Outcome,
-        scenario: Callable[[str], dict[str, str]]) -> None:
+        scenario: Callable[[str], dict[str, str]], tmp_path: Path) -> None:
     """One stream, killed three times in a row (-9, the whole process group), each time
     resumed from what the last run left: before the first checkpoint, mid-window, and while a
     checkpoint is being written. The last run is stopped with SIGTERM, drains, and the output
-    equals the baseline's."""
-    env = scenario("sigkill")
-    lake_url = f"{stack.lake_url}/reliability/sigkill"
+    equals the baseline's. The lake is Iceberg tables (their own catalog database): files are
+    committed to a table once per checkpoint, and a restore re-commits what a checkpoint held
+    but a kill kept from being committed, never twice."""
+    database = f"reliability_sigkill_{uuid.uuid4().hex[:8]}"
+    env = {**scenario("sigkill"), "ECOMFLOW__Lake__format": "iceberg",
+           "ECOMFLOW__Lake__catalog.database": database}
+    lake_url = str(tmp_path / "lake")
+    lake = iceberg_reader(stack, database)
     feeding = start_replay(stack, case.path, env["ECOMFLOW__KinesisSource__stream.name"],
                            *HELD_BACK)
     for number, (start, says, condition, interval, min_pause) in enumerate(KILLS):
@@ -398,7 +407,7 @@ def test_sigkill_then_resume_loses_and_doubles_nothing(
     newest = max(event_time for event_time in baseline.event_times)
     released = sum(t < newest - timedelta(seconds=35) for t in baseline.event_times)
     deadline = time.monotonic() + 300
-    while len(read_dataset(lake_url, "events", stack)) < released:
+    while len(lake("events")) < released:  # (the first run created the tables)
         assert last.process.poll() is None, last.process.communicate()[1][-3000:]
         assert time.monotonic() < deadline, "the last run did not read the stream in time"
         time.sleep(2)
@@ -409,7 +418,7 @@ def test_sigkill_then_resume_loses_and_doubles_nothing(
     printed = last.finish(timeout=180)
     assert f"resuming from checkpoint {Path(env['ECOMFLOW__Job__checkpoint.dir'])}" in printed
     assert "finished" in printed
-    assert_same_as_baseline(outcome(lake_url, warehouse_dsn(stack), stack), baseline, case)
+    assert_same_as_baseline(outcome(lake, warehouse_dsn(stack)), baseline, case)
 
 
 # -- 2. upgrade from a savepoint, through a warehouse outage ------------------------------------
@@ -466,7 +475,7 @@ def test_upgrade_from_a_savepoint_through_a_warehouse_outage(
     assert "stopped after idle timeout" in output
     feeding.join(len(case.lines) - half)
 
-    got = outcome(lake_url, warehouse_dsn(stack), stack)
+    got = outcome(parquet_reader(lake_url, stack), warehouse_dsn(stack))
     # Country feeds sessions and the ordered funnels' breakdown, which therefore differ from
     # the baseline (where country was on throughout); everything else must be equal.
     assert_same_as_baseline(got, baseline, case, views=tuple(
