@@ -19,7 +19,8 @@ from flink_jobs.graph import SINKS
 from flink_jobs.settings import JobSettings
 from flink_jobs.sql_files import SQL_DIR
 
-pytestmark = pytest.mark.flink
+# Plans only, no job runs: these may run beside a Flink test (tests/conftest.py).
+pytestmark = pytest.mark.planner
 
 EXECUTION_PLAN = "== Optimized Execution Plan =="
 PHYSICAL_PLAN = "== Physical Execution Plan =="
