@@ -16,14 +16,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under `pytest -n 2 --dist loadgroup` (scripts/dev test): every test that runs Flink goes
     to the same worker, one after the other (never two jobs at once on this machine); the
     rest is shared out a module at a time (module fixtures are built once), the CDK tests as
-    one group (they share one synthesis), the tests that plan the job without running it as
-    one group (they share its plan; the other worker runs them while the first runs jobs).
-    Each worker has its own local stack."""
+    one group (they share one synthesis). Each worker has its own local stack."""
     for item in items:
         if item.get_closest_marker("flink"):
             group = "flink"
-        elif item.get_closest_marker("planner"):
-            group = "planner"
         elif item.nodeid.startswith("tests/infra/"):
             group = "infra"
         else:

@@ -19,8 +19,7 @@ from flink_jobs.graph import SINKS
 from flink_jobs.settings import JobSettings
 from flink_jobs.sql_files import SQL_DIR
 
-# Plans only, no job runs: these may run beside a Flink test (tests/conftest.py).
-pytestmark = pytest.mark.planner
+pytestmark = pytest.mark.flink
 
 EXECUTION_PLAN = "== Optimized Execution Plan =="
 PHYSICAL_PLAN = "== Physical Execution Plan =="
