@@ -98,6 +98,16 @@ class LakeCatalog:
                     row[key] = value.replace(tzinfo=None)
         return rows
 
+    def row_count(self, dataset: str) -> int:
+        """Rows in the current snapshot from its summary (no data read; rows a position
+        delete removed are subtracted)."""
+        snapshot = self.table(dataset).current_snapshot()
+        if snapshot is None:
+            return 0
+        summary = snapshot.summary
+        return (int(summary.get("total-records") or 0)
+                - int(summary.get("total-position-deletes") or 0))
+
     def data_files(self, dataset: str) -> list[str]:
         """The data files the current snapshot reads (for file counts, never for reading)."""
         return sorted(task.file.file_path for task in self.table(dataset).scan().plan_files())

@@ -58,7 +58,11 @@ def parquet_reader(lake_url: str, stack: StackInfo | None = None) -> LakeReader:
     return lambda dataset: read_dataset(lake_url, dataset, stack)
 
 
+def iceberg_catalog(stack: StackInfo, database: str) -> LakeCatalog:
+    """Catalog database `database` in the stack's catalog (the job's Iceberg tables)."""
+    return LakeCatalog(stack.catalog_url, user=stack.user, database=database)
+
+
 def iceberg_reader(stack: StackInfo, database: str) -> LakeReader:
     """The Iceberg tables of catalog database `database` in the stack's catalog."""
-    catalog = LakeCatalog(stack.catalog_url, user=stack.user, database=database)
-    return catalog.rows
+    return iceberg_catalog(stack, database).rows

@@ -206,7 +206,8 @@ def test_bounded_run_then_the_same_input_through_kinesis(
 def assert_forget_deletes_rows_from_the_iceberg_lake(
         stack: StackInfo, catalog_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """`ecomflow forget` on the bounded run's Iceberg tables: the user's rows go by row-level
-    deletes, every other row stays, and a second run deletes nothing."""
+    deletes and every other row stays (that a second run deletes nothing is LakeErasureTest's,
+    in Maven)."""
     lake = iceberg_reader(stack, catalog_database)
     user_hash = hash_id(local_hash_key(stack.home), "user_01")
 
@@ -225,9 +226,6 @@ def assert_forget_deletes_rows_from_the_iceberg_lake(
         key = sorted(rows[0]) if rows else []
         kept = sorted(([row[k] for k in key] for row in rows if not users(row)), key=repr)
         assert sorted(([row[k] for k in key] for row in lake(table)), key=repr) == kept, table
-    again = run_cli(stack, "forget", "user_01")
-    assert ("lake: 0 rows deleted from the Iceberg tables ("
-            + ", ".join(f"{t} 0" for t in ERASED_TABLES) + ")") in again, again
 
 
 SWITCHES_OFF = {"ECOMFLOW__CleanStream__enrich.user-agent": "false",

@@ -49,7 +49,13 @@ from ecomflow.local.stack import StackInfo, warehouse_dsn
 from ecomflow.run import runner
 from flink_jobs.graph import WAREHOUSE_VIEWS
 from tests.jobs import oracle
-from tests.jobs.lake_reader import LakeReader, iceberg_reader, parquet_reader, read_dataset
+from tests.jobs.lake_reader import (
+    LakeReader,
+    iceberg_catalog,
+    iceberg_reader,
+    parquet_reader,
+    read_dataset,
+)
 from tests.kinesis_reader import create_active_stream
 from tests.support import sockets
 from tests.support.jobs import assert_sample_output, query, truncate_logs
@@ -407,7 +413,8 @@ def test_sigkill_then_resume_loses_and_doubles_nothing(
     newest = max(event_time for event_time in baseline.event_times)
     released = sum(t < newest - timedelta(seconds=35) for t in baseline.event_times)
     deadline = time.monotonic() + 300
-    while len(lake("events")) < released:  # (the first run created the tables)
+    catalog = iceberg_catalog(stack, database)  # (the first run created the tables)
+    while catalog.row_count("events") < released:
         assert last.process.poll() is None, last.process.communicate()[1][-3000:]
         assert time.monotonic() < deadline, "the last run did not read the stream in time"
         time.sleep(2)

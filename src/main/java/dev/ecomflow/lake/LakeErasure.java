@@ -59,7 +59,11 @@ public final class LakeErasure {
         properties.remove("catalog-table");
         Catalog catalog = CatalogLoader.custom(name, properties,
                 FlinkCatalogFactory.clusterHadoopConf(), impl).loadCatalog();
-        Table table = catalog.loadTable(TableIdentifier.of(database, tableName));
+        return forget(catalog.loadTable(TableIdentifier.of(database, tableName)), userHash);
+    }
+
+    /** Rows deleted from {@code table} for {@code userHash}. */
+    long forget(Table table, String userHash) {
         if (table.currentSnapshot() == null) {
             return 0;
         }
