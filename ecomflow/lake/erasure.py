@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ecomflow.errors import EcomflowError
+from ecomflow.lake.jvm import java_error, java_map, lake_helper
 
 
 class ErasureError(EcomflowError):
@@ -27,22 +28,14 @@ class IcebergLake:
     def erase(self, user_hash: str, tables: tuple[str, ...]) -> dict[str, int]:
         """Delete the user's rows from each of `tables`; rows deleted per table (0 when a
         table has none left, so a repeated run deletes nothing)."""
-        from ecomflow.run import runner
-
-        runner.prepare_jvm(runner.require_jars(), self.home / "logs")
         from py4j.protocol import Py4JJavaError
-        from pyflink.java_gateway import get_gateway
-        from pyflink.util.java_utils import load_java_class
 
-        options = get_gateway().jvm.java.util.HashMap()
-        for key, value in self.catalog_options.items():
-            options.put(key, value)
-        erasure = load_java_class("dev.ecomflow.lake.LakeErasure").newInstance()
+        erasure = lake_helper("LakeErasure", self.home)
+        options = java_map(self.catalog_options)
         deleted = {}
         for table in tables:
             try:
                 deleted[table] = int(erasure.forget(options, self.database, table, user_hash))
             except Py4JJavaError as exc:
-                raise ErasureError(f"{self.database}.{table}: "
-                                   f"{exc.java_exception.toString()}") from exc
+                raise ErasureError(f"{self.database}.{table}: {java_error(exc)}") from exc
         return deleted

@@ -2,8 +2,7 @@
 table, in the JVM (dev.ecomflow.lake.LakeMaintenance): pyiceberg 0.6.1, the newest our pyarrow
 allows, cannot rewrite files, and Iceberg's own compaction is a Flink action.
 
-The JVM is PyFlink's gateway with the uber-jar on its classpath, started in this process as
-`ecomflow deploy` does for state maps; compaction runs as a local batch job in it.
+Compaction runs as a local batch job in that JVM (ecomflow/lake/jvm.py).
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecomflow.errors import EcomflowError
+from ecomflow.lake.jvm import java_error, java_map, lake_helper
 
 # Files of up to this size are what compaction writes (Iceberg's default target).
 TARGET_FILE_BYTES = 128 * 1024 * 1024
@@ -40,18 +40,10 @@ def maintain(catalog_options: dict[str, str], database: str, tables: list[str], 
              home: Path, older_than_hours: float, retain_last: int) -> list[Maintained]:
     """Maintain `tables` of catalog `database`; snapshots and orphans older than
     `older_than_hours` go, the newest `retain_last` snapshots stay."""
-    from ecomflow.run import runner
-
-    runner.prepare_jvm(runner.require_jars(), home / "logs")
     from py4j.protocol import Py4JJavaError
-    from pyflink.java_gateway import get_gateway
-    from pyflink.util.java_utils import load_java_class
 
-    jvm = get_gateway().jvm
-    options = jvm.java.util.HashMap()
-    for key, value in catalog_options.items():
-        options.put(key, value)
-    maintenance = load_java_class("dev.ecomflow.lake.LakeMaintenance").newInstance()
+    maintenance = lake_helper("LakeMaintenance", home)
+    options = java_map(catalog_options)
     done = []
     for table in tables:
         try:
@@ -59,7 +51,6 @@ def maintain(catalog_options: dict[str, str], database: str, tables: list[str], 
                                           int(older_than_hours * 3_600_000), retain_last,
                                           TARGET_FILE_BYTES)
         except Py4JJavaError as exc:
-            raise MaintenanceError(
-                f"{database}.{table}: {exc.java_exception.toString()}") from exc
+            raise MaintenanceError(f"{database}.{table}: {java_error(exc)}") from exc
         done.append(Maintained(table, {str(k): int(v) for k, v in dict(counts).items()}))
     return done

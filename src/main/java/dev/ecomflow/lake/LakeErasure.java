@@ -16,15 +16,11 @@ import org.apache.iceberg.MetadataColumns;
 import org.apache.iceberg.RowDelta;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.catalog.Catalog;
-import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.GenericAppenderFactory;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.deletes.PositionDelete;
 import org.apache.iceberg.deletes.PositionDeleteWriter;
-import org.apache.iceberg.flink.CatalogLoader;
-import org.apache.iceberg.flink.FlinkCatalogFactory;
 import org.apache.iceberg.io.CloseableIterable;
 import org.apache.iceberg.io.OutputFileFactory;
 import org.apache.iceberg.types.TypeUtil;
@@ -51,15 +47,7 @@ public final class LakeErasure {
     /** Rows deleted from {@code database.tableName} for {@code userHash}. */
     public long forget(Map<String, String> options, String database, String tableName,
             String userHash) {
-        Map<String, String> properties = new HashMap<>(options);
-        String name = properties.remove("catalog-name");
-        String impl = properties.remove("catalog-impl");
-        properties.remove("connector");
-        properties.remove("catalog-database");
-        properties.remove("catalog-table");
-        Catalog catalog = CatalogLoader.custom(name, properties,
-                FlinkCatalogFactory.clusterHadoopConf(), impl).loadCatalog();
-        return forget(catalog.loadTable(TableIdentifier.of(database, tableName)), userHash);
+        return forget(LakeCatalogs.table(options, database, tableName), userHash);
     }
 
     /** Rows deleted from {@code table} for {@code userHash}. */

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,10 +19,6 @@ import org.apache.iceberg.ReachableFileUtil;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.actions.RewriteDataFilesActionResult;
-import org.apache.iceberg.catalog.Catalog;
-import org.apache.iceberg.catalog.TableIdentifier;
-import org.apache.iceberg.flink.CatalogLoader;
-import org.apache.iceberg.flink.FlinkCatalogFactory;
 import org.apache.iceberg.flink.actions.Actions;
 import org.apache.iceberg.io.CloseableIterable;
 import org.apache.iceberg.io.FileInfo;
@@ -52,15 +47,7 @@ public final class LakeMaintenance {
     /** What one run did, in the order it did it (counts). */
     public Map<String, Long> maintain(Map<String, String> options, String database,
             String tableName, long olderThanMillis, int retainLast, long targetBytes) {
-        Map<String, String> properties = new HashMap<>(options);
-        String name = properties.remove("catalog-name");
-        String impl = properties.remove("catalog-impl");
-        properties.remove("connector");
-        properties.remove("catalog-database");
-        properties.remove("catalog-table");
-        Catalog catalog = CatalogLoader.custom(name, properties,
-                FlinkCatalogFactory.clusterHadoopConf(), impl).loadCatalog();
-        Table table = catalog.loadTable(TableIdentifier.of(database, tableName));
+        Table table = LakeCatalogs.table(options, database, tableName);
         long cutoff = System.currentTimeMillis() - olderThanMillis;
 
         Map<String, Long> done = new LinkedHashMap<>();

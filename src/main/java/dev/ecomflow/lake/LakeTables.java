@@ -1,7 +1,6 @@
 package dev.ecomflow.lake;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -13,8 +12,6 @@ import org.apache.iceberg.catalog.Catalog;
 import org.apache.iceberg.catalog.Namespace;
 import org.apache.iceberg.catalog.SupportsNamespaces;
 import org.apache.iceberg.catalog.TableIdentifier;
-import org.apache.iceberg.flink.CatalogLoader;
-import org.apache.iceberg.flink.FlinkCatalogFactory;
 import org.apache.iceberg.flink.FlinkSchemaUtil;
 import org.apache.iceberg.types.Types;
 import org.slf4j.Logger;
@@ -56,17 +53,11 @@ public final class LakeTables {
      */
     public String ensure(StreamTableEnvironment tEnv, String sinkTable,
             Map<String, String> options, String transform, String timeColumn) {
-        Map<String, String> properties = new HashMap<>(options);
-        properties.remove("connector");
-        String name = require(properties.remove("catalog-name"), "catalog-name");
-        String impl = require(properties.remove("catalog-impl"), "catalog-impl");
         Namespace namespace = Namespace.of(
-                require(properties.remove("catalog-database"), "catalog-database"));
+                LakeCatalogs.require(options.get("catalog-database"), "catalog-database"));
         TableIdentifier id = TableIdentifier.of(namespace,
-                require(properties.remove("catalog-table"), "catalog-table"));
-
-        Catalog catalog = CatalogLoader.custom(name, properties,
-                FlinkCatalogFactory.clusterHadoopConf(), impl).loadCatalog();
+                LakeCatalogs.require(options.get("catalog-table"), "catalog-table"));
+        Catalog catalog = LakeCatalogs.load(options);
         Schema schema = FlinkSchemaUtil.convert(tEnv.from(sinkTable).getResolvedSchema());
         if (catalog.tableExists(id)) {
             List<String> added = evolve(catalog.loadTable(id), schema);
@@ -112,12 +103,5 @@ public final class LakeTables {
                 throw new IllegalArgumentException(
                         "lake tables are partitioned by hour or day, not " + transform);
         }
-    }
-
-    private static String require(String value, String option) {
-        if (value == null || value.isEmpty()) {
-            throw new IllegalArgumentException("an Iceberg lake sink needs '" + option + "'");
-        }
-        return value;
     }
 }
