@@ -92,19 +92,8 @@ class Storage(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
-        self.lake = s3.Bucket(
-            self, "Lake",
-            bucket_name=bucket_name(config, "lake"),
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.data_key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="lake/",
-            lifecycle_rules=[
+        self.lake = self._data_bucket(
+            "Lake", bucket_name(config, "lake"), "lake/", [
                 s3.LifecycleRule(
                     id="tier-down",
                     transitions=[
@@ -141,17 +130,27 @@ class Storage(Construct):
                     noncurrent_version_expiration=Duration.days(
                         lifecycle.raw_noncurrent_version_expiry_days),
                 ),
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+            ])
 
         self._restrict_raw_data(config)
         self._lake_tables(config, lifecycle)
 
         # The packages `ecomflow deploy` uploads (content-addressed keys under flink/).
-        self.code = s3.Bucket(
-            self, "Code",
-            bucket_name=bucket_name(config, "code"),
+        self.code = self._data_bucket(
+            "Code", bucket_name(config, "code"), "code/", [s3.LifecycleRule(
+                id="expire-old-packages",
+                noncurrent_version_expiration=Duration.days(30),
+                abort_incomplete_multipart_upload_after=Duration.days(
+                    lifecycle.incomplete_upload_abort_days))])
+
+    def _data_bucket(self, id: str, name: str, logs_prefix: str,
+                     lifecycle_rules: list[s3.LifecycleRule]) -> s3.Bucket:
+        """A bucket of data: KMS with the data key, TLS only, no public access, versioned,
+        access-logged, kept when the stack goes (CloudFormation cannot delete a bucket that
+        still holds objects, and the data is worth a manual decision)."""
+        return s3.Bucket(
+            self, id,
+            bucket_name=name,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.data_key,
             bucket_key_enabled=True,
@@ -160,14 +159,27 @@ class Storage(Construct):
             versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="code/",
-            lifecycle_rules=[s3.LifecycleRule(
-                id="expire-old-packages",
-                noncurrent_version_expiration=Duration.days(30),
-                abort_incomplete_multipart_upload_after=Duration.days(
-                    lifecycle.incomplete_upload_abort_days))],
+            server_access_logs_prefix=logs_prefix,
+            lifecycle_rules=lifecycle_rules,
             removal_policy=RemovalPolicy.RETAIN,
         )
+
+    def _deny_raw_data(self, config: EnvironmentConfig, bucket: s3.Bucket,
+                       read_prefixes: tuple[str, ...], dead_letter_prefix: str) -> None:
+        """Bucket-policy denials: raw records under `read_prefixes` are read by the job and
+        the reader role only; only the job writes dead letters."""
+        flink = role_arn(aws_names.flink_role_name(config.name))
+        reader = role_arn(aws_names.raw_data_reader_role_name(config.name))
+        bucket.add_to_resource_policy(iam.PolicyStatement(
+            sid="RawDataOnlyForTheJobAndTheReader", effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()], actions=list(RAW_READ_ACTIONS),
+            resources=[bucket.arn_for_objects(f"{p}*") for p in read_prefixes],
+            conditions={"ArnNotEquals": {"aws:PrincipalArn": [flink, reader]}}))
+        bucket.add_to_resource_policy(iam.PolicyStatement(
+            sid="DeadLettersWrittenByTheJobOnly", effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()], actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects(f"{dead_letter_prefix}*")],
+            conditions={"ArnNotEquals": {"aws:PrincipalArn": flink}}))
 
     def _lake_tables(self, config: EnvironmentConfig, lifecycle: LakeLifecycle) -> None:
         """The lake as Iceberg tables: their bucket, the Glue database they are registered in
@@ -180,19 +192,7 @@ class Storage(Construct):
         snapshots still name. Only replaced versions and unfinished uploads expire here.
         """
         tables = bucket_name(config, "tables")
-        self.tables = s3.Bucket(
-            self, "Tables",
-            bucket_name=tables,
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.data_key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="tables/",
-            lifecycle_rules=[
+        self.tables = self._data_bucket("Tables", tables, "tables/", [
                 s3.LifecycleRule(
                     id="expire-replaced-versions",
                     noncurrent_version_expiration=Duration.days(
@@ -202,22 +202,10 @@ class Storage(Construct):
                 s3.LifecycleRule(
                     id="expire-query-results", prefix=ATHENA_RESULTS_PREFIX,
                     expiration=Duration.days(lifecycle.query_result_expiry_days)),
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+            ])
         # The dead letter table holds records as received: the same two readers as the lake's.
-        flink = role_arn(aws_names.flink_role_name(config.name))
-        reader = role_arn(aws_names.raw_data_reader_role_name(config.name))
-        self.tables.add_to_resource_policy(iam.PolicyStatement(
-            sid="RawDataOnlyForTheJobAndTheReader", effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()], actions=list(RAW_READ_ACTIONS),
-            resources=[self.tables.arn_for_objects(f"{TABLE_DEAD_LETTER_PREFIX}*")],
-            conditions={"ArnNotEquals": {"aws:PrincipalArn": [flink, reader]}}))
-        self.tables.add_to_resource_policy(iam.PolicyStatement(
-            sid="DeadLettersWrittenByTheJobOnly", effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()], actions=["s3:PutObject"],
-            resources=[self.tables.arn_for_objects(f"{TABLE_DEAD_LETTER_PREFIX}*")],
-            conditions={"ArnNotEquals": {"aws:PrincipalArn": flink}}))
+        self._deny_raw_data(config, self.tables, (TABLE_DEAD_LETTER_PREFIX,),
+                            TABLE_DEAD_LETTER_PREFIX)
         iam.Policy(self, "RawTablesReaderPolicy", roles=[self.raw_data_reader], statements=[
             iam.PolicyStatement(
                 sid="ReadRawTableFiles", actions=list(RAW_READ_ACTIONS),
@@ -255,7 +243,6 @@ class Storage(Construct):
         administrators' included). Reading raw data means assuming the reader role, which
         CloudTrail records. Only the job may write dead letters.
         """
-        flink = role_arn(aws_names.flink_role_name(config.name))
         lake = bucket_name(config, "lake")
         self.raw_data_reader = iam.Role(
             self, "RawDataReader",
@@ -271,14 +258,4 @@ class Storage(Construct):
             iam.PolicyStatement(sid="DecryptRawData", actions=["kms:Decrypt"],
                                 resources=[self.data_key.key_arn]),
         ])
-        reader = role_arn(aws_names.raw_data_reader_role_name(config.name))
-        self.lake.add_to_resource_policy(iam.PolicyStatement(
-            sid="RawDataOnlyForTheJobAndTheReader", effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()], actions=list(RAW_READ_ACTIONS),
-            resources=[self.lake.arn_for_objects(f"{p}*") for p in RAW_DATA_PREFIXES],
-            conditions={"ArnNotEquals": {"aws:PrincipalArn": [flink, reader]}}))
-        self.lake.add_to_resource_policy(iam.PolicyStatement(
-            sid="DeadLettersWrittenByTheJobOnly", effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()], actions=["s3:PutObject"],
-            resources=[self.lake.arn_for_objects(f"{DEAD_LETTER_PREFIX}*")],
-            conditions={"ArnNotEquals": {"aws:PrincipalArn": flink}}))
+        self._deny_raw_data(config, self.lake, RAW_DATA_PREFIXES, DEAD_LETTER_PREFIX)
