@@ -98,11 +98,7 @@ def _print_endpoints(info: local_stack.StackInfo) -> None:
 
 
 def _running_stack() -> local_stack.StackInfo | None:
-    report = local_stack.status(paths.state_home())
-    services = report["services"].values()
-    if report.get("info") is not None and all(s.get("running") for s in services):
-        return report["info"]
-    return None
+    return local_stack.running(paths.state_home())
 
 
 # -- run --------------------------------------------------------------------------------------

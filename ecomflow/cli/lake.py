@@ -21,9 +21,8 @@ def _lake_settings() -> LakeSink:
     """The lake settings a run on the local stack uses (environment overrides included)."""
     from ecomflow.run.local_run import build_local_settings
 
-    report = local_stack.status(paths.state_home())
-    info = report.get("info")
-    if info is None or not all(s.get("running") for s in report["services"].values()):
+    info = local_stack.running(paths.state_home())
+    if info is None:
         fail("the local stack is not running: start it with `ecomflow local up`")
     return build_local_settings(home=paths.state_home(), stack=info, environ=os.environ).lake
 
@@ -45,14 +44,7 @@ def tables_command() -> None:
     if not names:
         fail(f"no lake tables in {catalog.database}: run the job with --lake-format iceberg")
     for name in names:
-        table = catalog.table(name)
-        files = catalog.data_files(name)
-        rows = catalog.scan(name).num_rows
-        spec = ", ".join(f"{field.transform}({table.schema().find_column_name(field.source_id)})"
-                         for field in table.spec().fields)
-        click.echo(f"{catalog.database}.{name}: partitioned by {spec or 'nothing'}, "
-                   f"{len(table.metadata.snapshots)} snapshots, {len(files)} data files, "
-                   f"{rows} rows")
+        click.echo(catalog.describe(name).line())
 
 
 @lake_group.command("query")

@@ -27,10 +27,6 @@ def java_map(values: dict[str, str]) -> Any:
     return java
 
 
-def java_error(exc: Exception) -> str:
-    """The Java exception behind a Py4J error, as one line."""
-    from py4j.protocol import Py4JJavaError
-
-    if isinstance(exc, Py4JJavaError):
-        return str(exc.java_exception.toString())
-    return str(exc)
+def java_error(exc: Any) -> str:
+    """The Java exception behind a Py4JJavaError, as one line."""
+    return str(exc.java_exception.toString())

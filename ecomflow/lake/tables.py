@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -27,6 +28,35 @@ from flink_jobs.settings import LakeSink
 
 class LakeTablesError(EcomflowError):
     """The lake's catalog or one of its tables cannot be read."""
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """One table as `ecomflow lake tables` shows it."""
+
+    name: str
+    partitioning: str
+    snapshots: int
+    data_files: int
+    rows: int
+
+    def line(self) -> str:
+        return (f"{self.name}: partitioned by {self.partitioning or 'nothing'}, "
+                f"{self.snapshots} snapshots, {self.data_files} data files, {self.rows} rows")
+
+
+def _data_files(table: Any) -> list[str]:
+    return sorted(task.file.file_path for task in table.scan().plan_files())
+
+
+def _row_count(table: Any) -> int:
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return 0
+    summary = snapshot.summary
+    if int(summary.get("total-delete-files") or 0):
+        return table.scan().to_arrow().num_rows
+    return int(summary.get("total-records") or 0)
 
 
 @dataclass(frozen=True)
@@ -61,13 +91,18 @@ class LakeCatalog:
         login = user + (f":{password}" if password else "") + ("@" if user else "")
         return f"postgresql+psycopg2://{login}{parsed.netloc}{parsed.path}"
 
-    def _catalog(self) -> Any:
+    @cached_property
+    def _pyiceberg(self) -> Any:
         from pyiceberg.catalog.sql import SqlCatalog
 
         properties = {"uri": self.sqlalchemy_url()}
         if self.warehouse:
             properties["warehouse"] = self.warehouse
         return SqlCatalog("ecomflow_lake", **properties)
+
+    def _catalog(self) -> Any:
+        """pyiceberg's catalog, connected once per LakeCatalog."""
+        return self._pyiceberg
 
     def tables(self) -> list[str]:
         """The lake's tables that exist in the catalog, in the job's order."""
@@ -99,18 +134,25 @@ class LakeCatalog:
         return rows
 
     def row_count(self, dataset: str) -> int:
-        """Rows in the current snapshot from its summary (no data read; rows a position
-        delete removed are subtracted)."""
-        snapshot = self.table(dataset).current_snapshot()
-        if snapshot is None:
-            return 0
-        summary = snapshot.summary
-        return (int(summary.get("total-records") or 0)
-                - int(summary.get("total-position-deletes") or 0))
+        """Rows in the current snapshot: from its summary when it has no delete files (no
+        data read), else by a scan (a compaction that applied deletes leaves their files, so
+        the summary's delete count would no longer match its rows)."""
+        return _row_count(self.table(dataset))
 
     def data_files(self, dataset: str) -> list[str]:
         """The data files the current snapshot reads (for file counts, never for reading)."""
-        return sorted(task.file.file_path for task in self.table(dataset).scan().plan_files())
+        return _data_files(self.table(dataset))
+
+    def describe(self, dataset: str) -> TableInfo:
+        """Partitioning, snapshots, data files and rows of one table (loaded once)."""
+        table = self.table(dataset)
+        schema = table.schema()
+        return TableInfo(
+            name=f"{self.database}.{dataset}",
+            partitioning=", ".join(f"{field.transform}({schema.find_column_name(field.source_id)})"
+                                   for field in table.spec().fields),
+            snapshots=len(table.metadata.snapshots), data_files=len(_data_files(table)),
+            rows=table.scan().to_arrow().num_rows)
 
     def query(self, sql: str) -> pa.Table:
         """Ad-hoc SQL (DuckDB's dialect) over the lake's tables, each by its dataset name."""

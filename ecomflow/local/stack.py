@@ -242,6 +242,15 @@ def _listening(info: StackInfo, service: str) -> bool:
     return all(_tcp_answers(port, timeout=1.0) for port in ports)
 
 
+def running(home: Path) -> StackInfo | None:
+    """The stack's endpoints when every one of its services runs, else None."""
+    report = status(home)
+    if report.get("info") is not None and all(s.get("running")
+                                              for s in report["services"].values()):
+        return report["info"]
+    return None
+
+
 def status(home: Path) -> dict[str, Any]:
     """Per-service state: {"home", "services": {name: {...}}, "info": StackInfo | None}.
 

@@ -50,6 +50,8 @@ def test_rows_files_and_sql_come_from_the_current_snapshot(lake: LakeCatalog) ->
     assert sorted(row["event_id"] for row in lake.rows("events")) == ["e1", "e2", "e3", "e4"]
     assert len(lake.data_files("events")) == 1
     assert lake.row_count("events") == 4  # from the snapshot's summary
+    assert lake.describe("events").line() == (
+        f"{lake.database}.events: partitioned by nothing, 1 snapshots, 1 data files, 4 rows")
     result = lake.query("SELECT event_type, COUNT(*) AS n, SUM(total_amount) AS amount "
                         "FROM events GROUP BY event_type ORDER BY event_type")
     assert result.to_pylist() == [
