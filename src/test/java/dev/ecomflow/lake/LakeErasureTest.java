@@ -6,23 +6,12 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
-import org.apache.iceberg.DataFile;
-import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.catalog.Namespace;
-import org.apache.iceberg.catalog.TableIdentifier;
-import org.apache.iceberg.data.GenericAppenderFactory;
-import org.apache.iceberg.data.GenericRecord;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
-import org.apache.iceberg.inmemory.InMemoryCatalog;
-import org.apache.iceberg.io.CloseableIterable;
-import org.apache.iceberg.io.DataWriter;
-import org.apache.iceberg.io.OutputFileFactory;
 import org.apache.iceberg.types.Types;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,18 +35,14 @@ class LakeErasureTest {
 
     @Test
     void theUsersRowsGoOnceAndNothingElse() throws IOException {
-        InMemoryCatalog catalog = new InMemoryCatalog();
-        catalog.initialize("lake", Map.of("warehouse", warehouse.toUri().toString()));
-        catalog.createNamespace(Namespace.of("lake"));
-        Table table = catalog.createTable(TableIdentifier.of("lake", "events"), SCHEMA,
-                PartitionSpec.unpartitioned());
-        append(table, new String[][] {
-            {"e1", "u1", null, "{\"user_id\":\"u1\"}"},
-            {"e2", "u2", null, "{\"user_id\":\"u2\"}"},
-            {"e3", null, "u1", "{\"customer_id\":\"u1\"}"},
-            {"e4", "u3", null, "{\"note\":\"referred by u1\"}"},
-        });
-        append(table, new String[][] {{"e5", "u1", null, "{}"}, {"e6", "u2", null, "{}"}});
+        Table table = TestTables.create(warehouse, SCHEMA, PartitionSpec.unpartitioned());
+        TestTables.append(table, List.of(
+                new Object[] {"e1", "u1", null, "{\"user_id\":\"u1\"}"},
+                new Object[] {"e2", "u2", null, "{\"user_id\":\"u2\"}"},
+                new Object[] {"e3", null, "u1", "{\"customer_id\":\"u1\"}"},
+                new Object[] {"e4", "u3", null, "{\"note\":\"referred by u1\"}"}));
+        TestTables.append(table, List.of(
+                new Object[] {"e5", "u1", null, "{}"}, new Object[] {"e6", "u2", null, "{}"}));
 
         LakeErasure erasure = new LakeErasure();
         assertEquals(4, erasure.forget(table, "u1"));
@@ -71,28 +56,10 @@ class LakeErasureTest {
         assertEquals(List.of("e2", "e6"), eventIds(table));
     }
 
-    private static void append(Table table, String[][] rows) throws IOException {
-        OutputFileFactory files = OutputFileFactory.builderFor(table, 0, System.nanoTime())
-                .format(FileFormat.PARQUET).build();
-        DataWriter<Record> writer = new GenericAppenderFactory(table.schema(), table.spec())
-                .newDataWriter(files.newOutputFile(), FileFormat.PARQUET, null);
-        try (DataWriter<Record> open = writer) {
-            for (String[] values : rows) {
-                GenericRecord row = GenericRecord.create(table.schema());
-                for (int i = 0; i < values.length; i++) {
-                    row.set(i, values[i]);
-                }
-                open.write(row);
-            }
-        }
-        DataFile file = writer.toDataFile();
-        table.newAppend().appendFile(file).commit();
-    }
-
     private static List<String> eventIds(Table table) throws IOException {
         List<String> ids = new ArrayList<>();
-        try (CloseableIterable<Record> rows = IcebergGenerics.read(table).build()) {
-            rows.forEach(row -> ids.add((String) row.getField("event_id")));
+        for (Record row : TestTables.rows(IcebergGenerics.read(table).build())) {
+            ids.add((String) row.getField("event_id"));
         }
         ids.sort(null);
         return ids;

@@ -5,27 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
-import org.apache.iceberg.DataFile;
-import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.Table;
-import org.apache.iceberg.catalog.TableIdentifier;
-import org.apache.iceberg.data.GenericAppenderFactory;
-import org.apache.iceberg.data.GenericRecord;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
-import org.apache.iceberg.catalog.Namespace;
-import org.apache.iceberg.inmemory.InMemoryCatalog;
 import org.apache.iceberg.io.CloseableIterable;
-import org.apache.iceberg.io.DataWriter;
-import org.apache.iceberg.io.OutputFileFactory;
 import org.apache.iceberg.types.Types;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,13 +41,10 @@ class LakeTablesTest {
 
     @Test
     void aNewOptionalFieldAddsAColumnWithoutRewritingData() throws IOException {
-        InMemoryCatalog catalog = new InMemoryCatalog();
-        catalog.initialize("lake", Map.of("warehouse", warehouse.toUri().toString()));
-        catalog.createNamespace(Namespace.of("lake"));
-        Table table = catalog.createTable(TableIdentifier.of("lake", "events"), BEFORE,
+        Table table = TestTables.create(warehouse, BEFORE,
                 LakeTables.spec(BEFORE, "hour", "event_time"));
         // hour(event_time) partitions; one file of rows without a time (the null partition).
-        append(table, List.of("e1", "e2"));
+        TestTables.append(table, List.of(new Object[] {"e1", null}, new Object[] {"e2", null}));
         long before = table.currentSnapshot().snapshotId();
         Set<String> files = dataFiles(table);
 
@@ -69,12 +55,12 @@ class LakeTablesTest {
         assertEquals(before, table.currentSnapshot().snapshotId(), "a schema change, no commit");
 
         // Old rows read the new column as NULL; the old snapshot reads with its own schema.
-        List<Record> now = rows(IcebergGenerics.read(table).build());
+        List<Record> now = TestTables.rows(IcebergGenerics.read(table).build());
         assertEquals(2, now.size());
         for (Record row : now) {
             assertNull(row.getField("coupon_code"));
         }
-        List<Record> then = rows(IcebergGenerics.read(table).useSnapshot(before).build());
+        List<Record> then = TestTables.rows(IcebergGenerics.read(table).useSnapshot(before).build());
         assertEquals(2, then.size());
         assertEquals(BEFORE.asStruct(), then.get(0).struct());
 
@@ -85,44 +71,11 @@ class LakeTablesTest {
         assertEquals(schemas, table.schemas().size());
     }
 
-    private static void append(Table table, List<String> ids) throws IOException {
-        OutputFileFactory files = OutputFileFactory.builderFor(table, 0, 0)
-                .format(FileFormat.PARQUET).build();
-        DataWriter<Record> writer = new GenericAppenderFactory(table.schema(), table.spec())
-                .newDataWriter(files.newOutputFile(table.spec(), partitionOfNull(table)),
-                        FileFormat.PARQUET, partitionOfNull(table));
-        try (DataWriter<Record> open = writer) {
-            for (String id : ids) {
-                GenericRecord row = GenericRecord.create(table.schema());
-                row.setField("event_id", id);
-                open.write(row);
-            }
-        }
-        DataFile file = writer.toDataFile();
-        table.newAppend().appendFile(file).commit();
-    }
-
-    private static org.apache.iceberg.PartitionKey partitionOfNull(Table table) {
-        org.apache.iceberg.PartitionKey key =
-                new org.apache.iceberg.PartitionKey(table.spec(), table.schema());
-        key.partition(new org.apache.iceberg.data.InternalRecordWrapper(table.schema().asStruct())
-                .wrap(GenericRecord.create(table.schema())));
-        return key;
-    }
-
     private static Set<String> dataFiles(Table table) throws IOException {
         Set<String> paths = new HashSet<>();
         try (CloseableIterable<FileScanTask> tasks = table.newScan().planFiles()) {
             tasks.forEach(task -> paths.add(task.file().path().toString()));
         }
         return paths;
-    }
-
-    private static List<Record> rows(CloseableIterable<Record> read) throws IOException {
-        List<Record> rows = new ArrayList<>();
-        try (CloseableIterable<Record> open = read) {
-            open.forEach(row -> rows.add(row.copy()));
-        }
-        return rows;
     }
 }
