@@ -226,8 +226,9 @@ def build(t_env: StreamTableEnvironment, settings: JobSettings, *,
     """Declare the job; `inserts` picks which sinks are filled (all of them by default)."""
     statement_set = t_env.create_statement_set()
     steps = {step.name: step for step in JAVA_STEPS}
-    iceberg = {sink.sink_file: sink for sink in SINKS if sink.kind == "lake"
-               and settings.lake.format == "iceberg" and not blackhole_sinks}
+    # Discarded sinks write nowhere: no lake table to create.
+    iceberg = {} if blackhole_sinks else {
+        sink.sink_file: sink for sink in SINKS if sink.kind == "lake"}
     for name, sql in rendered_statements(settings, inserts=inserts,
                                          blackhole_sinks=blackhole_sinks, extra_ddl=extra_ddl):
         if name in steps:

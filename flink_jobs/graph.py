@@ -38,9 +38,8 @@ class Sink:
     `erase_span`: for `forget`, the columns bounding the user's activity a warehouse row
     covers (which lake partitions may hold the user's events); `erase_text`: columns that
     name the user in text rather than in an id column.
-    `lake_partitions`: for `forget`, how a lake dataset is partitioned ("hour": dt/hr, "day":
-    dt); None for a dataset forget leaves alone (the dead letter keeps records as received,
-    on short retention: README "Privacy").
+    `lake_erase`: `forget` deletes the user's rows from this lake table (not from the dead
+    letter, which keeps records as received, on short retention: README "Privacy").
     `lake_time`: the timestamp column whose hour partitions a lake dataset as an Iceberg table
     (hidden partitioning, `hour(<column>)`).
     """
@@ -50,7 +49,7 @@ class Sink:
     view: str | None = None
     erase_span: tuple[str, str] | None = None
     erase_text: tuple[str, ...] = ()
-    lake_partitions: str | None = None
+    lake_erase: bool = False
     lake_time: str | None = None
 
     @property
@@ -70,8 +69,8 @@ class Sink:
         return f"{self.name.upper().replace('__', '_')}_OPTIONS"
 
 
-def _lake(name: str, time: str, partitions: str | None = None) -> Sink:
-    return Sink(f"lake__{name}", name, lake_partitions=partitions, lake_time=time)
+def _lake(name: str, time: str, erase: bool = True) -> Sink:
+    return Sink(f"lake__{name}", name, lake_erase=erase, lake_time=time)
 
 
 def _warehouse(name: str, view: str | None = None, span: tuple[str, str] | None = None,
@@ -81,15 +80,15 @@ def _warehouse(name: str, view: str | None = None, span: tuple[str, str] | None 
 
 # In the order of the job's inserts (which fixes the operators' ids: keep it when adding).
 SINKS: tuple[Sink, ...] = (
-    _lake("events", "event_time", "hour"),
-    _lake("dead_letter", "received_at"),
-    _lake("late_events", "event_time", "day"),
+    _lake("events", "event_time"),
+    _lake("dead_letter", "received_at", erase=False),
+    _lake("late_events", "event_time"),
     _warehouse("event_counts_minute"),
     _warehouse("pipeline_health"),
     _warehouse("dead_letter_counts_minute"),
     _warehouse("funnel_minute"),
     _warehouse("funnel_hourly"),
-    _lake("sessions", "session_start", "day"),
+    _lake("sessions", "session_start"),
     _warehouse("sessions", span=("session_start", "session_end")),
     _warehouse("cart_abandoned", span=("first_added_at", "last_change_at")),
     _warehouse("top_products_minute"),

@@ -97,7 +97,8 @@ FILE_PATH = _declare("FileSource", "path", "text", None, required="instead of Ki
 
 # --- Lake ------------------------------------------------------------------------------------
 LAKE_URL = _declare("Lake", "url", "text", None, required="yes", example="s3://ecomflow-lake",
-                    notes="`s3://`, `s3a://` or `file://`")
+                    notes="the Iceberg warehouse: where new tables go; `s3://`, `s3a://` or "
+                          "`file://`")
 LAKE_S3_ENDPOINT = _declare("Lake", "s3.endpoint", "text", None,
                             example="http://127.0.0.1:4569", notes=_EMULATORS)
 LAKE_S3_ACCESS_KEY = _declare("Lake", "s3.access.key", "text", None, example="test",
@@ -107,15 +108,12 @@ LAKE_S3_SECRET_KEY = _declare("Lake", "s3.secret.key", "text", None, example="te
 LAKE_S3_PATH_STYLE = _declare("Lake", "s3.path.style.access", "bool", None,
                               notes="only with s3.endpoint (emulators need it); unset: true "
                                     "when s3.endpoint is set")
-LAKE_FORMAT = _declare(
-    "Lake", "format", "choice", "parquet", choices=("parquet", "iceberg"),
-    notes="`iceberg`: the datasets are Iceberg tables in `catalog` (docs/iceberg-lake-plan.md)")
 LAKE_CATALOG = _declare("Lake", "catalog", "choice", "glue", choices=("glue", "jdbc"),
-                        notes="with format iceberg: the AWS Glue Data Catalog, or Iceberg's "
-                              "JDBC catalog (local runs)")
+                        notes="the lake's Iceberg catalog: the AWS Glue Data Catalog, or "
+                              "Iceberg's JDBC catalog (local runs)")
 LAKE_CATALOG_DATABASE = _declare("Lake", "catalog.database", "text", "ecomflow_lake",
-                                 notes="with format iceberg: the database (namespace) of the "
-                                       "tables")
+                                 notes="the database (namespace) of the lake's tables: one "
+                                       "per lake")
 LAKE_CATALOG_URI = _declare("Lake", "catalog.uri", "text", None, required="with catalog jdbc",
                             example="jdbc:postgresql://127.0.0.1:5433/ecomflow_lake",
                             notes="the JDBC catalog's database")

@@ -133,15 +133,14 @@ ICEBERG_CATALOGS = {
 
 @dataclass(frozen=True, kw_only=True)
 class LakeSink:
-    """The data lake under `url` (`s3://bucket[/prefix]` or a local `file://` directory):
-    Hive-partitioned Parquet folders, or Iceberg tables in a catalog (`format`)."""
+    """The data lake: Iceberg tables in a catalog's database, new tables placed under `url`
+    (the warehouse: `s3://bucket[/prefix]` or a local `file://` directory)."""
 
     url: str
     s3_endpoint: str | None = None
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
     s3_path_style_access: bool = False
-    format: str = keys.LAKE_FORMAT.default
     catalog: str = keys.LAKE_CATALOG.default
     catalog_database: str = keys.LAKE_CATALOG_DATABASE.default
     catalog_uri: str | None = None
@@ -149,11 +148,8 @@ class LakeSink:
     catalog_password: str | None = field(default=None, repr=False)
 
     def connector_options(self, dataset: str) -> dict[str, str]:
-        """One lake dataset (`events`, `dead_letter`): a folder of Parquet under the lake URL,
-        or the Iceberg table of that name in the catalog's database."""
-        if self.format == "parquet":
-            return {"connector": "filesystem", "path": f"{self.url}/{dataset}",
-                    "format": "parquet"}
+        """One lake dataset (`events`, `dead_letter`): the Iceberg table of that name in the
+        catalog's database."""
         return {"connector": "iceberg", **self.iceberg_catalog_options(),
                 "catalog-database": self.catalog_database, "catalog-table": dataset}
 
@@ -395,8 +391,7 @@ def _lake(groups: PropertyGroups) -> LakeSink:
     endpoint = _read(groups, keys.LAKE_S3_ENDPOINT)
     path_style = _read(groups, keys.LAKE_S3_PATH_STYLE)
     catalog_uri = _read(groups, keys.LAKE_CATALOG_URI)
-    if (_read(groups, keys.LAKE_FORMAT) == "iceberg" and _read(groups, keys.LAKE_CATALOG) == "jdbc"
-            and not catalog_uri):
+    if _read(groups, keys.LAKE_CATALOG) == "jdbc" and not catalog_uri:
         raise SettingsError(f"{keys.LAKE_CATALOG_URI.name} is required with "
                             f"{keys.LAKE_CATALOG.name} jdbc")
     return LakeSink(
@@ -406,7 +401,6 @@ def _lake(groups: PropertyGroups) -> LakeSink:
         s3_secret_key=_read(groups, keys.LAKE_S3_SECRET_KEY),
         # Emulators (moto) need path-style addressing; real S3 does not.
         s3_path_style_access=endpoint is not None if path_style is None else path_style,
-        format=_read(groups, keys.LAKE_FORMAT),
         catalog=_read(groups, keys.LAKE_CATALOG),
         catalog_database=_read(groups, keys.LAKE_CATALOG_DATABASE),
         catalog_uri=catalog_uri,

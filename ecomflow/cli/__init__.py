@@ -19,7 +19,7 @@ from ecomflow.errors import EcomflowError
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackConfig, StackError
 from flink_jobs.graph import LAKE_DATASETS
-from flink_jobs.property_keys import KINESIS_INIT_POSITION, LAKE_FORMAT
+from flink_jobs.property_keys import KINESIS_INIT_POSITION
 
 
 class _Commands(click.Group):
@@ -106,9 +106,10 @@ def _running_stack() -> local_stack.StackInfo | None:
 @main.command()
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="Bounded run over a JSONL(.gz) file instead of the stream.")
-@click.option("--lake", help="Lake location: s3://bucket[/prefix] or a local folder.")
-@click.option("--lake-format", type=click.Choice(LAKE_FORMAT.choices),
-              help="Parquet folders (default) or Iceberg tables in the stack's catalog.")
+@click.option("--lake", help="Where the lake's new Iceberg tables go: s3://bucket[/prefix] or "
+              "a local folder (default: the local stack's bucket).")
+@click.option("--lake-database", help="The catalog database of the lake's tables (default "
+              "ecomflow_lake): one per lake location.")
 @click.option("--warehouse-url", help="JDBC URL, e.g. jdbc:postgresql://host:5433/db?user=me")
 @click.option("--idle-timeout", type=float,
               help="Stop after this many seconds with no new record (at least 60 s while "
@@ -128,7 +129,7 @@ def _running_stack() -> local_stack.StackInfo | None:
               help="Run this MSF zip (`ecomflow package`) as MSF runs it: on a local cluster "
                    "with its own JobManager and TaskManager processes, instead of the source "
                    "tree on the mini-cluster.")
-def run(input_file: Path | None, lake: str | None, lake_format: str | None,
+def run(input_file: Path | None, lake: str | None, lake_database: str | None,
         warehouse_url: str | None,
         idle_timeout: float | None, parallelism: int | None, watermark_delay: int | None,
         init_position: str | None, resume: bool, keep_state: bool,
@@ -138,7 +139,7 @@ def run(input_file: Path | None, lake: str | None, lake_format: str | None,
         fail("--resume and --keep-state are for stream runs (a file run is bounded)")
     if package_zip is not None and (resume or keep_state):
         fail("--resume and --keep-state are for source-tree runs, not --package")
-    result = _run(input_file=input_file, lake=lake, lake_format=lake_format,
+    result = _run(input_file=input_file, lake=lake, lake_database=lake_database,
                   warehouse_url=warehouse_url,
                   idle_timeout=idle_timeout, parallelism=parallelism,
                   watermark_delay=watermark_delay, init_position=init_position,
@@ -151,7 +152,7 @@ def run(input_file: Path | None, lake: str | None, lake_format: str | None,
 
 
 def _run(*, input_file: Path | None = None, lake: str | None = None,
-         lake_format: str | None = None, warehouse_url: str | None = None,
+         lake_database: str | None = None, warehouse_url: str | None = None,
          idle_timeout: float | None = None,
          parallelism: int | None = None, watermark_delay: int | None = None,
          init_position: str | None = None, resume: bool = False,
@@ -166,12 +167,13 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
         fail("the local stack is not running: start it with `ecomflow local up` "
               "(or pass --input FILE for a bounded run)")
     if input_file is not None and stack is None and (lake is None or warehouse_url is None):
-        fail("without a running local stack, --input needs --lake and --warehouse-url")
+        fail("without a running local stack, --input needs --lake, --warehouse-url and the "
+             "lake's catalog (ECOMFLOW__Lake__catalog=jdbc, ECOMFLOW__Lake__catalog.uri)")
     if package_zip is not None:
         from ecomflow.run import package_run
         groups = local_property_groups(
             home=home, stack=stack, environ=os.environ, input_file=input_file, lake=lake,
-            lake_format=lake_format, warehouse_url=warehouse_url, parallelism=parallelism,
+            lake_database=lake_database, warehouse_url=warehouse_url, parallelism=parallelism,
             watermark_delay_seconds=watermark_delay, init_position=init_position)
         click.echo(f"running {package_zip} on a local cluster; logs in "
                    f"{home / 'package-runs'}", err=True)
@@ -184,7 +186,7 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
         jars = runner.require_jars()
         settings = build_local_settings(
             home=home, stack=stack, environ=os.environ, input_file=input_file, lake=lake,
-            lake_format=lake_format, warehouse_url=warehouse_url, parallelism=parallelism,
+            lake_database=lake_database, warehouse_url=warehouse_url, parallelism=parallelism,
             watermark_delay_seconds=watermark_delay, init_position=init_position,
             rest_port=None if input_file else runner.free_port())
         if resume:
@@ -336,18 +338,21 @@ def report(out: Path, since: datetime) -> None:
                    "Privacy.forget.drop.days, the default; 0: not at all).")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed; change nothing.")
 @click.option("--resume", "resume_", is_flag=True,
-              help="Finish unfinished requests (lake partitions left, events not sent).")
-@click.option("--lake", "lake_url", help="Lake location (default: the local stack's bucket).")
+              help="Finish unfinished requests (lake deletes not committed, events not sent).")
+@click.option("--lake", "lake_url", help="Where the lake's Iceberg tables were created "
+              "(default: the local stack's bucket), as given to `ecomflow run --lake`.")
+@click.option("--lake-database", help="The catalog database of the lake's tables (default "
+              "ecomflow_lake), as given to `ecomflow run --lake-database`.")
 @click.option("--stream", "stream_name", help="Stream for the control event (default: the "
               "local stack's).")
-def forget(user_id: str | None, expires_days: int | None, dry_run: bool,
-           resume_: bool, lake_url: str | None, stream_name: str | None) -> None:
+def forget(user_id: str | None, expires_days: int | None, dry_run: bool, resume_: bool,
+           lake_url: str | None, lake_database: str | None, stream_name: str | None) -> None:
     """Erase USER_ID (a user or customer id, as sent) from the warehouse, the lake and the
     stream's later output; print what was removed. Running it twice is harmless."""
     from ecomflow.kinesis.client import kinesis_client
+    from ecomflow.lake.erasure import IcebergLake
     from ecomflow.privacy import forget as erasure
-    from ecomflow.privacy.lake_rewrite import Lake
-    from ecomflow.run.local_run import local_privacy
+    from ecomflow.run.local_run import build_local_settings, local_privacy
     from flink_jobs.settings import SettingsError
 
     if resume_ == bool(user_id):
@@ -355,30 +360,21 @@ def forget(user_id: str | None, expires_days: int | None, dry_run: bool,
     info = _running_stack()
     if info is None:
         fail("the local stack is not running: start it with `ecomflow local up`")
-    import boto3
-
-    from ecomflow.lake.erasure import IcebergLake
-    from ecomflow.run.local_run import build_local_settings
-
-    s3 = boto3.client("s3", endpoint_url=info.s3_endpoint, region_name=info.region,
-                      aws_access_key_id=info.access_key, aws_secret_access_key=info.secret_key)
-    # The lake as the job's settings describe it (ECOMFLOW__Lake__format=iceberg: tables).
-    settings = build_local_settings(home=paths.state_home(), stack=info, environ=os.environ,
-                                    lake=lake_url)
-    lake: Lake | IcebergLake = (
-        IcebergLake(settings.lake.iceberg_catalog_options(), settings.lake.catalog_database,
-                    paths.state_home()) if settings.lake.format == "iceberg"
-        else Lake(lake_url or info.lake_url, s3=s3))
+    home = paths.state_home()
     dsn = local_stack.warehouse_dsn(info)
     stream = erasure.Stream(kinesis_client(info.kinesis_endpoint, info.region, info.access_key,
                                            info.secret_key), stream_name or info.stream_name)
     try:
+        # The lake's catalog and database as the job's settings name them.
+        tables = build_local_settings(home=home, stack=info, environ=os.environ,
+                                      lake=lake_url, lake_database=lake_database).lake
+        lake = IcebergLake(tables.iceberg_catalog_options(), tables.catalog_database, home)
         if resume_:
             reports = erasure.resume(dsn=dsn, lake=lake, stream=stream)
             if not reports:
                 click.echo("no unfinished erasure request")
         else:
-            privacy = local_privacy(paths.state_home(), os.environ)
+            privacy = local_privacy(home, os.environ)
             if not privacy.pseudonymise or privacy.hash_key is None:
                 fail("Privacy.pseudonymise is off: the job stores raw ids, which this command "
                       "does not erase")

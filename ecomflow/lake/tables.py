@@ -1,6 +1,6 @@
 """The lake's Iceberg tables, read through their catalog: never by listing files.
 
-The job writes the tables (`Lake.format` iceberg, dev.ecomflow.lake.LakeTables creates them);
+The job writes the tables (dev.ecomflow.lake.LakeTables creates them at its start);
 here Python reads them with pyiceberg, which plans a scan from the table's current snapshot
 (committed files only, deletes applied) and returns Arrow. `query` runs DuckDB's SQL over those
 scans: an embedded engine, no server, and the Arrow tables go in without a copy.
@@ -63,7 +63,8 @@ def _row_count(table: Any) -> int:
 class LakeCatalog:
     """Iceberg's JDBC catalog on PostgreSQL (the local stack's), as pyiceberg reaches it.
 
-    `jdbc_url`: what the job uses (`jdbc:postgresql://host:port/db[?user=...]`).
+    `jdbc_url`: what the job uses (`jdbc:postgresql://host:port/db[?user=...]`); the S3
+    settings reach tables whose files are on an S3 endpoint (the stack's moto).
     """
 
     jdbc_url: str
@@ -71,6 +72,9 @@ class LakeCatalog:
     password: str | None = field(default=None, repr=False)
     database: str = "ecomflow_lake"
     warehouse: str | None = None
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, lake: LakeSink) -> LakeCatalog:
@@ -79,7 +83,9 @@ class LakeCatalog:
             raise LakeTablesError(f"the lake's catalog is {lake.catalog!r}: only a JDBC "
                                   "catalog is read from here (on AWS, query with Athena)")
         return cls(lake.catalog_uri, user=lake.catalog_user, password=lake.catalog_password,
-                   database=lake.catalog_database, warehouse=lake.warehouse)
+                   database=lake.catalog_database, warehouse=lake.warehouse,
+                   s3_endpoint=lake.s3_endpoint, s3_access_key=lake.s3_access_key,
+                   s3_secret_key=lake.s3_secret_key)
 
     def sqlalchemy_url(self) -> str:
         parsed = urlparse(self.jdbc_url.removeprefix("jdbc:"))
@@ -98,6 +104,12 @@ class LakeCatalog:
         properties = {"uri": self.sqlalchemy_url()}
         if self.warehouse:
             properties["warehouse"] = self.warehouse
+        if self.s3_endpoint:
+            # pyarrow's S3 client; an endpoint given means path-style addressing.
+            properties.update({"s3.endpoint": self.s3_endpoint, "s3.region": "us-east-1"})
+        if self.s3_access_key and self.s3_secret_key:
+            properties.update({"s3.access-key-id": self.s3_access_key,
+                               "s3.secret-access-key": self.s3_secret_key})
         return SqlCatalog("ecomflow_lake", **properties)
 
     def _catalog(self) -> Any:

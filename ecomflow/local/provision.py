@@ -67,6 +67,28 @@ def _ensure_database(info: StackInfo) -> None:
         conn.close()
 
 
+def forget_lost_lake_tables(info: StackInfo) -> int:
+    """Drop the catalog's entries for tables in the stack's bucket; the number dropped.
+
+    moto keeps objects in memory, so a restarted S3 has lost every table file while the
+    catalog (PostgreSQL, on disk) still names them: the job would fail to load the tables
+    instead of creating them afresh. Tables in local folders keep their entries.
+    """
+    conn = _pg_connect(info, database=info.catalog_database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('iceberg_tables') IS NOT NULL")
+            if not cur.fetchone()[0]:
+                return 0  # no table created yet
+            cur.execute("DELETE FROM iceberg_tables WHERE metadata_location LIKE %s",
+                        (f"s3://{info.bucket}/%",))
+            dropped = cur.rowcount
+        conn.commit()
+        return dropped
+    finally:
+        conn.close()
+
+
 def apply_warehouse_ddl(info: StackInfo, ddl_dir: Path | None = None) -> list[str]:
     """Run every sql/warehouse/*.sql in name order, one transaction per file; return the names.
 

@@ -61,6 +61,7 @@ from ecomflow.local.provision import (
     _ensure_database,
     _ensure_stream,
     apply_warehouse_ddl,
+    forget_lost_lake_tables,
 )
 from ecomflow.local.services import (
     _is_our_process,
@@ -168,6 +169,8 @@ def _start_and_prepare(
     arn, shards = _ensure_stream(info, config.shards)
     _ensure_bucket(info)
     _ensure_database(info)
+    if S3 in to_start:
+        forget_lost_lake_tables(info)
     info = replace(info, stream_arn=arn, shards=shards)
     _write_info(info)
     apply_warehouse_ddl(info)

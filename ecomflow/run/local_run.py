@@ -107,7 +107,7 @@ def local_property_groups(
     properties_file: Path = LOCAL_PROPERTIES_PATH,
     input_file: Path | None = None,
     lake: str | None = None,
-    lake_format: str | None = None,
+    lake_database: str | None = None,
     warehouse_url: str | None = None,
     parallelism: int | None = None,
     watermark_delay_seconds: int | None = None,
@@ -120,7 +120,7 @@ def local_property_groups(
     given = {
         keys.FILE_PATH: str(input_file.resolve()) if input_file is not None else None,
         keys.LAKE_URL: lake_url(lake) if lake is not None else None,
-        keys.LAKE_FORMAT: lake_format,
+        keys.LAKE_CATALOG_DATABASE: lake_database,
         keys.WAREHOUSE_JDBC_URL: warehouse_url,
         keys.JOB_PARALLELISM: parallelism,
         keys.JOB_WATERMARK_DELAY_SECONDS: watermark_delay_seconds,

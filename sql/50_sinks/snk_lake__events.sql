@@ -1,6 +1,6 @@
--- snk_lake__events: the lake's `events/` dataset: the clean, enriched stream as Parquet, Hive
--- partitions dt=YYYY-MM-DD/hr=HH by event time (UTC). Files are committed on checkpoints only:
--- exactly once.
+-- snk_lake__events: the lake's `events` table: the clean, enriched stream. An Iceberg table
+-- partitioned by the hour of event_time (UTC; hidden partitioning, created by the job:
+-- dev.ecomflow.lake.LakeTables); each checkpoint commits one snapshot: exactly once.
 CREATE TABLE snk_lake__events (
     event_id STRING,
     event_type STRING,
@@ -36,9 +36,7 @@ CREATE TABLE snk_lake__events (
     catalog_brand STRING,
     catalog_price DECIMAL(18, 2),
     catalog_currency STRING,
-    payload STRING,
-    dt STRING,
-    hr STRING
-) PARTITIONED BY (dt, hr) WITH (
+    payload STRING
+) WITH (
 ${LAKE_EVENTS_OPTIONS}
 )

@@ -1,4 +1,4 @@
--- ins_lake__events: the clean stream into the lake, partitioned by its event-time hour (UTC).
+-- ins_lake__events: the clean stream into the lake (the table partitions it by event hour).
 INSERT INTO snk_lake__events
 SELECT
     event_id,
@@ -34,8 +34,5 @@ SELECT
     catalog_brand,
     catalog_price,
     catalog_currency,
-    payload,
-    -- partitions from the event time's text ("2025-07-16 10:00:00.500", UTC), made once
-    SUBSTRING(event_time_text FROM 1 FOR 10) AS dt,
-    SUBSTRING(event_time_text FROM 12 FOR 2) AS hr
+    payload
 FROM int_events__clean

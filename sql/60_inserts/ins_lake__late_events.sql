@@ -1,4 +1,4 @@
--- ins_lake__late_events: late events into the lake, by event day (UTC).
+-- ins_lake__late_events: late events into the lake.
 INSERT INTO snk_lake__late_events
 SELECT
     event_id,
@@ -7,6 +7,5 @@ SELECT
     CAST(arrival_watermark AS TIMESTAMP(3)) AS arrival_watermark,
     user_id,
     payload,
-    received_at,
-    DATE_FORMAT(event_time, 'yyyy-MM-dd') AS dt
+    received_at
 FROM int_stream__late_events

@@ -1,4 +1,4 @@
--- ins_lake__sessions: closed sessions into the lake, by the UTC day they started.
+-- ins_lake__sessions: closed sessions into the lake.
 INSERT INTO snk_lake__sessions
-SELECT *, DATE_FORMAT(session_start, 'yyyy-MM-dd') AS dt
+SELECT *
 FROM agg_sessions

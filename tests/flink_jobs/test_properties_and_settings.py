@@ -124,15 +124,9 @@ def test_emulator_lake_uses_path_style_and_keys() -> None:
         "s3.access-key": "a", "s3.secret-key": "b"}
 
 
-def test_the_lake_is_parquet_folders_unless_iceberg_is_chosen() -> None:
-    lake = JobSettings.from_property_groups(groups(), local=True).lake
-    assert lake.connector_options("events") == {
-        "connector": "filesystem", "path": "s3://lake/events", "format": "parquet"}
-
-
 def test_an_iceberg_lake_in_the_jdbc_catalog_on_a_folder() -> None:
     lake = JobSettings.from_property_groups(groups(Lake={
-        "url": "file:///data/lake", "format": "Iceberg", "catalog": "jdbc",
+        "url": "file:///data/lake", "catalog": "JDBC",
         "catalog.uri": "jdbc:postgresql://127.0.0.1:5433/ecomflow_lake",
         "catalog.user": "postgres", "catalog.password": "pw"}), local=True).lake
     assert lake.connector_options("events") == {
@@ -145,7 +139,7 @@ def test_an_iceberg_lake_in_the_jdbc_catalog_on_a_folder() -> None:
 
 def test_an_iceberg_lake_in_glue_writes_through_iceberg_s3_client() -> None:
     lake = JobSettings.from_property_groups(groups(Lake={
-        "url": "s3a://lake/tables", "format": "iceberg", "catalog.database": "shop"}),
+        "url": "s3a://lake/tables", "catalog.database": "shop"}),
         local=False).lake
     assert lake.connector_options("sessions") == {
         "connector": "iceberg", "catalog-name": "ecomflow_lake",
@@ -153,7 +147,7 @@ def test_an_iceberg_lake_in_glue_writes_through_iceberg_s3_client() -> None:
         "warehouse": "s3://lake/tables", "io-impl": "org.apache.iceberg.io.ResolvingFileIO",
         "catalog-database": "shop", "catalog-table": "sessions"}
     emulated = JobSettings.from_property_groups(groups(Lake={
-        "format": "iceberg", "s3.endpoint": "http://127.0.0.1:4569", "s3.access.key": "a",
+        "s3.endpoint": "http://127.0.0.1:4569", "s3.access.key": "a",
         "s3.secret.key": "b"}), local=True).lake.iceberg_catalog_options()
     assert {key: emulated[key] for key in emulated if key.startswith(("s3.", "client."))} == {
         "s3.endpoint": "http://127.0.0.1:4569", "s3.path-style-access": "true",
@@ -187,8 +181,8 @@ def test_password_is_not_in_repr() -> None:
         ({"Job": {"parallelism": "0"}}, "Job.parallelism must be >= 1"),
         ({"KinesisSource": {"init.position": "AT_TIMESTAMP"}}, "init.position must be one of"),
         ({"Lake": {"s3.path.style.access": "maybe"}}, "must be true or false"),
-        ({"Lake": {"format": "delta"}}, "Lake.format must be one of parquet, iceberg, got 'delta'"),
-        ({"Lake": {"format": "iceberg", "catalog": "jdbc"}},
+        ({"Lake": {"catalog": "hive"}}, "Lake.catalog must be one of glue, jdbc, got 'hive'"),
+        ({"Lake": {"catalog": "jdbc"}},
          "Lake.catalog.uri is required with Lake.catalog jdbc"),
     ],
 )

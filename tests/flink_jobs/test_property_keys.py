@@ -85,8 +85,8 @@ def test_what_is_declared_required_is_required(prop: keys.Property) -> None:
     groups = keys.property_groups(values)
     if prop is keys.FILE_PATH:
         groups["FileSource"] = {}
-    if prop is keys.LAKE_CATALOG_URI:  # required with an Iceberg lake in the JDBC catalog
-        groups["Lake"].update({keys.LAKE_FORMAT.key: "iceberg", keys.LAKE_CATALOG.key: "jdbc"})
+    if prop is keys.LAKE_CATALOG_URI:  # required with the JDBC catalog
+        groups["Lake"].update({keys.LAKE_CATALOG.key: "jdbc"})
     with pytest.raises(SettingsError, match=f"{prop.name}"):
         JobSettings.from_property_groups(groups, local=True)
 

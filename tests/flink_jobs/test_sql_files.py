@@ -65,7 +65,8 @@ def test_every_statement_renders_completely() -> None:
     warehouse_sink = dict(statements)["snk_warehouse__event_counts_minute"]
     assert "'password' = 'it''s'" in warehouse_sink
     assert "'table-name' = 'event_counts_minute_log'" in warehouse_sink
-    assert "'path' = 's3://lake/events'" in dict(statements)["snk_lake__events"]
+    lake_sink = dict(statements)["snk_lake__events"]
+    assert "'connector' = 'iceberg'" in lake_sink and "'catalog-table' = 'events'" in lake_sink
 
 
 def test_blackhole_sinks_replace_every_sink_connector() -> None:

@@ -1,68 +1,69 @@
-"""Read the lake back as plain rows: Parquet from a folder or from S3 through the S3 API, or
-Iceberg tables through their catalog (`LakeReader`)."""
+"""The lake a job test writes to, read back through its catalog (never by listing files).
+
+Every test gets a lake of its own (`fresh_lake`): a location and a catalog database that no
+other run has used, so that reruns and other tests never add rows to its tables.
+"""
 
 from __future__ import annotations
 
-import io
-import re
+import uuid
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse
 
-import boto3
-import pyarrow.parquet as pq
+import pyarrow as pa
 
 from ecomflow.lake.tables import LakeCatalog
 from ecomflow.local.stack import StackInfo
-from ecomflow.results.summary import lake_files
 
 # dataset -> its rows
 LakeReader = Callable[[str], list[dict[str, Any]]]
 
-PARTITION = re.compile(r"/(\w+)=([^/]+)")
+
+@dataclass(frozen=True)
+class JobLake:
+    """A job test's lake: where new tables go (`url`) and their catalog database."""
+
+    url: str
+    database: str
+    catalog: LakeCatalog
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        """`ecomflow run` / `forget` flags that name this lake."""
+        return ("--lake", self.url, "--lake-database", self.database)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The same as property overrides (runs that take no flags)."""
+        return {"ECOMFLOW__Lake__url": self.url, "ECOMFLOW__Lake__catalog.database": self.database}
+
+    def rows(self, dataset: str) -> list[dict[str, Any]]:
+        return self.catalog.rows(dataset)
+
+    def scan(self, dataset: str) -> pa.Table:
+        return self.catalog.scan(dataset)
+
+    def partition_hours(self, dataset: str) -> set[datetime]:
+        """The hours of the table's data files' partitions (tables are partitioned by hour)."""
+        table = self.catalog.table(dataset)
+        [field] = table.spec().fields
+        assert str(field.transform) == "hour", table.spec()
+        epoch = datetime(1970, 1, 1)
+        return {epoch + timedelta(hours=task.file.partition[0])
+                for task in table.scan().plan_files()}
 
 
-def _s3(stack: StackInfo) -> Any:
-    return boto3.client("s3", endpoint_url=stack.s3_endpoint, region_name=stack.region,
-                        aws_access_key_id=stack.access_key,
-                        aws_secret_access_key=stack.secret_key)
+def lake_catalog(stack: StackInfo, database: str) -> LakeCatalog:
+    """Catalog database `database` in the stack's catalog, its S3 files on the stack's S3."""
+    return LakeCatalog(stack.catalog_url, user=stack.user, database=database,
+                       s3_endpoint=stack.s3_endpoint, s3_access_key=stack.access_key,
+                       s3_secret_key=stack.secret_key)
 
 
-def read_dataset(lake_url: str, dataset: str, stack: StackInfo | None = None
-                 ) -> list[dict[str, Any]]:
-    """Every row of every committed file, with the Hive partition values from its path."""
-    files = lake_files(lake_url, dataset, **({
-        "s3_endpoint": stack.s3_endpoint, "region": stack.region,
-        "access_key": stack.access_key, "secret_key": stack.secret_key} if stack else {}))
-    rows: list[dict[str, Any]] = []
-    for name in files:
-        if name.startswith("s3://"):
-            assert stack is not None
-            parsed = urlparse(name)
-            body = _s3(stack).get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))
-            table = pq.read_table(io.BytesIO(body["Body"].read()))
-        else:
-            table = pq.read_table(name)
-        partitions = dict(PARTITION.findall("/" + name.split(f"/{dataset}/", 1)[1]))
-        for row in table.to_pylist():
-            for key, value in row.items():
-                if isinstance(value, datetime):  # INT96 -> ns timestamps; compare at ms
-                    row[key] = value.replace(tzinfo=None)
-            rows.append({**row, **partitions})
-    return rows
-
-
-def parquet_reader(lake_url: str, stack: StackInfo | None = None) -> LakeReader:
-    """The Parquet lake under `lake_url`."""
-    return lambda dataset: read_dataset(lake_url, dataset, stack)
-
-
-def iceberg_catalog(stack: StackInfo, database: str) -> LakeCatalog:
-    """Catalog database `database` in the stack's catalog (the job's Iceberg tables)."""
-    return LakeCatalog(stack.catalog_url, user=stack.user, database=database)
-
-
-def iceberg_reader(stack: StackInfo, database: str) -> LakeReader:
-    """The Iceberg tables of catalog database `database` in the stack's catalog."""
-    return iceberg_catalog(stack, database).rows
+def fresh_lake(stack: StackInfo, name: str, url: str | None = None) -> JobLake:
+    """A new lake named after the test: in the stack's bucket, or at `url` (a local folder)."""
+    database = f"{name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+    return JobLake(url or f"{stack.lake_url}/{database}", database,
+                    lake_catalog(stack, database))

@@ -19,7 +19,7 @@ from typing import Any
 
 LAKE_COLUMNS = ("event_id", "event_type", "event_time", "user_id", "customer_id",
                 "session_id", "product_id", "quantity", "total_amount", "currency",
-                "shipping_country", "payload", "dt", "hr")
+                "shipping_country", "payload")
 
 
 def read_lines(path: Path) -> list[str]:
@@ -67,8 +67,6 @@ def parse(line: str) -> dict[str, Any]:
         "currency": record.get("currency"),
         "shipping_country": address.get("country"),
         "payload": line,
-        "dt": event_time.strftime("%Y-%m-%d"),
-        "hr": event_time.strftime("%H"),
     }
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from ecomflow.local.stack import StackInfo, warehouse_dsn
 from tests.jobs import anomaly_case
+from tests.jobs.lake_reader import fresh_lake
 from tests.jobs.privacy_view import hashed
 from tests.support.jobs import run_cli
 
@@ -24,7 +25,8 @@ def _run(stack: StackInfo, tmp_path: Path) -> tuple[list[tuple], list[tuple]]:
         cur.execute("TRUNCATE anomalies_log, trending_products_log")
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(anomaly_case.steady_day_then_injected_day()) + "\n")
-    run_cli(stack, "run", "--input", str(events), "--lake", str(tmp_path / "lake"))
+    lake = fresh_lake(stack, "anomalies", (tmp_path / "lake").as_uri())
+    run_cli(stack, "run", "--input", str(events), *lake.args)
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT window_start, kind, kpi, segment, direction, observed, expected, "
                     "explanation FROM anomalies ORDER BY 1, 2, 3, 4")

@@ -10,7 +10,6 @@ update in the middle.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +27,7 @@ from ecomflow.run.local_run import local_hash_key
 from flink_jobs.graph import WAREHOUSE_VIEWS
 from flink_jobs.property_keys import DEFAULT_FUNNELS
 from tests.jobs import clean_case, clean_oracle
-from tests.jobs.lake_reader import LakeReader, iceberg_reader, parquet_reader, read_dataset
+from tests.jobs.lake_reader import JobLake, LakeReader, fresh_lake
 from tests.kinesis_reader import create_active_stream
 from tests.support.jobs import COMPARED, as_stored, query, run_cli
 
@@ -78,7 +77,6 @@ def assert_clean_stream(lines: list[clean_case.Line], lake: LakeReader, dsn: str
 
     dead = lake("dead_letter")
     assert sorted((r["payload"], r["reason"], r["field"]) for r in dead) == want.dead_letters
-    assert all(r["dt"] == r["received_at"].strftime("%Y-%m-%d") for r in dead)
     assert all(r["detail"] for r in dead)
 
     late = lake("late_events")
@@ -165,13 +163,10 @@ def test_bounded_run_then_the_same_input_through_kinesis(
     idempotent (it re-delivers every window, session and cart; the warehouse's views replace
     rows instead of adding them)."""
     events, _, lines = case
-    # The bounded run writes the lake as Iceberg tables (in a catalog database of its own),
-    # the stream run as Parquet: the same SQL, the same rows, in either format.
-    catalog_database = f"clean_stream_{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("ECOMFLOW__Lake__catalog.database", catalog_database)
-    run_cli(stack, "run", "--input", str(events), "--lake", str(tmp_path / "lake"),
-            "--lake-format", "iceberg")
-    assert_clean_stream(lines, iceberg_reader(stack, catalog_database), warehouse, stack.home)
+    # The bounded run writes its lake in a local folder, the stream run in the stack's S3.
+    folder_lake = fresh_lake(stack, "clean_stream_file", (tmp_path / "lake").as_uri())
+    run_cli(stack, "run", "--input", str(events), *folder_lake.args)
+    assert_clean_stream(lines, folder_lake.rows, warehouse, stack.home)
     before = {view: query(warehouse, f"SELECT * FROM {view} ORDER BY 1, 2, 3")
               for view in WAREHOUSE_VIEWS}
 
@@ -182,12 +177,12 @@ def test_bounded_run_then_the_same_input_through_kinesis(
     summary = replay(events, stream_name=stream, client=client)
     assert summary.records == len(lines) and not summary.failed_records
 
-    lake_url = f"{stack.lake_url}/clean-stream"
+    s3_lake = fresh_lake(stack, "clean_stream")
     monkeypatch.setenv("ECOMFLOW__KinesisSource__stream.name", stream)
-    out = run_cli(stack, "run", "--lake", lake_url, "--idle-timeout", "10", "--from",
+    out = run_cli(stack, "run", *s3_lake.args, "--idle-timeout", "10", "--from",
                   "TRIM_HORIZON", "--parallelism", "1")
     assert "stopped after idle timeout" in out
-    assert_clean_stream(lines, parquet_reader(lake_url, stack), warehouse, stack.home)
+    assert_clean_stream(lines, s3_lake.rows, warehouse, stack.home)
     for view in WAREHOUSE_VIEWS:
         assert query(warehouse, f"SELECT * FROM {view} ORDER BY 1, 2, 3") == before[view], view
     assert query(warehouse, "SELECT COUNT(*) FROM sessions_log")[0][0] == 2 * len(
@@ -200,15 +195,14 @@ def test_bounded_run_then_the_same_input_through_kinesis(
     # The head parsed, checked and pseudonymised each record exactly once.
     assert f"checked={len(lines)}" in out
 
-    assert_forget_deletes_rows_from_the_iceberg_lake(stack, catalog_database, monkeypatch)
+    assert_forget_deletes_rows_from_the_lake(stack, s3_lake)
 
 
-def assert_forget_deletes_rows_from_the_iceberg_lake(
-        stack: StackInfo, catalog_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`ecomflow forget` on the bounded run's Iceberg tables: the user's rows go by row-level
-    deletes and every other row stays (that a second run deletes nothing is LakeErasureTest's,
-    in Maven)."""
-    lake = iceberg_reader(stack, catalog_database)
+def assert_forget_deletes_rows_from_the_lake(stack: StackInfo, test_lake: JobLake) -> None:
+    """`ecomflow forget` on the stream run's tables: the user's rows go by row-level deletes
+    and every other row stays (that a second run deletes nothing is LakeErasureTest's, in
+    Maven)."""
+    lake = test_lake.rows
     user_hash = hash_id(local_hash_key(stack.home), "user_01")
 
     def users(row: dict[str, Any]) -> bool:
@@ -216,8 +210,7 @@ def assert_forget_deletes_rows_from_the_iceberg_lake(
             user_hash in (row.get("payload") or ""))
 
     before = {table: lake(table) for table in ERASED_TABLES}
-    monkeypatch.setenv("ECOMFLOW__Lake__format", "iceberg")
-    out = run_cli(stack, "forget", "user_01")
+    out = run_cli(stack, "forget", "user_01", *test_lake.args)
     removed = {table: sum(map(users, rows)) for table, rows in before.items()}
     assert removed["events"] and removed["sessions"], "the case gives user_01 events, a session"
     assert (f"lake: {sum(removed.values())} rows deleted from the Iceberg tables ("
@@ -243,20 +236,20 @@ def test_every_switch_off(stack: StackInfo, warehouse: str, case_env: None,
     events, _, lines = case
     for name, value in SWITCHES_OFF.items():
         monkeypatch.setenv(name, value)
-    lake = tmp_path / "lake"
-    run_cli(stack, "run", "--input", str(events), "--lake", str(lake))
+    lake = fresh_lake(stack, "switches_off", (tmp_path / "lake").as_uri())
+    run_cli(stack, "run", "--input", str(events), *lake.args)
     # The CHF event has no rate to miss: it is valid.
     labels = [replace(line, label="valid") if line.label == "missing_fx_rate" else line
               for line in lines]
     want = clean_oracle.expected(labels, rates_csv=clean_case.FX_RATES_CSV,
                                  switches=clean_oracle.Switches(False, False, False, False))
     assert want.outcomes == [line.label for line in labels]
-    got = sorted(({k: row[k] for k in COMPARED} for row in read_dataset(
-        lake.as_uri(), "events", None)), key=lambda r: r["payload"])
+    got = sorted(({k: row[k] for k in COMPARED} for row in lake.rows("events")),
+                 key=lambda r: r["payload"])
     assert got == [{k: event[k] for k in COMPARED} for event in want.events]
     assert all(row["device_class"] is None or row["device_class"] == "tablet" for row in got)
     assert {row["country"] for row in got} == {None}
-    dead = read_dataset(lake.as_uri(), "dead_letter", None)
+    dead = lake.rows("dead_letter")
     assert sorted((r["payload"], r["reason"], r["field"]) for r in dead) == want.dead_letters
     health = query(warehouse, "SELECT window_start, records_in, valid, dead_letter, duplicates, "
                               "late FROM pipeline_health ORDER BY window_start")

@@ -24,6 +24,7 @@ from ecomflow.local.stack import StackInfo
 from ecomflow.run import package_run, runner
 from ecomflow.run.local_run import local_property_groups
 from tests.jobs import oracle
+from tests.jobs.lake_reader import fresh_lake
 from tests.kinesis_reader import create_active_stream
 from tests.support.jobs import assert_sample_output
 
@@ -78,9 +79,10 @@ def test_a_killed_taskmanager_is_replaced_and_the_job_recovers(
     # Fed while the job runs (20 s), so that the kill lands mid-stream.
     feeding = threading.Thread(target=replay, args=(input_file,), daemon=True, kwargs={
         "stream_name": stream, "client": client, "rate": 250.0})
-    lake_url = f"{stack.lake_url}/package-kill"
+    lake = fresh_lake(stack, "package_kill")
     groups = local_property_groups(
-        home=stack.home, stack=stack, lake=lake_url, init_position="TRIM_HORIZON",
+        home=stack.home, stack=stack, lake=lake.url, lake_database=lake.database,
+        init_position="TRIM_HORIZON",
         environ={"ECOMFLOW__KinesisSource__stream.name": stream,
                  "ECOMFLOW__Job__checkpoint.interval.ms": "2000"})
     # The cluster's folder (logs, checkpoints) under tmp_path: pytest keeps it for a look.
@@ -107,4 +109,4 @@ def test_a_killed_taskmanager_is_replaced_and_the_job_recovers(
         package_run.wait_until_idle(cluster, job_id, idle_timeout=10)
         package_run.drain(cluster, job_id)
     assert history, "the job never noticed its TaskManager died"
-    assert_sample_output(input_file, BAD_LINES, lake_url, warehouse, stack)
+    assert_sample_output(input_file, BAD_LINES, lake, warehouse, stack)

@@ -22,7 +22,7 @@ from ecomflow.ingest.replay import replay
 from ecomflow.kinesis.client import kinesis_client
 from ecomflow.local.stack import StackInfo, warehouse_dsn
 from ecomflow.privacy.forget import REQUEST_TABLES
-from tests.jobs.lake_reader import read_dataset
+from tests.jobs.lake_reader import JobLake, fresh_lake
 from tests.jobs.privacy_view import hashed
 from tests.kinesis_reader import create_active_stream, read_stream
 from tests.support.jobs import run_cli, truncate_logs
@@ -97,9 +97,9 @@ def raw_identifiers(*people: dict[str, str]) -> set[str]:
     return values
 
 
-def lake_rows(lake_url: str, stack: StackInfo, datasets: tuple[str, ...] = (
+def lake_rows(lake: JobLake, datasets: tuple[str, ...] = (
         "events", "late_events", "sessions")) -> dict[str, list[dict[str, Any]]]:
-    return {dataset: read_dataset(lake_url, dataset, stack) for dataset in datasets}
+    return {dataset: lake.rows(dataset) for dataset in datasets}
 
 
 def warehouse_tables(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -133,15 +133,15 @@ def warehouse(stack: StackInfo) -> str:
     return dsn
 
 
-def assert_no_raw_identifier(lake: dict[str, list[dict[str, Any]]], lake_url: str,
+def assert_no_raw_identifier(lake: dict[str, list[dict[str, Any]]], test_lake: JobLake,
                              stack: StackInfo, dsn: str) -> None:
     """No raw identifier reached the lake or the warehouse; what replaced them works."""
     stored = hashed(stack.home)
     secrets = raw_identifiers(ALICE, BOB, CAROL)
     assert occurrences(lake, secrets) == {}
     assert occurrences(warehouse_tables(dsn), secrets) == {}
-    # The dead letter is the one place raw records remain (own prefix, short retention).
-    dead = read_dataset(lake_url, "dead_letter", stack)
+    # The dead letter is the one place raw records remain (own table, short retention).
+    dead = test_lake.rows("dead_letter")
     assert occurrences({"dead_letter": dead}, secrets) == {"dead_letter": {ALICE["user_id"]}}
 
     # Joins and sessions still work, on the hashed ids.
@@ -164,10 +164,10 @@ def assert_no_raw_identifier(lake: dict[str, list[dict[str, Any]]], lake_url: st
     assert view["email"] == stored(ALICE["email"])
 
 
-def _run_stream(stack: StackInfo, stream: str, lake_url: str,
+def _run_stream(stack: StackInfo, stream: str, lake: JobLake,
                 monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("ECOMFLOW__KinesisSource__stream.name", stream)
-    out = run_cli(stack, "run", "--lake", lake_url, "--idle-timeout", "10", "--from",
+    out = run_cli(stack, "run", *lake.args, "--idle-timeout", "10", "--from",
                   "TRIM_HORIZON", "--parallelism", "1")
     assert "stopped after idle timeout" in out
     return out
@@ -186,14 +186,14 @@ def test_no_raw_identifier_is_stored_and_forget_erases_a_user_everywhere(
     before_stream, after_stream = "privacy-before", "privacy-after"
     create_active_stream(client, before_stream, shards=1)
     create_active_stream(client, after_stream, shards=1)
-    lake_url = f"{stack.lake_url}/privacy"
+    lake = fresh_lake(stack, "privacy")
     batch = Path(stack.home) / "privacy-first.jsonl"
     batch.write_text("\n".join(first_batch()) + "\n")
     assert replay(batch, stream_name=before_stream, client=client).records == len(first_batch())
-    _run_stream(stack, before_stream, lake_url, monkeypatch)
+    _run_stream(stack, before_stream, lake, monkeypatch)
 
-    lake_before = lake_rows(lake_url, stack)
-    assert_no_raw_identifier(lake_before, lake_url, stack, warehouse)
+    lake_before = lake_rows(lake)
+    assert_no_raw_identifier(lake_before, lake, stack, warehouse)
 
     stored = hashed(stack.home)
     alice = {stored(ALICE["user_id"]), stored(ALICE["customer_id"])}
@@ -205,7 +205,7 @@ def test_no_raw_identifier_is_stored_and_forget_erases_a_user_everywhere(
                     if name.endswith("_log") and _mentions(rows, alice)}
 
     # Alice asks to be forgotten, under both of her ids.
-    outputs = [run_cli(stack, "forget", ALICE[key], "--lake", lake_url, "--stream", after_stream)
+    outputs = [run_cli(stack, "forget", ALICE[key], *lake.args, "--stream", after_stream)
                for key in ("user_id", "customer_id")]
     reported: Counter[str] = Counter()
     for line in "\n".join(outputs).splitlines():
@@ -214,7 +214,7 @@ def test_no_raw_identifier_is_stored_and_forget_erases_a_user_everywhere(
     assert reported == removed_rows
 
     # Nothing of hers is left; everybody else's rows are exactly as they were.
-    lake_after = lake_rows(lake_url, stack)
+    lake_after = lake_rows(lake)
     tables_after = warehouse_tables(warehouse)
     for dataset, rows in lake_after.items():
         assert not _mentions(rows, alice), dataset
@@ -240,8 +240,7 @@ def test_no_raw_identifier_is_stored_and_forget_erases_a_user_everywhere(
     assert not occurrences({"stream": control}, raw_identifiers(ALICE))
 
     # Twice is harmless.
-    again = run_cli(stack, "forget", ALICE["user_id"], "--lake", lake_url, "--stream",
-                    after_stream)
+    again = run_cli(stack, "forget", ALICE["user_id"], *lake.args, "--stream", after_stream)
     assert "already" in again
     assert {name: rows for name, rows in warehouse_tables(warehouse).items()
             if not name.startswith("erasure_")} == {
@@ -251,10 +250,10 @@ def test_no_raw_identifier_is_stored_and_forget_erases_a_user_everywhere(
     later = Path(stack.home) / "privacy-second.jsonl"
     later.write_text("\n".join(second_batch()) + "\n")
     replay(later, stream_name=after_stream, client=client)
-    out = _run_stream(stack, after_stream, lake_url, monkeypatch)
+    out = _run_stream(stack, after_stream, lake, monkeypatch)
     alice_later = sum(json.loads(line)["user_id"] == ALICE["user_id"] for line in second_batch())
     assert f"forgotten={alice_later} control=2" in out  # the repeated request sent nothing
-    final = lake_rows(lake_url, stack)
+    final = lake_rows(lake)
     assert not any(_mentions(rows, alice) for rows in final.values())
     assert not any(_mentions(rows, alice) for name, rows in warehouse_tables(warehouse).items()
                    if not name.startswith("erasure_"))

@@ -6,9 +6,8 @@ consumes the same input (the bundled sample plus bad records) from its own kines
 while a replay is still putting it there, and ends with the same checks against an
 uninterrupted run over the same input (a bounded run, `baseline`, itself equal to the oracle):
 
-- every clean event is in the lake exactly once, and so is every dead letter (the kills on
-  a lake of Iceberg tables, the upgrade on Parquet in the stack's S3; the baseline is Parquet
-  in a folder: both formats must hold the same rows);
+- every clean event is in the lake's tables exactly once, and so is every dead letter (the
+  baseline's and the kills' tables in local folders, the upgrade's in the stack's S3);
 - every warehouse view equals the uninterrupted run's;
 - the accounting identity holds in every minute and adds up to the input.
 
@@ -30,7 +29,6 @@ import sys
 import threading
 import time
 import urllib.request
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,13 +47,7 @@ from ecomflow.local.stack import StackInfo, warehouse_dsn
 from ecomflow.run import runner
 from flink_jobs.graph import WAREHOUSE_VIEWS
 from tests.jobs import oracle
-from tests.jobs.lake_reader import (
-    LakeReader,
-    iceberg_catalog,
-    iceberg_reader,
-    parquet_reader,
-    read_dataset,
-)
+from tests.jobs.lake_reader import LakeReader, fresh_lake
 from tests.kinesis_reader import create_active_stream
 from tests.support import sockets
 from tests.support.jobs import assert_sample_output, query, truncate_logs
@@ -129,15 +121,15 @@ def baseline(stack: StackInfo, case: Case, tmp_path_factory: pytest.TempPathFact
     """The uninterrupted run: the same job, bounded over the same input."""
     dsn = warehouse_dsn(stack)
     truncate_logs(dsn)
-    lake = tmp_path_factory.mktemp("baseline-lake")
+    lake = fresh_lake(stack, "baseline", tmp_path_factory.mktemp("baseline-lake").as_uri())
     # A local-folder lake, and the warehouse named by flag (the other runs use the stack's S3
     # and settings).
-    _cli(stack, {}, "run", "--input", str(case.path), "--lake", str(lake),
+    _cli(stack, {}, "run", "--input", str(case.path), *lake.args,
          "--warehouse-url", f"{stack.warehouse_url}?user={stack.user}")
     # The baseline is itself right: it equals the oracle, no event is there twice, every bad
     # record is dead-lettered.
-    assert_sample_output(case.path, case.bad, lake.as_uri(), dsn, stack, s3=False)
-    result = outcome(parquet_reader(lake.as_uri()), dsn)
+    assert_sample_output(case.path, case.bad, lake, dsn, stack)
+    result = outcome(lake.rows, dsn)
     assert max(result.events.values()) == 1
     assert sorted((p, r) for p, r, _ in result.dead_letters.elements()) == sorted(
         case.bad.items())
@@ -376,20 +368,17 @@ def test_sigkill_then_resume_loses_and_doubles_nothing(
     """One stream, killed three times in a row (-9, the whole process group), each time
     resumed from what the last run left: before the first checkpoint, mid-window, and while a
     checkpoint is being written. The last run is stopped with SIGTERM, drains, and the output
-    equals the baseline's. The lake is Iceberg tables (their own catalog database): files are
-    committed to a table once per checkpoint, and a restore re-commits what a checkpoint held
-    but a kill kept from being committed, never twice."""
-    database = f"reliability_sigkill_{uuid.uuid4().hex[:8]}"
-    env = {**scenario("sigkill"), "ECOMFLOW__Lake__format": "iceberg",
-           "ECOMFLOW__Lake__catalog.database": database}
-    lake_url = str(tmp_path / "lake")
-    lake = iceberg_reader(stack, database)
+    equals the baseline's. The lake's files are committed to a table once per checkpoint, and
+    a restore re-commits what a checkpoint held but a kill kept from being committed, never
+    twice. (A local-folder lake here; the upgrade's is in the stack's S3.)"""
+    lake = fresh_lake(stack, "sigkill", (tmp_path / "lake").as_uri())
+    env = scenario("sigkill")
     feeding = start_replay(stack, case.path, env["ECOMFLOW__KinesisSource__stream.name"],
                            *HELD_BACK)
     for number, (start, says, condition, interval, min_pause) in enumerate(KILLS):
         run_env = {**env, "ECOMFLOW__Job__checkpoint.interval.ms": interval,
                    "ECOMFLOW__Job__checkpoint.min.pause.ms": min_pause}
-        run = start_run(stack, run_env, "--lake", lake_url, *start)
+        run = start_run(stack, run_env, *lake.args, *start)
         job_id = run.job()
         if number:
             feeding.release()
@@ -404,7 +393,7 @@ def test_sigkill_then_resume_loses_and_doubles_nothing(
     # The last run is stopped as a service manager stops it, `kill PID` (SIGTERM), once it
     # has read everything: it drains, open windows fire and the last lake files are committed.
     feeding.release()
-    last = start_run(stack, env, "--lake", lake_url, "--resume")
+    last = start_run(stack, env, *lake.args, "--resume")
     job_id = last.job()
     feeding.join(len(case.lines))
     # Enrichment holds each event until the watermark (30 s behind the newest event) passes
@@ -413,8 +402,7 @@ def test_sigkill_then_resume_loses_and_doubles_nothing(
     newest = max(event_time for event_time in baseline.event_times)
     released = sum(t < newest - timedelta(seconds=35) for t in baseline.event_times)
     deadline = time.monotonic() + 300
-    catalog = iceberg_catalog(stack, database)  # (the first run created the tables)
-    while catalog.row_count("events") < released:
+    while lake.catalog.row_count("events") < released:  # (the first run made the tables)
         assert last.process.poll() is None, last.process.communicate()[1][-3000:]
         assert time.monotonic() < deadline, "the last run did not read the stream in time"
         time.sleep(2)
@@ -425,7 +413,7 @@ def test_sigkill_then_resume_loses_and_doubles_nothing(
     printed = last.finish(timeout=180)
     assert f"resuming from checkpoint {Path(env['ECOMFLOW__Job__checkpoint.dir'])}" in printed
     assert "finished" in printed
-    assert_same_as_baseline(outcome(lake, warehouse_dsn(stack)), baseline, case)
+    assert_same_as_baseline(outcome(lake.rows, warehouse_dsn(stack)), baseline, case)
 
 
 # -- 2. upgrade from a savepoint, through a warehouse outage ------------------------------------
@@ -439,7 +427,7 @@ def test_upgrade_from_a_savepoint_through_a_warehouse_outage(
     once the warehouse is back, and nothing is lost or doubled."""
     env = scenario("upgrade")
     stream = env["ECOMFLOW__KinesisSource__stream.name"]
-    lake_url = f"{stack.lake_url}/reliability/upgrade"
+    lake = fresh_lake(stack, "upgrade")
     half = len(case.lines) // 2
     first_half, second_half = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     first_half.write_text("\n".join(case.lines[:half]) + "\n")
@@ -447,7 +435,7 @@ def test_upgrade_from_a_savepoint_through_a_warehouse_outage(
 
     start_replay(stack, first_half, stream).join(half)
     v1 = _cli(stack, {**env, "ECOMFLOW__CleanStream__enrich.country": "false"},
-              "run", "--lake", lake_url, "--from", "TRIM_HORIZON", "--idle-timeout", "10",
+              "run", *lake.args, "--from", "TRIM_HORIZON", "--idle-timeout", "10",
               "--keep-state")
     assert "stopped after idle timeout" in v1.stdout
     # Version 1 read the first half: its country step ran (switched off) on those events, even
@@ -456,7 +444,7 @@ def test_upgrade_from_a_savepoint_through_a_warehouse_outage(
 
     # The last 1,500 records of the second half wait for the end of the outage.
     feeding = start_replay(stack, second_half, stream, 1500)
-    v2 = start_run(stack, env, "--lake", lake_url, "--resume", "--idle-timeout", "10")
+    v2 = start_run(stack, env, *lake.args, "--resume", "--idle-timeout", "10")
     job_id = v2.job()
     deadline = time.monotonic() + 300
     while v2.checkpoints(job_id)["completed"] < 1 or v2.records_read(job_id) < 1000:
@@ -482,12 +470,12 @@ def test_upgrade_from_a_savepoint_through_a_warehouse_outage(
     assert "stopped after idle timeout" in output
     feeding.join(len(case.lines) - half)
 
-    got = outcome(parquet_reader(lake_url, stack), warehouse_dsn(stack))
+    got = outcome(lake.rows, warehouse_dsn(stack))
     # Country feeds sessions and the ordered funnels' breakdown, which therefore differ from
     # the baseline (where country was on throughout); everything else must be equal.
     assert_same_as_baseline(got, baseline, case, views=tuple(
         v for v in WAREHOUSE_VIEWS if v not in ("sessions", "funnel_steps_hourly")))
-    events = read_dataset(lake_url, "events", stack)
+    events = lake.rows("events")
     v1 = [e for e in events if e["event_id"] in version_one]
     v2 = [e for e in events if e["event_id"] not in version_one]
     assert v1 and v2

@@ -17,7 +17,7 @@ from ecomflow import paths
 from ecomflow.local.stack import StackInfo
 from flink_jobs.graph import WAREHOUSE_LOGS
 from tests.jobs import clean_case, oracle
-from tests.jobs.lake_reader import read_dataset
+from tests.jobs.lake_reader import JobLake
 from tests.jobs.privacy_view import private_text
 
 COMPARED = ("event_id", "event_type", "event_time", "user_id", "session_id", "page_url",
@@ -50,25 +50,24 @@ def as_stored(lines: list[clean_case.Line], home: Path) -> list[clean_case.Line]
             for line in lines]
 
 
-def assert_sample_output(input_path: Path, bad_lines: dict[str, str], lake_url: str, dsn: str,
-                         stack: StackInfo, *, s3: bool = True) -> None:
+def assert_sample_output(input_path: Path, bad_lines: dict[str, str], lake: JobLake, dsn: str,
+                         stack: StackInfo) -> None:
     """The bundled sample with `bad_lines` mixed in, as the job left it, equals the oracle
-    (tests/jobs/oracle.py). `stack`: whose state folder holds the key the job hashed with;
-    `s3`: read the lake through the stack's S3 (else lake_url is a local folder)."""
+    (tests/jobs/oracle.py). `stack`: whose state folder holds the key the job hashed with."""
     events, dead, per_minute = oracle.expected(input_path, bad_lines, private_text(stack.home))
-    lake_stack = stack if s3 else None
     assert len(events) == 5000 and len(dead) == len(bad_lines)  # the oracle sees the input
 
-    lake = read_dataset(lake_url, "events", lake_stack)
-    got = sorted(({k: row[k] for k in oracle.LAKE_COLUMNS} for row in lake),
+    got = sorted(({k: row[k] for k in oracle.LAKE_COLUMNS} for row in lake.rows("events")),
                  key=lambda r: r["payload"])
     assert len(got) == len(events), "every event exactly once in the lake"
     for actual, wanted in zip(got, events, strict=True):
         assert actual == wanted
+    # Partitioned by event hour: one partition per hour that has events, no other.
+    assert lake.partition_hours("events") == {
+        e["event_time"].replace(minute=0, second=0, microsecond=0) for e in events}
 
-    dead_rows = read_dataset(lake_url, "dead_letter", lake_stack)
+    dead_rows = lake.rows("dead_letter")
     assert sorted((r["payload"], r["reason"]) for r in dead_rows) == dead
-    assert all(r["dt"] == r["received_at"].strftime("%Y-%m-%d") for r in dead_rows)
 
     assert query(dsn, "SELECT window_start, window_end, event_type, event_count "
                       "FROM event_counts_minute ORDER BY window_start, event_type") == per_minute

@@ -60,7 +60,9 @@ public final class LakeTables {
         Catalog catalog = LakeCatalogs.load(options);
         Schema schema = FlinkSchemaUtil.convert(tEnv.from(sinkTable).getResolvedSchema());
         if (catalog.tableExists(id)) {
-            List<String> added = evolve(catalog.loadTable(id), schema);
+            Table table = catalog.loadTable(id);
+            requireUnder(table, options.get("warehouse"), id);
+            List<String> added = evolve(table, schema);
             if (added.isEmpty()) {
                 return "unchanged";
             }
@@ -76,6 +78,31 @@ public final class LakeTables {
         catalog.createTable(id, schema, spec(schema, transform, timeColumn), PROPERTIES);
         LOG.info("lake table {}: created", id);
         return "created";
+    }
+
+    /**
+     * Fails when an existing table lies outside the lake's location: its catalog database then
+     * belongs to another lake (a run with another {@code --lake}), and writing on would mix
+     * two lakes' rows in one table while the new location stays empty.
+     */
+    static void requireUnder(Table table, String warehouse, TableIdentifier id) {
+        if (warehouse == null || warehouse.isEmpty()) {
+            return; // Glue: the database's location places the tables, not the job
+        }
+        String location = normalise(table.location());
+        String lake = normalise(warehouse);
+        if (!location.startsWith(lake.endsWith("/") ? lake : lake + "/")) {
+            throw new IllegalStateException("lake table " + id + " is at " + table.location()
+                    + ", outside this run's lake " + warehouse + ": its catalog database "
+                    + "belongs to another lake. Name another database for this lake "
+                    + "(Lake.catalog.database; ecomflow run --lake-database NAME).");
+        }
+    }
+
+    /** file:/x, file:///x and s3a://b/x as file:/x and s3://b/x (Hadoop prints both). */
+    static String normalise(String location) {
+        String path = location.replaceFirst("^file:/+", "file:/");
+        return path.startsWith("s3a://") ? "s3://" + path.substring(6) : path;
     }
 
     /** Adds the columns of {@code wanted} that the table lacks (by name); the names added. */

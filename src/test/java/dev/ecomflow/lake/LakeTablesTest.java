@@ -2,6 +2,8 @@ package dev.ecomflow.lake;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -12,6 +14,7 @@ import java.util.Set;
 import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.Schema;
 import org.apache.iceberg.Table;
+import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.data.IcebergGenerics;
 import org.apache.iceberg.data.Record;
 import org.apache.iceberg.io.CloseableIterable;
@@ -69,6 +72,25 @@ class LakeTablesTest {
         assertEquals(List.of(), LakeTables.evolve(table, AFTER));
         table.refresh();
         assertEquals(schemas, table.schemas().size());
+    }
+
+    @Test
+    void aTableOfAnotherLakeIsRefusedWithTheWayOut() {
+        Table table = TestTables.create(warehouse, BEFORE,
+                LakeTables.spec(BEFORE, "hour", "event_time"));
+        TableIdentifier id = TableIdentifier.of("lake", "events");
+        // Its own lake, however the URL is spelled (file:/ or file:///, with a slash or not).
+        LakeTables.requireUnder(table, warehouse.toUri().toString(), id);
+        LakeTables.requireUnder(table, "file:" + warehouse, id);
+        LakeTables.requireUnder(table, null, id);
+        IllegalStateException error = assertThrows(IllegalStateException.class,
+                () -> LakeTables.requireUnder(table, warehouse.resolve("other").toUri()
+                        .toString(), id));
+        assertTrue(error.getMessage().contains("--lake-database"), error.getMessage());
+        // A sibling folder whose name starts with the lake's is another lake too.
+        assertThrows(IllegalStateException.class,
+                () -> LakeTables.requireUnder(table, "file:" + warehouse + "-2", id));
+        assertEquals("s3://b/x", LakeTables.normalise("s3a://b/x"));
     }
 
     private static Set<String> dataFiles(Table table) throws IOException {
