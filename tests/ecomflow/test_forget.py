@@ -1,179 +1,124 @@
-"""`ecomflow forget` on a real local stack (moto S3, PostgreSQL, kinesis-mock): two users' rows in
-the warehouse and in lake partitions written with the job's schemas; one user is forgotten.
-Nothing of them remains in the warehouse or the lake partitions, the other user's data is
-untouched byte for byte, the report's numbers are exact, the stream gets a control event with
-only the hash, a second run is harmless, and an interrupted rewrite resumes."""
+"""`ecomflow forget` on a real local stack (PostgreSQL, kinesis-mock) with an in-memory lake:
+two users' rows in the warehouse and in the lake's tables; one user is forgotten. Nothing of
+them remains in the warehouse, the lake gets one erasure of the erased tables per run, the
+other user's data is untouched, the report's numbers are exact, the stream gets a control
+event with only the hash, a second run is harmless, and a request whose lake deletes failed
+is finished by `resume`.
+
+The lake here is `FakeLake`: forget only calls `erase(hash, tables)`; the real Iceberg
+position deletes are tested by LakeErasureTest (Java) and tests/jobs/test_privacy.py."""
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from copy import deepcopy
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import boto3
 import psycopg2
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
 from ecomflow import cli
 from ecomflow.kinesis.client import kinesis_client
+from ecomflow.lake import erasure as lake_erasure
+from ecomflow.lake.erasure import ErasureError
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackInfo
 from ecomflow.privacy.forget import (
+    LAKE_TABLES,
     ForgetError,
-    PartitionDone,
     Stream,
     control_event,
     forget,
-    hours_between,
-    partitions_for,
     request_id_of,
     resume,
     user_filters,
 )
 from ecomflow.privacy.hashing import hash_id
-from ecomflow.privacy.lake_rewrite import Lake
 from ecomflow.run.local_run import local_hash_key
 from flink_jobs.contract import validate
 from tests.kinesis_reader import create_active_stream, read_stream
 
 NOW = datetime(2025, 7, 20, 12, 0, tzinfo=UTC)
-TS = pa.timestamp("ms")
-MONEY = pa.decimal128(18, 2)
 
-# The lake datasets' columns as the job writes them (sql/50_sinks/snk_lake__*.sql; partition
-# columns live in the path, not in the files).
-EVENTS = pa.schema([
-    ("event_id", pa.string()), ("event_type", pa.string()), ("event_time", TS),
-    ("user_id", pa.string()), ("customer_id", pa.string()), ("session_id", pa.string()),
-    ("page_url", pa.string()), ("referrer", pa.string()), ("user_agent", pa.string()),
-    ("device_type", pa.string()), ("product_id", pa.string()), ("product_name", pa.string()),
-    ("category", pa.string()), ("price", MONEY), ("quantity", pa.int32()),
-    ("transaction_id", pa.string()), ("total_amount", MONEY), ("currency", pa.string()),
-    ("payment_method", pa.string()), ("shipping_country", pa.string()),
-    ("items_json", pa.string()), ("device_class", pa.string()), ("browser", pa.string()),
-    ("os", pa.string()), ("country", pa.string()), ("fx_rate_to_usd", pa.decimal128(18, 8)),
-    ("price_usd", MONEY), ("total_amount_usd", MONEY), ("catalog_product_name", pa.string()),
-    ("catalog_category", pa.string()), ("catalog_brand", pa.string()),
-    ("catalog_price", MONEY), ("catalog_currency", pa.string()), ("payload", pa.string()),
-])
-LATE = pa.schema([
-    ("event_id", pa.string()), ("event_type", pa.string()), ("event_time", TS),
-    ("arrival_watermark", TS), ("user_id", pa.string()), ("payload", pa.string()),
-    ("received_at", TS),
-])
-SESSIONS = pa.schema([
-    ("session_id", pa.string()), ("user_id", pa.string()), ("session_start", TS),
-    ("session_end", TS), ("duration_seconds", pa.int32()), ("client_session_id", pa.string()),
-    ("events", pa.int64()), ("page_views", pa.int64()), ("product_views", pa.int64()),
-    ("add_to_cart", pa.int64()), ("remove_from_cart", pa.int64()), ("purchases", pa.int64()),
-    ("pages_viewed", pa.int64()), ("entry_page", pa.string()), ("exit_page", pa.string()),
-    ("device_class", pa.string()), ("country", pa.string()), ("revenue_usd", MONEY),
-    ("converted", pa.bool_()),
-])
-DEAD_LETTER = pa.schema([("payload", pa.string()), ("reason", pa.string()),
-                         ("field", pa.string()), ("detail", pa.string()),
-                         ("received_at", TS)])
+Row = dict[str, Any]
 
 
 def t(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def parquet(schema: pa.Schema, rows: list[dict[str, Any]]) -> bytes:
-    """A file as Flink writes it: INT96 timestamps, snappy."""
-    table = pa.Table.from_pylist([{n: r.get(n) for n in schema.names} for r in rows],
-                                 schema=schema)
-    out = io.BytesIO()
-    pq.write_table(table, out, use_deprecated_int96_timestamps=True, compression="snappy")
-    return out.getvalue()
+@dataclass
+class FakeLake:
+    """The lake's tables as lists of rows; `erase` removes the user's rows by the rule of
+    dev.ecomflow.lake.LakeErasure (an id column equal to the hash, or a payload containing
+    it) and records each call. `failures` makes the next calls raise, as a failed commit."""
+
+    tables: dict[str, list[Row]]
+    calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    failures: int = 0
+
+    def erase(self, user_hash: str, tables: tuple[str, ...]) -> dict[str, int]:
+        self.calls.append((user_hash, tables))
+        if self.failures:
+            self.failures -= 1
+            raise ErasureError("ecomflow_lake.events: commit failed")
+        deleted = {}
+        for table in tables:
+            rows = self.tables.get(table, [])
+            kept = [row for row in rows if not _mine(row, user_hash)]
+            deleted[table] = len(rows) - len(kept)
+            rows[:] = kept
+        return deleted
+
+
+def _mine(row: Row, user_hash: str) -> bool:
+    return (user_hash in (row.get("user_id"), row.get("customer_id"))
+            or user_hash in (row.get("payload") or ""))
 
 
 def event(n: str, user: str | None, when: str, *, customer: str | None = None,
-          kind: str = "page_view", extra: dict | None = None) -> dict[str, Any]:
+          kind: str = "page_view", extra: dict | None = None) -> Row:
     payload = {"event_type": kind, "timestamp": when + "Z", "user_id": user,
                "customer_id": customer, **(extra or {})}
     return {"event_id": n, "event_type": kind, "event_time": t(when), "user_id": user,
-            "customer_id": customer, "page_url": "/p", "price": Decimal("9.99"),
-            "quantity": 1, "fx_rate_to_usd": Decimal("1.00000000"),
-            "payload": json.dumps(payload)}
+            "customer_id": customer, "payload": json.dumps(payload)}
 
 
-@dataclass
-class Scenario:
-    """Two users' data: `a` is forgotten, `b` stays. Names are relative to the lake."""
-
-    key: str
-    a: str
-    b: str
-    lake: Lake
-    dsn: str
-    stream: Stream
-    files: dict[str, bytes]
-
-    @property
-    def ha(self) -> str:
-        return hash_id(self.key, self.a)
-
-    @property
-    def hb(self) -> str:
-        return hash_id(self.key, self.b)
-
-
-HR10 = "events/dt=2025-07-16/hr=10/part-0-0"
-HR11_A = "events/dt=2025-07-16/hr=11/part-0-1"
-HR11_B = "events/dt=2025-07-16/hr=11/part-1-0"
-DAY2 = "events/dt=2025-07-17/hr=09/part-0-0"
-LATE_FILE = "late_events/dt=2025-07-16/part-0-0"
-SESSIONS_1 = "sessions/dt=2025-07-16/part-0-0"
-SESSIONS_2 = "sessions/dt=2025-07-17/part-0-0"
-DEAD = "dead_letter/dt=2025-07-16/part-0-0"
-PARTITIONS = ["events/dt=2025-07-16/hr=10", "events/dt=2025-07-16/hr=11",
-              "late_events/dt=2025-07-16", "sessions/dt=2025-07-16"]
-
-
-def lake_files(key: str, a: str, b: str) -> dict[str, bytes]:
+def lake_rows(key: str, a: str, b: str) -> dict[str, list[Row]]:
     ha, hb = hash_id(key, a), hash_id(key, b)
     return {
-        # a's page view, a's purchase as a customer, b's two events, an anonymous visitor, and
-        # a row whose payload names a (a referral): 3 of 6 rows are a's
-        HR10: parquet(EVENTS, [
+        # a's page views, a's purchase as a customer, b's events, an anonymous visitor, and a
+        # row of b's whose payload names a (a referral): 4 of 9 rows are a's
+        "events": [
             event("e1", ha, "2025-07-16T10:50:00"),
             event("e2", None, "2025-07-16T10:55:00", customer=ha, kind="purchase"),
             event("e3", hb, "2025-07-16T10:05:00"),
             event("e4", hb, "2025-07-16T10:06:00", kind="add_to_cart"),
             event("e5", None, "2025-07-16T10:07:00"),
             event("e6", hb, "2025-07-16T10:08:00", extra={"referred_by": ha}),
-        ]),
-        HR11_A: parquet(EVENTS, [event("e7", ha, "2025-07-16T11:05:00")]),  # only a's
-        HR11_B: parquet(EVENTS, [event("e8", hb, "2025-07-16T11:30:00")]),  # only b's
-        DAY2: parquet(EVENTS, [event("e9", hb, "2025-07-17T09:00:00")]),
-        LATE_FILE: parquet(LATE, [
-            {"event_id": "l1", "event_type": "page_view", "event_time": t("2025-07-16T10:40:00"),
-             "user_id": ha, "payload": json.dumps({"user_id": ha})},
-            {"event_id": "l2", "event_type": "page_view", "event_time": t("2025-07-16T10:41:00"),
-             "user_id": hb, "payload": json.dumps({"user_id": hb})},
-        ]),
-        SESSIONS_1: parquet(SESSIONS, [
-            {"session_id": "s-a", "user_id": ha, "session_start": t("2025-07-16T10:50:00"),
-             "session_end": t("2025-07-16T11:10:00"), "events": 3, "revenue_usd": Decimal("5")},
-            {"session_id": "s-b", "user_id": hb, "session_start": t("2025-07-16T10:05:00"),
-             "session_end": t("2025-07-16T10:20:00"), "events": 2, "revenue_usd": Decimal("0")},
-        ]),
-        SESSIONS_2: parquet(SESSIONS, [
-            {"session_id": "s-b2", "user_id": hb, "session_start": t("2025-07-17T09:00:00"),
-             "session_end": t("2025-07-17T09:00:00"), "events": 1,
-             "revenue_usd": Decimal("0")}]),
-        # the dead letter keeps raw payloads (README "Privacy"): never rewritten
-        DEAD: parquet(DEAD_LETTER, [{"payload": f'{{"user_id": "{a}"', "reason": "not_json"}]),
+            event("e7", ha, "2025-07-16T11:05:00"),
+            event("e8", hb, "2025-07-16T11:30:00"),
+            event("e9", hb, "2025-07-17T09:00:00"),
+        ],
+        "late_events": [
+            {"event_id": "l1", "event_time": t("2025-07-16T10:40:00"), "user_id": ha,
+             "payload": json.dumps({"user_id": ha})},
+            {"event_id": "l2", "event_time": t("2025-07-16T10:41:00"), "user_id": hb,
+             "payload": json.dumps({"user_id": hb})},
+        ],
+        "sessions": [
+            {"session_id": "s-a", "user_id": ha, "session_start": t("2025-07-16T10:50:00")},
+            {"session_id": "s-b", "user_id": hb, "session_start": t("2025-07-16T10:05:00")},
+            {"session_id": "s-b2", "user_id": hb, "session_start": t("2025-07-17T09:00:00")},
+        ],
+        # the dead letter keeps raw payloads (README "Privacy"): never erased
+        "dead_letter": [{"payload": f'{{"user_id": "{a}"', "reason": "not_json"}],
     }
 
 
@@ -228,18 +173,13 @@ def remaining(dsn: str, hashed: str) -> dict[str, int]:
     return counts
 
 
-def read_rows(lake: Lake, name: str) -> list[dict[str, Any]]:
-    data, _ = lake.read(name)
-    return pq.read_table(io.BytesIO(data)).to_pylist()
-
-
-def ids(lake: Lake, name: str) -> list[str]:
-    return [row.get("event_id") or row.get("session_id") for row in read_rows(lake, name)]
-
-
-def all_names(lake: Lake) -> list[str]:
-    return sorted(n for d in ("events", "late_events", "sessions", "dead_letter")
-                  for n in lake.files(d))
+def request_row(dsn: str, request_id: str) -> tuple:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT status, completed_at, event_sent_at FROM erasure_requests "
+                    "WHERE request_id = %s", (request_id,))
+        row = cur.fetchone()
+    conn.close()
+    return row
 
 
 def new_stream(stack: StackInfo) -> Stream:
@@ -250,31 +190,41 @@ def new_stream(stack: StackInfo) -> Stream:
     return Stream(kinesis, name)
 
 
-def s3(stack: StackInfo) -> Any:
-    return boto3.client("s3", endpoint_url=stack.s3_endpoint, region_name=stack.region,
-                        aws_access_key_id=stack.access_key,
-                        aws_secret_access_key=stack.secret_key)
+@dataclass
+class Scenario:
+    """Two users' data: `a` is forgotten, `b` stays."""
+
+    key: str
+    a: str
+    b: str
+    lake: FakeLake
+    rows: dict[str, list[Row]]  # the lake's rows before any erasure
+    dsn: str
+    stream: Stream
+
+    @property
+    def ha(self) -> str:
+        return hash_id(self.key, self.a)
+
+    @property
+    def hb(self) -> str:
+        return hash_id(self.key, self.b)
 
 
 @pytest.fixture
 def scenario(stack: StackInfo) -> Iterator[Scenario]:
-    """Fresh users, key, lake prefix and stream: tests share the session's stack only."""
+    """Fresh users, key, lake and stream: tests share the session's stack only."""
     tag = uuid.uuid4().hex[:8]
     key, a, b = f"key-{tag}", f"user_a_{tag}", f"user_b_{tag}"
-    lake = Lake(f"{stack.lake_url}/forget-{tag}", s3=s3(stack))
-    files = lake_files(key, a, b)
-    for name, data in files.items():
-        lake.replace(name, data, None)
-    kinesis = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
-                             stack.secret_key)
-    stream = Stream(kinesis, f"forget-{tag}")
-    create_active_stream(kinesis, stream.name, shards=1)
+    rows = lake_rows(key, a, b)
+    stream = new_stream(stack)
     dsn = local_stack.warehouse_dsn(stack)
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         warehouse_rows(cur, hash_id(key, a), hash_id(key, b))
     conn.close()
-    yield Scenario(key=key, a=a, b=b, lake=lake, dsn=dsn, stream=stream, files=files)
-    kinesis.close()
+    yield Scenario(key=key, a=a, b=b, lake=FakeLake(deepcopy(rows)), rows=rows, dsn=dsn,
+                   stream=stream)
+    stream.client.close()
 
 
 def run(s: Scenario, **kwargs: Any):  # noqa: ANN201
@@ -284,6 +234,12 @@ def run(s: Scenario, **kwargs: Any):  # noqa: ANN201
 
 WAREHOUSE_REMOVED = {"anomalies_log": 1, "cart_abandoned_log": 1, "rfm_log": 1,
                      "sessions_log": 2, "transactions_log": 2}
+LAKE_DELETED = {"events": 4, "late_events": 1, "sessions": 1}
+
+
+def lake_ids(lake: FakeLake) -> dict[str, list[str]]:
+    return {table: [r.get("event_id") or r.get("session_id") or r["reason"] for r in rows]
+            for table, rows in lake.tables.items()}
 
 
 def assert_a_is_gone_and_b_untouched(s: Scenario) -> None:
@@ -292,23 +248,12 @@ def assert_a_is_gone_and_b_untouched(s: Scenario) -> None:
     assert remaining(s.dsn, s.hb) == {"sessions_log": 2, "cart_abandoned_log": 1,
                                       "transactions_log": 1, "rfm_log": 1, "anomalies_log": 1,
                                       "event_counts_minute_log": 0}
-    assert all_names(s.lake) == sorted([HR10, HR11_B, DAY2, LATE_FILE, SESSIONS_1,
-                                        SESSIONS_2, DEAD])  # a's only file is gone
-    assert ids(s.lake, HR10) == ["e3", "e4", "e5"]
-    assert ids(s.lake, LATE_FILE) == ["l2"]
-    assert ids(s.lake, SESSIONS_1) == ["s-b"]
-    for name in (HR11_B, DAY2, SESSIONS_2, DEAD):  # nothing of a's: never rewritten
-        assert s.lake.read(name)[0] == s.files[name]
-    for name in (HR10, LATE_FILE, SESSIONS_1):
-        data = s.lake.read(name)[0]
-        assert s.ha.encode() not in data
-        assert s.hb.encode() in data
-    # the rewritten files keep the job's encoding: INT96 timestamps, the same values
-    rewritten = pq.ParquetFile(io.BytesIO(s.lake.read(HR10)[0]))
-    assert rewritten.schema.column(2).physical_type == "INT96"
-    assert read_rows(s.lake, HR10)[0]["event_time"].replace(tzinfo=None) == t(
-        "2025-07-16T10:05:00")
-    assert read_rows(s.lake, HR10)[0]["price"] == Decimal("9.99")
+    assert lake_ids(s.lake) == {"events": ["e3", "e4", "e5", "e8", "e9"],
+                                "late_events": ["l2"], "sessions": ["s-b", "s-b2"],
+                                "dead_letter": ["not_json"]}
+    # everybody else's rows are exactly as they were; the dead letter is never erased
+    for table, rows in s.lake.tables.items():
+        assert rows == [r for r in s.rows[table] if table == "dead_letter" or not _mine(r, s.ha)]
 
 
 @pytest.mark.stack
@@ -317,12 +262,8 @@ def test_forget_removes_one_user_everywhere_and_reports_exactly(scenario: Scenar
     report = run(s)
     assert report.request_id == request_id_of(s.ha) and not report.existed
     assert report.warehouse == {**WAREHOUSE_REMOVED}
-    assert [p.path for p in report.partitions] == PARTITIONS
-    assert [(p.rows_removed, p.files_rewritten, p.files_deleted) for p in report.partitions] == [
-        (3, 1, 0), (1, 0, 1), (1, 1, 0), (1, 1, 0)]
-    assert (report.partitions_logged, report.partitions_added, report.partitions_left) == (
-        4, 4, 0)
-    assert report.lake_rows == 6
+    assert s.lake.calls == [(s.ha, ("events", "late_events", "sessions"))]
+    assert report.lake == LAKE_DELETED and report.lake_rows == 6
     assert report.expires_at == datetime(2025, 8, 19, 12, 0)
     assert_a_is_gone_and_b_untouched(s)
 
@@ -338,20 +279,20 @@ def test_forget_removes_one_user_everywhere_and_reports_exactly(scenario: Scenar
 
     # the request and its log in the warehouse: the hash, never the raw id
     with psycopg2.connect(s.dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT user_hash, status, requested_at, expires_at, event_sent_at IS NOT "
-                    "NULL FROM erasure_requests WHERE request_id = %s", (report.request_id,))
+        cur.execute("SELECT user_hash, status, requested_at, expires_at, completed_at, "
+                    "event_sent_at IS NOT NULL FROM erasure_requests WHERE request_id = %s",
+                    (report.request_id,))
         assert cur.fetchall() == [(s.ha, "done", datetime(2025, 7, 20, 12),
-                                   datetime(2025, 8, 19, 12), True)]
-        cur.execute("SELECT partition_path, rows_removed, files_rewritten, files_deleted, "
-                    "done_at IS NOT NULL FROM erasure_partitions WHERE request_id = %s "
-                    "ORDER BY partition_path", (report.request_id,))
-        assert cur.fetchall() == [(PARTITIONS[0], 3, 1, 0, True), (PARTITIONS[1], 1, 0, 1, True),
-                                  (PARTITIONS[2], 1, 1, 0, True), (PARTITIONS[3], 1, 1, 0, True)]
+                                   datetime(2025, 8, 19, 12), datetime(2025, 7, 20, 12), True)]
         cur.execute("SELECT table_name, rows_removed FROM erasure_deletions "
                     "WHERE request_id = %s ORDER BY table_name", (report.request_id,))
         assert dict(cur.fetchall()) == WAREHOUSE_REMOVED
         cur.execute("SELECT COUNT(*) FROM erasure_requests WHERE user_hash = %s OR "
                     "request_id = %s", (s.a, s.a))
+        assert cur.fetchone()[0] == 0
+        # the Parquet lake's partition log (V007) is no longer written
+        cur.execute("SELECT COUNT(*) FROM erasure_partitions WHERE request_id = %s",
+                    (report.request_id,))
         assert cur.fetchone()[0] == 0
     conn.close()
 
@@ -359,8 +300,9 @@ def test_forget_removes_one_user_everywhere_and_reports_exactly(scenario: Scenar
     assert lines[0] == f"erasure request {report.request_id} (user {s.ha}): recorded now"
     assert lines[1] == ("warehouse: removed 7 rows: anomalies_log 1, cart_abandoned_log 1, "
                         "rfm_log 1, sessions_log 2, transactions_log 2")
-    assert lines[2] == ("lake: 4 partitions in the request log (4 new), 4 rewritten this run, "
-                        "0 left; 6 rows removed, 3 files rewritten, 1 files deleted")
+    assert lines[2] == ("lake: 6 rows deleted from the Iceberg tables (events 4, late_events 1, "
+                        "sessions 1) by position deletes")
+    assert lines[3] == f"stream: control event put on {s.stream.name} (partition key = the hash)"
     assert lines[4] == ("stream: the job drops this user's later events until "
                         "2025-08-19 12:00:00 UTC")
 
@@ -369,17 +311,23 @@ def test_forget_removes_one_user_everywhere_and_reports_exactly(scenario: Scenar
 def test_a_second_run_is_harmless(scenario: Scenario) -> None:
     s = scenario
     first = run(s)
-    before = {name: s.lake.read(name)[0] for name in all_names(s.lake)}
+    before = deepcopy(s.lake.tables)
     second = run(s, now=datetime(2025, 7, 21, tzinfo=UTC))  # later: the request keeps its times
     assert second.existed and second.request_id == first.request_id
     assert second.warehouse == dict.fromkeys(WAREHOUSE_REMOVED, 0)
-    assert (second.partitions, second.partitions_added, second.partitions_left) == ([], 0, 0)
+    # the deletes run again (they are how a later run catches rows that landed since) and
+    # find nothing
+    assert s.lake.calls == [(s.ha, LAKE_TABLES)] * 2
+    assert second.lake == dict.fromkeys(LAKE_TABLES, 0)
     assert second.expires_at == first.expires_at == datetime(2025, 8, 19, 12)
     assert second.event == "control event already put at 2025-07-20 12:00:00 UTC"
     assert second.lines()[0].endswith("already recorded at 2025-07-20 12:00:00 UTC")
     assert second.lines()[1] == "warehouse: removed 0 rows"
-    assert {name: s.lake.read(name)[0] for name in all_names(s.lake)} == before
+    assert second.lines()[2] == ("lake: 0 rows deleted from the Iceberg tables (events 0, "
+                                 "late_events 0, sessions 0) by position deletes")
+    assert s.lake.tables == before
     assert len(read_stream(s.stream.client, s.stream.name)) == 1
+    assert request_row(s.dsn, first.request_id)[:2] == ("done", datetime(2025, 7, 21))
     assert_a_is_gone_and_b_untouched(s)
 
 
@@ -388,60 +336,39 @@ def test_a_later_run_catches_what_arrived_after_the_first(scenario: Scenario) ->
     # A session still open at the first run lands afterwards: run the command again.
     s = scenario
     run(s)
-    late_hour = "events/dt=2025-07-16/hr=12/part-0-0"
-    s.lake.replace(late_hour, parquet(EVENTS, [event("e10", s.ha, "2025-07-16T12:10:00"),
-                                               event("e11", s.hb, "2025-07-16T12:11:00")]), None)
+    s.lake.tables["events"] += [event("e10", s.ha, "2025-07-16T12:10:00"),
+                                event("e11", s.hb, "2025-07-16T12:11:00")]
     with psycopg2.connect(s.dsn) as conn, conn.cursor() as cur:
         cur.execute(SESSION_ROW, ("s-a3", s.ha, t("2025-07-16T12:10:00"),
                                   t("2025-07-16T12:10:00"), t("2025-07-16T13:00:00")))
     conn.close()
     again = run(s)
     assert again.warehouse["sessions_log"] == 1
-    assert again.partitions_added == 1  # the same day's late_events/sessions are logged already
-    assert [(p.path, p.rows_removed) for p in again.partitions] == [
-        ("events/dt=2025-07-16/hr=12", 1)]
-    assert ids(s.lake, late_hour) == ["e11"]
+    assert again.lake == {"events": 1, "late_events": 0, "sessions": 0}
+    assert lake_ids(s.lake)["events"] == ["e3", "e4", "e5", "e8", "e9", "e11"]
 
 
 @pytest.mark.stack
-def test_an_interrupted_rewrite_resumes_where_it_stopped(scenario: Scenario) -> None:
+def test_failed_lake_deletes_leave_the_request_pending_for_resume(scenario: Scenario) -> None:
     s = scenario
-
-    class Interrupted(Exception):
-        pass
-
-    def stop_after_first(done: PartitionDone) -> None:
-        raise Interrupted(done.path)
-
-    with pytest.raises(Interrupted, match="hr=10"):
-        run(s, after_partition=stop_after_first)
-    # the warehouse is done, the first partition is rewritten, the others are not
+    s.lake.failures = 1
+    with pytest.raises(ErasureError, match="commit failed"):
+        run(s)
+    # the warehouse is done and the event sent; the lake is not, and the request says so
     assert remaining(s.dsn, s.ha)["sessions_log"] == 0
-    assert ids(s.lake, HR10) == ["e3", "e4", "e5"]
-    assert s.lake.read(HR11_A)[0] == s.files[HR11_A]
-    with psycopg2.connect(s.dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT partition_path FROM erasure_partitions WHERE request_id = %s AND "
-                    "done_at IS NULL ORDER BY 1", (request_id_of(s.ha),))
-        assert [p for (p,) in cur.fetchall()] == PARTITIONS[1:]
-        cur.execute("SELECT status FROM erasure_requests WHERE request_id = %s",
-                    (request_id_of(s.ha),))
-        assert cur.fetchone()[0] == "pending"
-    conn.close()
+    assert s.lake.tables == s.rows
+    status, completed_at, event_sent_at = request_row(s.dsn, request_id_of(s.ha))
+    assert (status, completed_at, event_sent_at) == ("pending", None, datetime(2025, 7, 20, 12))
 
-    [report] = [r for r in resume(dsn=s.dsn, lake=s.lake, stream=s.stream)
+    later = datetime(2025, 7, 20, 13, tzinfo=UTC)
+    [report] = [r for r in resume(dsn=s.dsn, lake=s.lake, stream=s.stream, now=later)
                 if r.request_id == request_id_of(s.ha)]
-    assert [p.path for p in report.partitions] == PARTITIONS[1:]
-    assert report.lake_rows == 3 and report.partitions_left == 0
+    assert report.existed and report.user_hash == s.ha
+    assert report.lake == LAKE_DELETED and report.warehouse == {}
     assert report.event == "control event already put at 2025-07-20 12:00:00 UTC"
+    assert s.lake.calls[-1] == (s.ha, LAKE_TABLES)
     assert_a_is_gone_and_b_untouched(s)
-    with psycopg2.connect(s.dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT SUM(rows_removed), SUM(files_rewritten), SUM(files_deleted) "
-                    "FROM erasure_partitions WHERE request_id = %s", (request_id_of(s.ha),))
-        assert cur.fetchone() == (6, 3, 1)  # the same totals as an uninterrupted run
-        cur.execute("SELECT status FROM erasure_requests WHERE request_id = %s",
-                    (request_id_of(s.ha),))
-        assert cur.fetchone()[0] == "done"
-    conn.close()
+    assert request_row(s.dsn, request_id_of(s.ha))[:2] == ("done", datetime(2025, 7, 20, 13))
     assert len(read_stream(s.stream.client, s.stream.name)) == 1
     assert request_id_of(s.ha) not in {r.request_id for r in resume(dsn=s.dsn, lake=s.lake)}
 
@@ -452,10 +379,14 @@ def test_a_dry_run_changes_nothing(scenario: Scenario) -> None:
     report = run(s, dry_run=True)
     assert report.dry_run and not report.existed
     assert report.warehouse == WAREHOUSE_REMOVED
-    assert report.partitions_logged == 4 and report.partitions == []
+    assert report.lake is None and s.lake.calls == []
     assert report.lines()[0].startswith("dry run, nothing changed: ")
+    assert report.lines()[1].startswith("warehouse: would remove 7 rows: ")
+    assert report.lines()[2] == ("lake: would delete the user's rows from events, late_events, "
+                                 "sessions (counted when the deletes run)")
+    assert report.event == "nothing sent (dry run)"
     assert remaining(s.dsn, s.ha)["sessions_log"] == 2
-    assert {n: s.lake.read(n)[0] for n in all_names(s.lake)} == s.files
+    assert s.lake.tables == s.rows
     assert read_stream(s.stream.client, s.stream.name) == []
     with psycopg2.connect(s.dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM erasure_requests WHERE request_id = %s",
@@ -471,10 +402,12 @@ def test_shorter_expiry_and_no_stream_drop(scenario: Scenario) -> None:
                     expires_days=90, now=NOW)  # never longer than the job drops
     assert report.expires_at == datetime(2025, 8, 19, 12)
     assert report.event.startswith("no stream given: control event NOT sent")
-    # a later resume with the stream sends it
+    assert request_row(s.dsn, report.request_id)[0] == "done"  # the lake is, the event not
+    # a later resume with the stream sends it (and repeats the lake deletes: nothing left)
     [sent] = [r for r in resume(dsn=s.dsn, lake=s.lake, stream=s.stream)
               if r.request_id == report.request_id]
     assert sent.event == f"control event put on {s.stream.name} (partition key = the hash)"
+    assert sent.lake == dict.fromkeys(LAKE_TABLES, 0)
     assert len(read_stream(s.stream.client, s.stream.name)) == 1
     other = forget(s.b, key=s.key, dsn=s.dsn, lake=s.lake, stream=s.stream, drop_days=0,
                    now=NOW)
@@ -485,112 +418,98 @@ def test_shorter_expiry_and_no_stream_drop(scenario: Scenario) -> None:
 
 
 @pytest.mark.stack
-def test_a_local_folder_lake(stack: StackInfo, tmp_path: Path) -> None:
-    tag = uuid.uuid4().hex[:8]
-    key, a, b = f"key-{tag}", f"a_{tag}", f"b_{tag}"
-    lake = Lake(tmp_path.as_uri())
-    files = lake_files(key, a, b)
-    for name, data in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes(data)
-    (tmp_path / "events/dt=2025-07-16/hr=10/.part-in-progress").write_bytes(b"not parquet")
+def test_a_warehouse_without_the_request_tables_is_refused(stack: StackInfo) -> None:
+    schema = f"forget_{uuid.uuid4().hex[:8]}"
     dsn = local_stack.warehouse_dsn(stack)
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        warehouse_rows(cur, hash_id(key, a), hash_id(key, b))
+        cur.execute(f"CREATE SCHEMA {schema}")
     conn.close()
-    # (every test sends its control event: `resume` elsewhere must find no request unsent)
-    report = forget(a, key=key, dsn=dsn, lake=lake, stream=new_stream(stack), drop_days=30,
-                    now=NOW)
-    assert report.lake_rows == 6
-    assert not (tmp_path / HR11_A).exists()
-    assert [r["event_id"] for r in pq.read_table(tmp_path / HR10).to_pylist()] == [
-        "e3", "e4", "e5"]
-    assert (tmp_path / HR11_B).read_bytes() == files[HR11_B]
-    assert sorted(p.name for p in (tmp_path / "events/dt=2025-07-16/hr=10").iterdir()) == [
-        ".part-in-progress", "part-0-0"]  # hidden files are left alone, no temporary left
-
-
-@pytest.mark.stack
-def test_a_versioned_bucket_keeps_no_old_version(stack: StackInfo) -> None:
-    client = s3(stack)
-    bucket = f"versioned-{uuid.uuid4().hex[:8]}"
-    client.create_bucket(Bucket=bucket)
-    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    lake = Lake(f"s3://{bucket}", s3=client)
-    files = lake_files("k", "a", "b")
-    for name in (HR10, HR11_A):
-        client.put_object(Bucket=bucket, Key=name, Body=files[name])
-    dsn = local_stack.warehouse_dsn(stack)
+    lake = FakeLake({})
+    empty = f"{dsn} options='-c search_path={schema}'"
+    with pytest.raises(ForgetError, match=r"no erasure_requests, erasure_deletions table: "
+                                          r"apply sql/warehouse/V007__erasure_requests\.sql"):
+        forget("a", key="k", dsn=empty, lake=lake, stream=None, drop_days=1)
+    with pytest.raises(ForgetError, match="V007"):
+        resume(dsn=empty, lake=lake)
+    assert lake.calls == []
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        warehouse_rows(cur, hash_id("k", "a"), hash_id("k", "b"))
+        cur.execute(f"DROP SCHEMA {schema}")
     conn.close()
-    report = forget("a", key="k", dsn=dsn, lake=lake, stream=new_stream(stack), drop_days=30,
-                    now=NOW)
-    assert report.lake_rows == 4
-    versions = client.list_object_versions(Bucket=bucket)
-    assert [(v["Key"], v["IsLatest"]) for v in versions.get("Versions", [])] == [(HR10, True)]
-    assert versions.get("DeleteMarkers", []) == []
-    assert hash_id("k", "a").encode() not in lake.read(HR10)[0]
 
 
 @pytest.mark.stack
 def test_cli_forget_on_the_local_stack(stack: StackInfo, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    # The command's own stack lookup and key file; its own lake prefix and stream here, so the
-    # session stack's stream (read by the job tests) gets no control event.
+    # The command's own stack lookup, key file and lake settings; its own stream here, so the
+    # session stack's stream (read by the job tests) gets no control event. The lake is the
+    # fake, built from what the command would give IcebergLake.
     home = tmp_path / "home"
     monkeypatch.setenv("ECOMFLOW_HOME", str(home))
     key = local_hash_key(home)
     tag = uuid.uuid4().hex[:8]
-    info = replace(stack, lake_url=f"{stack.lake_url}/cli-{tag}", stream_name=f"cli-{tag}")
+    info = replace(stack, stream_name=f"cli-{tag}")
     monkeypatch.setattr(cli, "_running_stack", lambda: info)
     kinesis = kinesis_client(stack.kinesis_endpoint, stack.region, stack.access_key,
                              stack.secret_key)
     create_active_stream(kinesis, info.stream_name, shards=1)
-    lake = Lake(info.lake_url, s3=s3(stack))
     a, b = f"cli_a_{tag}", f"cli_b_{tag}"
-    for name, data in lake_files(key, a, b).items():
-        lake.replace(name, data, None)
+    lake = FakeLake(lake_rows(key, a, b))
+    built: list[tuple[dict[str, str], str, Path]] = []
+
+    def iceberg_lake(options: dict[str, str], database: str, state: Path) -> FakeLake:
+        built.append((options, database, state))
+        return lake
+
+    monkeypatch.setattr(lake_erasure, "IcebergLake", iceberg_lake)
     dsn = local_stack.warehouse_dsn(stack)
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         warehouse_rows(cur, hash_id(key, a), hash_id(key, b))
     conn.close()
+    where = ["--lake", f"{stack.lake_url}/cli-{tag}", "--lake-database", f"cli_{tag}"]
 
-    dry = CliRunner().invoke(cli.main, ["forget", a, "--dry-run"])
+    dry = CliRunner().invoke(cli.main, ["forget", a, "--dry-run", *where])
     assert dry.exit_code == 0, dry.output
-    assert "would remove 7 rows" in dry.output
-    done = CliRunner().invoke(cli.main, ["forget", a, "--expires-days", "7"])
+    assert "would remove 7 rows" in dry.output and lake.calls == []
+    # the lake's tables as `ecomflow run --lake ... --lake-database ...` made them
+    options, database, state = built[0]
+    assert (database, state) == (f"cli_{tag}", home)
+    assert options["warehouse"] == f"{stack.lake_url}/cli-{tag}"
+    assert options["uri"] == stack.catalog_url
+    done = CliRunner().invoke(cli.main, ["forget", a, "--expires-days", "7", *where])
     assert done.exit_code == 0, done.output
     assert a not in done.output  # the report names the hash only
-    assert "removed 7 rows" in done.output and "6 rows removed" in done.output
+    assert "removed 7 rows" in done.output
+    assert "lake: 6 rows deleted from the Iceberg tables" in done.output
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT expires_at - requested_at FROM erasure_requests "
                     "WHERE user_hash = %s", (hash_id(key, a),))
         assert cur.fetchone()[0] == timedelta(days=7)
     conn.close()
-    again = CliRunner().invoke(cli.main, ["forget", a])
+    again = CliRunner().invoke(cli.main, ["forget", a, *where])
     assert "already recorded" in again.output and "removed 0 rows" in again.output
-    resumed = CliRunner().invoke(cli.main, ["forget", "--resume"])
+    assert "lake: 0 rows deleted" in again.output
+    resumed = CliRunner().invoke(cli.main, ["forget", "--resume", *where])
     assert resumed.exit_code == 0 and "no unfinished erasure request" in resumed.output
     [record] = read_stream(kinesis, info.stream_name)
     assert json.loads(record["Data"])["user_id"] == hash_id(key, a)
     kinesis.close()
+    # the lake's erasure failing is one line, not a traceback; the request waits for --resume
+    lake.failures = 1
+    failed = CliRunner().invoke(cli.main, ["forget", b, *where])
+    assert failed.exit_code == 1 and "commit failed" in failed.output
+    assert "Traceback" not in failed.output
+    finished = CliRunner().invoke(cli.main, ["forget", "--resume", *where])
+    assert finished.exit_code == 0, finished.output
+    assert ("lake: 7 rows deleted from the Iceberg tables (events 4, late_events 1, "
+            "sessions 2)") in finished.output  # b's rows (e6, naming a, went with a's)
     both = CliRunner().invoke(cli.main, ["forget", a, "--resume"])
     assert both.exit_code == 1 and "USER_ID, or --resume" in both.output
 
 
 # -- the pure parts ----------------------------------------------------------------------------
 
-def test_hours_and_partitions() -> None:
-    assert hours_between(t("2025-07-16T10:50:00"), t("2025-07-16T12:00:00")) == [
-        t("2025-07-16T10:00:00"), t("2025-07-16T11:00:00"), t("2025-07-16T12:00:00")]
-    assert hours_between(t("2025-07-16T23:30:00"), t("2025-07-16T23:30:00")) == [
-        t("2025-07-16T23:00:00")]
-    assert len(hours_between(t("2025-01-01T00:00:00"), t("2026-01-01T00:00:00"))) == 31 * 24 + 1
-    assert partitions_for([t("2025-07-16T23:00:00"), t("2025-07-17T00:00:00")]) == [
-        ("events", "events/dt=2025-07-16/hr=23"), ("events", "events/dt=2025-07-17/hr=00"),
-        ("late_events", "late_events/dt=2025-07-16"), ("late_events", "late_events/dt=2025-07-17"),
-        ("sessions", "sessions/dt=2025-07-16"), ("sessions", "sessions/dt=2025-07-17")]
+def test_the_erased_lake_tables_are_the_jobs_lake_tables_but_the_dead_letter() -> None:
+    assert LAKE_TABLES == ("events", "late_events", "sessions")
 
 
 def test_filters_cover_every_id_column_and_the_anomaly_text() -> None:
@@ -619,5 +538,7 @@ def test_request_ids_are_stable_and_not_the_hash() -> None:
 
 
 def test_an_empty_user_id_is_refused() -> None:
+    lake = FakeLake({})
     with pytest.raises(ForgetError, match="empty"):
-        forget("", key="k", dsn="", lake=Lake("/nowhere"), stream=None, drop_days=1)
+        forget("", key="k", dsn="", lake=lake, stream=None, drop_days=1)
+    assert lake.calls == []
