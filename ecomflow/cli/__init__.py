@@ -19,7 +19,7 @@ from ecomflow.errors import EcomflowError
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackConfig, StackError
 from flink_jobs.graph import LAKE_DATASETS
-from flink_jobs.property_keys import KINESIS_INIT_POSITION, LAKE_FORMAT
+from flink_jobs.property_keys import KINESIS_INIT_POSITION
 
 
 class _Commands(click.Group):
@@ -106,9 +106,10 @@ def _running_stack() -> local_stack.StackInfo | None:
 @main.command()
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="Bounded run over a JSONL(.gz) file instead of the stream.")
-@click.option("--lake", help="Lake location: s3://bucket[/prefix] or a local folder.")
-@click.option("--lake-format", type=click.Choice(LAKE_FORMAT.choices),
-              help="Parquet folders (default) or Iceberg tables in the stack's catalog.")
+@click.option("--lake", help="Where the lake's new Iceberg tables go: s3://bucket[/prefix] or "
+              "a local folder (default: the local stack's bucket).")
+@click.option("--lake-database", help="The catalog database of the lake's tables (default "
+              "ecomflow_lake): one per lake location.")
 @click.option("--warehouse-url", help="JDBC URL, e.g. jdbc:postgresql://host:5433/db?user=me")
 @click.option("--idle-timeout", type=float,
               help="Stop after this many seconds with no new record (at least 60 s while "
@@ -128,7 +129,7 @@ def _running_stack() -> local_stack.StackInfo | None:
               help="Run this MSF zip (`ecomflow package`) as MSF runs it: on a local cluster "
                    "with its own JobManager and TaskManager processes, instead of the source "
                    "tree on the mini-cluster.")
-def run(input_file: Path | None, lake: str | None, lake_format: str | None,
+def run(input_file: Path | None, lake: str | None, lake_database: str | None,
         warehouse_url: str | None,
         idle_timeout: float | None, parallelism: int | None, watermark_delay: int | None,
         init_position: str | None, resume: bool, keep_state: bool,
@@ -138,7 +139,7 @@ def run(input_file: Path | None, lake: str | None, lake_format: str | None,
         fail("--resume and --keep-state are for stream runs (a file run is bounded)")
     if package_zip is not None and (resume or keep_state):
         fail("--resume and --keep-state are for source-tree runs, not --package")
-    result = _run(input_file=input_file, lake=lake, lake_format=lake_format,
+    result = _run(input_file=input_file, lake=lake, lake_database=lake_database,
                   warehouse_url=warehouse_url,
                   idle_timeout=idle_timeout, parallelism=parallelism,
                   watermark_delay=watermark_delay, init_position=init_position,
@@ -151,7 +152,7 @@ def run(input_file: Path | None, lake: str | None, lake_format: str | None,
 
 
 def _run(*, input_file: Path | None = None, lake: str | None = None,
-         lake_format: str | None = None, warehouse_url: str | None = None,
+         lake_database: str | None = None, warehouse_url: str | None = None,
          idle_timeout: float | None = None,
          parallelism: int | None = None, watermark_delay: int | None = None,
          init_position: str | None = None, resume: bool = False,
@@ -166,12 +167,13 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
         fail("the local stack is not running: start it with `ecomflow local up` "
               "(or pass --input FILE for a bounded run)")
     if input_file is not None and stack is None and (lake is None or warehouse_url is None):
-        fail("without a running local stack, --input needs --lake and --warehouse-url")
+        fail("without a running local stack, --input needs --lake, --warehouse-url and the "
+             "lake's catalog (ECOMFLOW__Lake__catalog=jdbc, ECOMFLOW__Lake__catalog.uri)")
     if package_zip is not None:
         from ecomflow.run import package_run
         groups = local_property_groups(
             home=home, stack=stack, environ=os.environ, input_file=input_file, lake=lake,
-            lake_format=lake_format, warehouse_url=warehouse_url, parallelism=parallelism,
+            lake_database=lake_database, warehouse_url=warehouse_url, parallelism=parallelism,
             watermark_delay_seconds=watermark_delay, init_position=init_position)
         click.echo(f"running {package_zip} on a local cluster; logs in "
                    f"{home / 'package-runs'}", err=True)
@@ -184,7 +186,7 @@ def _run(*, input_file: Path | None = None, lake: str | None = None,
         jars = runner.require_jars()
         settings = build_local_settings(
             home=home, stack=stack, environ=os.environ, input_file=input_file, lake=lake,
-            lake_format=lake_format, warehouse_url=warehouse_url, parallelism=parallelism,
+            lake_database=lake_database, warehouse_url=warehouse_url, parallelism=parallelism,
             watermark_delay_seconds=watermark_delay, init_position=init_position,
             rest_port=None if input_file else runner.free_port())
         if resume:

@@ -33,7 +33,7 @@ def test_bounded_run_without_stack_needs_lake_and_warehouse(home: Path, tmp_path
     events.write_text("{}\n")
     result = CliRunner().invoke(main, ["run", "--input", str(events)])
     assert result.exit_code == 1
-    assert "--lake and --warehouse-url" in result.output
+    assert "--lake, --warehouse-url and the lake's catalog" in result.output
 
 
 def test_missing_jar_is_one_line(home: Path, tmp_path: Path,
