@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -15,35 +16,52 @@ from flink_jobs.settings import LakeSink
 
 # Rows a query prints at most (the rest is counted, not shown).
 MAX_ROWS = 200
+# Raw records are kept for diagnosis only: the design's 30 days (on AWS, the environment's
+# LakeLifecycle.dead_letter_expiry_days, applied by a schedule: infra/).
+DEAD_LETTER_DAYS = 30
 
 
 def _lake_settings() -> LakeSink:
-    """The lake settings a run on the local stack uses (environment overrides included)."""
+    """The lake settings a run on the local stack uses (environment overrides and the
+    group's --database included)."""
     from ecomflow.run.local_run import build_local_settings
 
     info = local_stack.running(paths.state_home())
     if info is None:
         fail("the local stack is not running: start it with `ecomflow local up`")
-    return build_local_settings(home=paths.state_home(), stack=info, environ=os.environ).lake
+    database = click.get_current_context().find_root().meta.get(DATABASE)
+    return build_local_settings(home=paths.state_home(), stack=info, environ=os.environ,
+                                lake_database=database).lake
 
 
 def _catalog() -> LakeCatalog:
     return LakeCatalog.of(_lake_settings())
 
 
+def _tables(catalog: LakeCatalog) -> list[str]:
+    names = catalog.tables()
+    if not names:
+        fail(f"no lake tables in {catalog.database}: run the job first (`ecomflow run`), or "
+             "name the lake's database with `ecomflow lake --database NAME`")
+    return names
+
+
+DATABASE = "ecomflow.lake.database"
+
+
 @click.group("lake")
-def lake_group() -> None:
-    """The lake's Iceberg tables (runs with --lake-format iceberg)."""
+@click.option("--database", help="The catalog database of the lake's tables (default: the "
+              "one `ecomflow run` writes, ecomflow_lake).")
+def lake_group(database: str | None) -> None:
+    """The lake's Iceberg tables in the local stack's catalog."""
+    click.get_current_context().find_root().meta[DATABASE] = database
 
 
 @lake_group.command("tables")
 def tables_command() -> None:
     """Each lake table: its partitioning, snapshots, data files and rows."""
     catalog = _catalog()
-    names = catalog.tables()
-    if not names:
-        fail(f"no lake tables in {catalog.database}: run the job with --lake-format iceberg")
-    for name in names:
+    for name in _tables(catalog):
         click.echo(catalog.describe(name).line())
 
 
@@ -72,17 +90,28 @@ def query_command(sql: str) -> None:
               help="Snapshots and unreferenced files older than this go (0: all but the kept).")
 @click.option("--retain-last", type=click.IntRange(min=1), default=1, show_default=True,
               help="Snapshots always kept, however old.")
-def maintain_command(older_than_hours: float, retain_last: int) -> None:
-    """Compact small files, expire old snapshots and remove orphan files, table by table
-    (idempotent: a second run finds nothing to do)."""
-    from ecomflow.lake.maintenance import maintain
+@click.option("--dead-letter-days", type=click.IntRange(min=0), default=DEAD_LETTER_DAYS,
+              show_default=True,
+              help="Dead letters (raw records) received longer ago than this are deleted first, "
+                   "by whole hours (0: keep them all).")
+def maintain_command(older_than_hours: float, retain_last: int, dead_letter_days: int) -> None:
+    """Delete expired dead letters, then compact small files, expire old snapshots and remove
+    orphan files, table by table (idempotent: a second run finds nothing to do)."""
+    from ecomflow.lake.maintenance import MaintenanceError, expire_rows, maintain
 
     lake = _lake_settings()
     catalog = LakeCatalog.of(lake)
-    names = catalog.tables()
-    if not names:
-        fail(f"no lake tables in {catalog.database}: run the job with --lake-format iceberg")
-    for done in maintain(lake.iceberg_catalog_options(), catalog.database, names,
-                         home=paths.state_home(), older_than_hours=older_than_hours,
-                         retain_last=retain_last):
+    names = _tables(catalog)
+    try:
+        if dead_letter_days and "dead_letter" in names:
+            before = datetime.now(UTC) - timedelta(days=dead_letter_days)
+            click.echo(expire_rows(lake.iceberg_catalog_options(), catalog.database,
+                                   "dead_letter", "received_at", before,
+                                   home=paths.state_home()).line())
+        done_tables = maintain(lake.iceberg_catalog_options(), catalog.database, names,
+                               home=paths.state_home(), older_than_hours=older_than_hours,
+                               retain_last=retain_last)
+    except MaintenanceError as exc:
+        fail(str(exc))
+    for done in done_tables:
         click.echo(done.line())

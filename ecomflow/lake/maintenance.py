@@ -1,6 +1,7 @@
-"""`ecomflow lake maintain`: compaction, snapshot expiry and orphan removal for each lake
-table, in the JVM (dev.ecomflow.lake.LakeMaintenance): pyiceberg 0.6.1, the newest our pyarrow
-allows, cannot rewrite files, and Iceberg's own compaction is a Flink action.
+"""`ecomflow lake maintain`: expiry of old dead letters (dev.ecomflow.lake.LakeExpiry), then
+compaction, snapshot expiry and orphan removal for each lake table, in the JVM
+(dev.ecomflow.lake.LakeMaintenance): pyiceberg 0.6.1, the newest our pyarrow allows, cannot
+delete or rewrite files, and Iceberg's own compaction is a Flink action.
 
 Compaction runs as a local batch job in that JVM (ecomflow/lake/jvm.py).
 """
@@ -8,6 +9,7 @@ Compaction runs as a local batch job in that JVM (ecomflow/lake/jvm.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from ecomflow.errors import EcomflowError
@@ -54,3 +56,32 @@ def maintain(catalog_options: dict[str, str], database: str, tables: list[str], 
             raise MaintenanceError(f"{database}.{table}: {java_error(exc)}") from exc
         done.append(Maintained(table, {str(k): int(v) for k, v in dict(counts).items()}))
     return done
+
+
+@dataclass(frozen=True)
+class Expired:
+    """What the expiry of one table's old rows did."""
+
+    table: str
+    before: datetime
+    files: int
+    rows: int
+
+    def line(self) -> str:
+        return (f"{self.table}: {self.rows} rows in {self.files} files from before "
+                f"{self.before:%Y-%m-%d %H}:00 UTC deleted")
+
+
+def expire_rows(catalog_options: dict[str, str], database: str, table: str, column: str,
+                before: datetime, *, home: Path) -> Expired:
+    """Delete the rows of `table` whose `column` lies in a whole hour before `before` (UTC)."""
+    from py4j.protocol import Py4JJavaError
+
+    expiry = lake_helper("LakeExpiry", home)
+    try:
+        counts = expiry.expire(java_map(catalog_options), database, table, column,
+                               int(before.timestamp() * 1000))
+    except Py4JJavaError as exc:
+        raise MaintenanceError(f"{database}.{table}: {java_error(exc)}") from exc
+    hour = datetime.fromtimestamp(int(before.timestamp()) // 3600 * 3600, tz=before.tzinfo)
+    return Expired(table, hour, int(counts["files_deleted"]), int(counts["rows_deleted"]))

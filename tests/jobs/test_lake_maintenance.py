@@ -37,7 +37,7 @@ def _files_on_disk(location: str) -> set[str]:
 
 
 def test_maintain_compacts_expires_and_removes_orphans_without_changing_a_row(
-        stack: StackInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        stack: StackInfo, tmp_path: Path) -> None:
     lake = LakeCatalog(stack.catalog_url, user=stack.user,
                        database=f"maintain_{uuid.uuid4().hex[:8]}",
                        warehouse=(tmp_path / "lake").as_uri())
@@ -53,8 +53,22 @@ def test_maintain_compacts_expires_and_removes_orphans_without_changing_a_row(
     orphan = Path(urlparse(table.location()).path) / "data" / "left-by-a-crash.parquet"
     pq.write_table(_batch(99), orphan)
 
-    monkeypatch.setenv("ECOMFLOW__Lake__catalog.database", lake.database)
-    out = run_cli(stack, "lake", "maintain", "--older-than-hours", "0")
+    # The dead letter as the job creates it, by the hour it arrived (pyiceberg 0.6.1 cannot
+    # write to a partitioned table: it stays empty here; LakeExpiryTest, in Maven, deletes
+    # rows): the expiry of raw records runs through the same command, first.
+    from pyiceberg.partitioning import PartitionField, PartitionSpec
+    from pyiceberg.schema import Schema
+    from pyiceberg.transforms import HourTransform
+    from pyiceberg.types import NestedField, StringType, TimestampType
+
+    pyiceberg.create_table((lake.database, "dead_letter"), schema=Schema(
+        NestedField(1, "payload", StringType()), NestedField(2, "received_at", TimestampType())),
+        partition_spec=PartitionSpec(PartitionField(2, 1000, HourTransform(), "received_hour")))
+
+    out = run_cli(stack, "lake", "--database", lake.database, "maintain",
+                  "--older-than-hours", "0")
+    assert "dead_letter: 0 rows in 0 files from before " in out, out
+    assert out.index("dead_letter: 0 rows") < out.index("events: data files"), out
     assert (f"events: data files {APPENDS} -> 1 ({APPENDS} compacted into 1), snapshots "
             f"{APPENDS} -> 1, orphans removed") in out, out
     assert sorted(lake.rows("events"), key=lambda r: r["event_id"]) == rows
@@ -65,7 +79,8 @@ def test_maintain_compacts_expires_and_removes_orphans_without_changing_a_row(
     on_disk = _files_on_disk(table.location())
     assert {f for f in on_disk if "/data/" in f} == {urlparse(data_file).path}
 
-    again = run_cli(stack, "lake", "maintain", "--older-than-hours", "0")
+    again = run_cli(stack, "lake", "--database", lake.database, "maintain",
+                    "--older-than-hours", "0")
     assert "events: data files 1 -> 1 (0 compacted into 0), snapshots 1 -> 1, orphans removed 0" \
         in again, again
     assert _files_on_disk(table.location()) == on_disk
