@@ -61,7 +61,8 @@ class LakeLifecycle:
     glacier_after_days: int = 90
     noncurrent_version_expiry_days: int = 30
     # Raw records (dead letters, Firehose's raw/ archive) hold unhashed ids: they expire, and
-    # their replaced versions go after a day (README "Privacy").
+    # their replaced versions go after a day (README "Privacy"). Dead letters are rows of an
+    # Iceberg table: a scheduled DELETE expires them (lake_maintenance.py).
     dead_letter_expiry_days: int = 30
     raw_archive_expiry_days: int = 30
     raw_noncurrent_version_expiry_days: int = 1
@@ -94,9 +95,6 @@ class EnvironmentConfig:
     api_rate_limit: int = 500       # requests/s across the usage plan
     api_burst_limit: int = 1000
     vpc_cidr: str = "10.40.0.0/16"
-    # The lake's format (Lake.format): "parquet" folders in the lake bucket, or "iceberg"
-    # tables in the tables bucket, registered in the Glue database (docs/iceberg-lake-plan.md).
-    lake_format: str = "parquet"
 
     @property
     def flink_parallelism(self) -> int:

@@ -48,13 +48,7 @@ from ecomflow_infra.common import (
 )
 from ecomflow_infra.environments import EnvironmentConfig
 from ecomflow_infra.regions import NO_MSF_LOGGING_OPTION, refuse_regions
-from ecomflow_infra.storage import (
-    DEAD_LETTER_PREFIX,
-    EVENTS_PREFIX,
-    FX_RATES_KEY,
-    LATE_EVENTS_PREFIX,
-    SESSIONS_PREFIX,
-)
+from ecomflow_infra.storage import FX_RATES_KEY, LAKE_TABLES
 from flink_jobs import property_keys as keys
 from flink_jobs.property_keys import property_groups
 
@@ -84,7 +78,8 @@ class Processing(Construct):
         log_stream = self.log_group.add_stream("Job", log_stream_name=LOG_STREAM)
         subnet_ids = vpc.select_subnets(subnet_type=subnets.subnet_type).subnet_ids
 
-        # Named: the lake's bucket policy lets this role alone write dead letters (storage.py).
+        # Named: the buckets' policies name it among the few that may read or write dead
+        # letters (storage.py).
         role = iam.Role(self, "Role",
                         role_name=f"{aws_names.flink_role_name(config.name)}-{Aws.REGION}",
                         assumed_by=iam.ServicePrincipal("kinesisanalytics.amazonaws.com"),
@@ -95,9 +90,7 @@ class Processing(Construct):
             lake=lake, log_group=log_group_name, log_stream=LOG_STREAM,
             subnet_ids=subnet_ids, security_group=security_group,
             warehouse_secret_arn=warehouse_secret_arn, hash_key_secret_arn=self.hash_key.ref)
-        iceberg = config.lake_format == "iceberg"
-        if iceberg:
-            statements += _lake_table_statements(config)
+        statements += _lake_table_statements(config)
         self.policy = iam.Policy(self, "Policy", roles=[role], statements=statements)
 
         # Only declared properties (flink_jobs/property_keys.py): an unknown key fails the synth.
@@ -106,7 +99,11 @@ class Processing(Construct):
             keys.KINESIS_REGION: Aws.REGION,
             # Only a first start reads from here: restarts resume from the snapshot.
             keys.KINESIS_INIT_POSITION: "TRIM_HORIZON",
-            keys.LAKE_URL: f"s3://{lake}",
+            # The lake's Iceberg tables: the tables bucket is the warehouse, the Glue
+            # database's location places each table in the folder of its name.
+            keys.LAKE_CATALOG: "glue",
+            keys.LAKE_CATALOG_DATABASE: aws_names.lake_database(config.name),
+            keys.LAKE_URL: f"s3://{bucket_name(config, 'tables')}",
             keys.WAREHOUSE_JDBC_URL: warehouse_jdbc_url,
             keys.WAREHOUSE_USERNAME: warehouse_user,
             # The Redshift-managed secret, resolved at start-up by flink_jobs/secrets.py.
@@ -116,13 +113,6 @@ class Processing(Construct):
             # Ids are hashed with this secret's key before any sink (README "Privacy").
             keys.PRIVACY_HASH_KEY_SECRET_ARN: self.hash_key.ref,
         }
-        if iceberg:
-            # The tables bucket is the warehouse; the Glue database's location places each
-            # table in the folder of its name.
-            properties.update({
-                keys.LAKE_FORMAT: "iceberg", keys.LAKE_CATALOG: "glue",
-                keys.LAKE_CATALOG_DATABASE: aws_names.lake_database(config.name),
-                keys.LAKE_URL: f"s3://{bucket_name(config, 'tables')}"})
         if config.watermark_delay_seconds is not None:
             properties[keys.JOB_WATERMARK_DELAY_SECONDS] = str(config.watermark_delay_seconds)
         groups = {**property_groups(properties), RUN_OPTIONS_GROUP: run_options()}
@@ -211,18 +201,11 @@ def _job_statements(*, code_bucket: str, data_key: kms.IKey,
             actions=["kinesis:DescribeStream", "kinesis:DescribeStreamSummary",
                      "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
             resources=[stream.stream_arn]),
+        # The lake bucket only serves the job its reference data (the datasets are tables in
+        # the tables bucket): it uploads nothing there any more.
         iam.PolicyStatement(sid="LakeBucket",
-                            actions=["s3:GetBucketLocation", "s3:ListBucket",
-                                     "s3:ListBucketMultipartUploads"],
+                            actions=["s3:GetBucketLocation", "s3:ListBucket"],
                             resources=[bucket_arn(lake)]),
-        iam.PolicyStatement(
-            sid="WriteLakeDatasets",
-            actions=["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject",
-                     "s3:ListMultipartUploadParts", "s3:PutObject"],
-            resources=[objects_arn(lake, f"{EVENTS_PREFIX}*"),
-                       objects_arn(lake, f"{DEAD_LETTER_PREFIX}*"),
-                       objects_arn(lake, f"{LATE_EVENTS_PREFIX}*"),
-                       objects_arn(lake, f"{SESSIONS_PREFIX}*")]),
         iam.PolicyStatement(sid="ReadReferenceData", actions=["s3:GetObject"],
                             resources=[objects_arn(lake, FX_RATES_KEY)]),
         iam.PolicyStatement(sid="UseDataKey",
@@ -254,7 +237,7 @@ def _job_statements(*, code_bucket: str, data_key: kms.IKey,
 
 
 def _lake_table_statements(config: EnvironmentConfig) -> list[iam.PolicyStatement]:
-    """An Iceberg lake: the job creates and commits its tables in the lake's Glue database
+    """The lake's Iceberg tables: the job creates and commits them in the lake's Glue database
     (nothing else in the catalog) and writes their files in the tables bucket."""
     glue_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}"
     database = aws_names.lake_database(config.name)
@@ -273,9 +256,7 @@ def _lake_table_statements(config: EnvironmentConfig) -> list[iam.PolicyStatemen
             sid="WriteLakeTables",
             actions=["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject",
                      "s3:ListMultipartUploadParts", "s3:PutObject"],
-            # The same four datasets as the Parquet lake's, a table each.
-            resources=[objects_arn(tables, f"{prefix}*") for prefix in (
-                EVENTS_PREFIX, DEAD_LETTER_PREFIX, LATE_EVENTS_PREFIX, SESSIONS_PREFIX)]),
+            resources=[objects_arn(tables, f"{table}/*") for table in LAKE_TABLES]),
     ]
 
 

@@ -1,8 +1,8 @@
 """One environment = six stacks split by concern; they only compose constructs and wire them.
 
     network     VPC, private subnets, endpoints, flow logs, security groups
-    storage     data key, lake bucket, tables bucket (Glue database, Athena workgroup),
-                package bucket, access-log bucket
+    storage     data key, lake bucket, tables bucket (Glue database, Athena workgroup, the
+                tables' scheduled maintenance), package bucket, access-log bucket
     ingest      event stream, Firehose raw archive, POST /events API
     warehouse   Redshift cluster (admin secret managed by Redshift)
     processing  the Managed Flink application
@@ -102,7 +102,7 @@ class EcomflowStacks:
         self.monitoring_stack.add_stack_dependency(self.warehouse_stack)
 
         for created in self.stacks:
-            suppress(created, env=env, lake_format=config.lake_format)
+            suppress(created, env=env)
 
     @property
     def stacks(self) -> list[Stack]:

@@ -1,17 +1,22 @@
-"""The data key, the data lake bucket, the bucket MSF loads the package from, and their logs.
+"""The data key, the lake's buckets, the bucket MSF loads the package from, and their logs.
 
-Lake layout (the job's `Lake.url` is the bucket root):
+The lake is Iceberg tables in the tables bucket (the job's `Lake.url`), registered in the Glue
+database and maintained on a schedule (lake_maintenance.py), one folder per table:
+    events/, dead_letter/, late_events/, sessions/
+    athena-results/   the Athena workgroup's query results
+
+The lake bucket keeps what is not a table:
     raw/          Firehose's compressed archive of every record on the stream
     raw_errors/   records Firehose could not deliver
-    events/       the job's Parquet events (dt=/hr= partitions)
-    dead_letter/  records the job could not parse (expire sooner: kept for diagnosis only)
-    late_events/  valid events that arrived behind the watermark
-    sessions/     closed sessions
     reference/    reference data the job reads at start (fx_rates.csv, uploaded by deploy)
+    events/, dead_letter/, late_events/, sessions/: what the Parquet lake wrote before the
+                  switch to Iceberg; nothing writes there any more, and its dead letters still
+                  expire like the other raw records.
 
-Raw records (raw/, raw_errors/, dead_letter/) still carry unhashed ids (README "Privacy"):
-they expire after days, not years, their replaced versions after one day, and only the Flink
-job's role (dead letters) and the raw-data reader role may read them.
+Raw records (raw/, raw_errors/, both buckets' dead_letter/) still carry unhashed ids (README
+"Privacy"): they expire after days, not years, their replaced versions after one day, and only
+the Flink job's role, the raw-data reader role and (dead letter table) the table maintenance
+role may read them.
 """
 
 from __future__ import annotations
@@ -27,17 +32,20 @@ from ecomflow.aws import names as aws_names
 from ecomflow_infra.common import bucket_arn, bucket_name, objects_arn
 from ecomflow_infra.environments import EnvironmentConfig, LakeLifecycle
 from ecomflow_infra.keys import account_key
+from ecomflow_infra.lake_maintenance import Expiry, LakeMaintenance, lake_maintenance_role_name
 
 RAW_PREFIX = "raw/"
 RAW_ERRORS_PREFIX = "raw_errors/"
-EVENTS_PREFIX = "events/"
+# The Parquet lake's dead letters, left from before the switch to Iceberg.
 DEAD_LETTER_PREFIX = "dead_letter/"
-LATE_EVENTS_PREFIX = "late_events/"
-SESSIONS_PREFIX = "sessions/"
 RAW_DATA_PREFIXES = (RAW_PREFIX, RAW_ERRORS_PREFIX, DEAD_LETTER_PREFIX)
-# In the tables bucket (the lake's Iceberg tables, Lake.format iceberg): each table in the
-# folder of its name (the Glue database's location is the bucket's root), Athena's results.
-TABLE_DEAD_LETTER_PREFIX = "dead_letter/"
+# The lake's Iceberg tables (the job creates them), each in the tables bucket's folder of its
+# name: the Glue database's location is the bucket's root.
+DEAD_LETTER_TABLE = "dead_letter"
+LAKE_TABLES = ("events", DEAD_LETTER_TABLE, "late_events", "sessions")
+TABLE_DEAD_LETTER_PREFIX = f"{DEAD_LETTER_TABLE}/"
+# When a dead letter arrived (UTC): what its expiry counts from (sql/50_sinks).
+DEAD_LETTER_TIME_COLUMN = "received_at"
 ATHENA_RESULTS_PREFIX = "athena-results/"
 RAW_READ_ACTIONS = ("s3:GetObject", "s3:GetObjectVersion")
 
@@ -109,6 +117,7 @@ class Storage(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(
                         lifecycle.incomplete_upload_abort_days),
                 ),
+                # The Parquet lake's dead letters (none are written here any more).
                 s3.LifecycleRule(
                     id="expire-dead-letters",
                     prefix=DEAD_LETTER_PREFIX,
@@ -165,21 +174,24 @@ class Storage(Construct):
         )
 
     def _deny_raw_data(self, config: EnvironmentConfig, bucket: s3.Bucket,
-                       read_prefixes: tuple[str, ...], dead_letter_prefix: str) -> None:
-        """Bucket-policy denials: raw records under `read_prefixes` are read by the job and
-        the reader role only; only the job writes dead letters."""
+                       read_prefixes: tuple[str, ...], dead_letter_prefix: str,
+                       maintainers: tuple[str, ...] = ()) -> None:
+        """Bucket-policy denials: raw records under `read_prefixes` are read by the job, the
+        reader role and `maintainers` (role ARNs) only; only the job and `maintainers` write
+        dead letters."""
         flink = role_arn(aws_names.flink_role_name(config.name))
         reader = role_arn(aws_names.raw_data_reader_role_name(config.name))
         bucket.add_to_resource_policy(iam.PolicyStatement(
             sid="RawDataOnlyForTheJobAndTheReader", effect=iam.Effect.DENY,
             principals=[iam.AnyPrincipal()], actions=list(RAW_READ_ACTIONS),
             resources=[bucket.arn_for_objects(f"{p}*") for p in read_prefixes],
-            conditions={"ArnNotEquals": {"aws:PrincipalArn": [flink, reader]}}))
+            conditions={"ArnNotEquals": {"aws:PrincipalArn": [flink, reader, *maintainers]}}))
         bucket.add_to_resource_policy(iam.PolicyStatement(
             sid="DeadLettersWrittenByTheJobOnly", effect=iam.Effect.DENY,
             principals=[iam.AnyPrincipal()], actions=["s3:PutObject"],
             resources=[bucket.arn_for_objects(f"{dead_letter_prefix}*")],
-            conditions={"ArnNotEquals": {"aws:PrincipalArn": flink}}))
+            conditions={"ArnNotEquals": {
+                "aws:PrincipalArn": [flink, *maintainers] if maintainers else flink}}))
 
     def _lake_tables(self, config: EnvironmentConfig, lifecycle: LakeLifecycle) -> None:
         """The lake as Iceberg tables: their bucket, the Glue database they are registered in
@@ -187,9 +199,10 @@ class Storage(Construct):
         and an Athena workgroup whose results are KMS-encrypted in the same bucket.
 
         A bucket of its own because Iceberg manages its files' lifetime itself (snapshot
-        expiry, compaction): the lake bucket's storage-class transitions would move metadata
-        every query reads to Glacier, and its prefix expiries would delete files that live
-        snapshots still name. Only replaced versions and unfinished uploads expire here.
+        expiry, compaction; scheduled in lake_maintenance.py): the lake bucket's storage-class
+        transitions would move metadata every query reads to Glacier, and its prefix expiries
+        would delete files that live snapshots still name. Only replaced versions (the files
+        maintenance deleted), unfinished uploads and query results expire here.
         """
         tables = bucket_name(config, "tables")
         self.tables = self._data_bucket("Tables", tables, "tables/", [
@@ -199,13 +212,27 @@ class Storage(Construct):
                         lifecycle.noncurrent_version_expiry_days),
                     abort_incomplete_multipart_upload_after=Duration.days(
                         lifecycle.incomplete_upload_abort_days)),
+                # Raw records: a dead letter file VACUUM deleted does not linger as a version.
+                s3.LifecycleRule(
+                    id="expire-replaced-dead-letters", prefix=TABLE_DEAD_LETTER_PREFIX,
+                    noncurrent_version_expiration=Duration.days(
+                        lifecycle.raw_noncurrent_version_expiry_days)),
                 s3.LifecycleRule(
                     id="expire-query-results", prefix=ATHENA_RESULTS_PREFIX,
                     expiration=Duration.days(lifecycle.query_result_expiry_days)),
             ])
-        # The dead letter table holds records as received: the same two readers as the lake's.
+        self.lake_maintenance = LakeMaintenance(
+            self, "LakeMaintenance", config=config, data_key=self.data_key, bucket=tables,
+            tables=LAKE_TABLES, results_prefix=ATHENA_RESULTS_PREFIX,
+            expiries={DEAD_LETTER_TABLE: Expiry(column=DEAD_LETTER_TIME_COLUMN,
+                                                days=lifecycle.dead_letter_expiry_days)})
+        # The dead letter table holds records as received: the same two readers as the lake's,
+        # and the maintenance role, whose queries run with its rights: the expiry's DELETE and
+        # compaction read the dead letter files and write their replacements (data, delete and
+        # metadata files), which these denials would otherwise refuse it.
         self._deny_raw_data(config, self.tables, (TABLE_DEAD_LETTER_PREFIX,),
-                            TABLE_DEAD_LETTER_PREFIX)
+                            TABLE_DEAD_LETTER_PREFIX,
+                            maintainers=(role_arn(lake_maintenance_role_name(config.name)),))
         iam.Policy(self, "RawTablesReaderPolicy", roles=[self.raw_data_reader], statements=[
             iam.PolicyStatement(
                 sid="ReadRawTableFiles", actions=list(RAW_READ_ACTIONS),

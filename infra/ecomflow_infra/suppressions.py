@@ -13,7 +13,10 @@ from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
 from ecomflow.aws import names as aws_names
+from ecomflow_infra.storage import ATHENA_RESULTS_PREFIX, LAKE_TABLES
 
+# The lake's Iceberg tables' folders in the tables bucket.
+TABLE_FOLDERS = tuple(f"{table}/" for table in LAKE_TABLES)
 OBJECTS_UNDER_PREFIX = (
     "Object-level S3 actions need object ARNs: the wildcard is limited to one prefix of one "
     "named bucket ({prefix}), the only data this role reads or writes.")
@@ -24,26 +27,18 @@ class Suppression:
     path: str          # construct path inside the stack
     rule: str          # exact cdk-nag finding id
     reason: str
-    # Only for environments whose lake is in this format (the finding exists only there).
-    lake_format: str | None = None
-
-    def applies(self, lake_format: str) -> bool:
-        return self.lake_format in (None, lake_format)
 
 
-def _lake_prefix(policy: str, prefix: str, bucket: str = "lake",
-                 lake_format: str | None = None) -> Suppression:
+def _lake_prefix(policy: str, prefix: str, bucket: str = "lake") -> Suppression:
     return Suppression(path=policy,
                        rule=("AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::ecomflow-{env}"
                              f"-{bucket}-<AWS::AccountId>-<AWS::Region>/{prefix}*]"),
-                       reason=OBJECTS_UNDER_PREFIX.format(prefix=f"{prefix}"),
-                       lake_format=lake_format)
+                       reason=OBJECTS_UNDER_PREFIX.format(prefix=f"{prefix}"))
 
 
-def _table_folder(table: str) -> Suppression:
-    """The job's writes to one Iceberg table's folder (an environment with an Iceberg lake)."""
-    return _lake_prefix("Processing/Policy/Resource", f"{table}/", bucket="tables",
-                        lake_format="iceberg")
+def _table_folders(policy: str, *prefixes: str) -> list[Suppression]:
+    """Object-level rights on the Iceberg tables' folders (and Athena's results)."""
+    return [_lake_prefix(policy, prefix, bucket="tables") for prefix in prefixes]
 
 
 SUPPRESSIONS: dict[str, list[Suppression]] = {
@@ -52,6 +47,8 @@ SUPPRESSIONS: dict[str, list[Suppression]] = {
         _lake_prefix("Storage/RawDataReaderPolicy/Resource", "raw_errors/"),
         _lake_prefix("Storage/RawDataReaderPolicy/Resource", "dead_letter/"),
         _lake_prefix("Storage/RawTablesReaderPolicy/Resource", "dead_letter/", bucket="tables"),
+        *_table_folders("Storage/LakeMaintenance/Policy/Resource", *TABLE_FOLDERS,
+                        ATHENA_RESULTS_PREFIX),
     ],
     "ingest": [
         _lake_prefix("Ingest/RawArchivePolicy/Resource", "raw/"),
@@ -93,10 +90,6 @@ SUPPRESSIONS: dict[str, list[Suppression]] = {
             "The log streams API Gateway creates inside those execution log groups."),
     ],
     "processing": [
-        _lake_prefix("Processing/Policy/Resource", "events/"),
-        _lake_prefix("Processing/Policy/Resource", "dead_letter/"),
-        _lake_prefix("Processing/Policy/Resource", "late_events/"),
-        _lake_prefix("Processing/Policy/Resource", "sessions/"),
         Suppression(
             "Processing/Policy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::ecomflow-{env}-code-"
@@ -132,26 +125,23 @@ SUPPRESSIONS: dict[str, list[Suppression]] = {
             "The ENIs MSF creates for the application do not exist before it starts, so they "
             "cannot be named; creation itself is limited to the named subnets and security "
             "group."),
-        *(_table_folder(table) for table in ("events", "dead_letter", "late_events", "sessions")),
+        *_table_folders("Processing/Policy/Resource", *TABLE_FOLDERS),
         Suppression(
             "Processing/Policy/Resource",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:"
             "<AWS::AccountId>:table/ecomflow_{env}_lake/*]",
             "The job creates the lake's tables in its own Glue database when they are missing "
             "(their hidden partitioning has no CloudFormation form), so they cannot be named "
-            "in advance; the wildcard covers that one database's tables.",
-            lake_format="iceberg"),
+            "in advance; the wildcard covers that one database's tables."),
     ],
 }
 
 
-def suppress(stack: Stack, *, env: str, lake_format: str) -> None:
+def suppress(stack: Stack, *, env: str) -> None:
     """Acknowledge this stack's accepted findings on the constructs they are about."""
     suffix = stack.stack_name.removeprefix(f"{aws_names.PROJECT}-{env}-")
     values = {"env": env}
     for item in SUPPRESSIONS.get(suffix, []):
-        if not item.applies(lake_format):
-            continue
         target: IConstruct = stack.node.find_child(item.path.split("/")[0])
         for part in item.path.format(**values).split("/")[1:]:
             target = target.node.find_child(part)

@@ -85,7 +85,11 @@ def test_no_aws_managed_policies(synth):
                     f"{suffix}/{logical_id}")
 
 
-def test_flink_role_reads_only_packages_and_writes_only_its_lake_prefixes(synth):
+# What writes or deletes S3 objects (the job's table files).
+S3_WRITE_ACTIONS = {"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"}
+
+
+def test_flink_role_reads_only_packages_and_writes_only_the_lake_tables(synth):
     template = synth.json("processing")
     [policy] = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
     by_sid = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
@@ -94,8 +98,16 @@ def test_flink_role_reads_only_packages_and_writes_only_its_lake_prefixes(synth)
     # package that ran before, which MSF must still be able to read.
     assert package[-1] == "/flink/ecomflow-msf*.zip"
     assert fnmatch.fnmatchcase(CODE_KEY, package[-1][1:])
-    lake = [r["Fn::Join"][1][-1] for r in by_sid["WriteLakeDatasets"]["Resource"]]
-    assert lake == ["/events/*", "/dead_letter/*", "/late_events/*", "/sessions/*"]
+    # The Parquet lake's prefixes in the lake bucket are written no more: the job writes its
+    # tables' folders in the tables bucket only.
+    assert "WriteLakeDatasets" not in by_sid
+    written = [r for s in by_sid.values() if S3_WRITE_ACTIONS & set(_as_list(s["Action"]))
+               for r in _as_list(s["Resource"])]
+    assert [r["Fn::Join"][1][-1] for r in written] == [
+        "/events/*", "/dead_letter/*", "/late_events/*", "/sessions/*"]
+    assert all(r["Fn::Join"][1][2].startswith(f":s3:::ecomflow-{synth.env}-tables-")
+               for r in written)
+    assert by_sid["LakeBucket"]["Action"] == ["s3:GetBucketLocation", "s3:ListBucket"]
     reference = by_sid["ReadReferenceData"]
     assert reference["Action"] == "s3:GetObject"
     assert reference["Resource"]["Fn::Join"][1][-1] == "/reference/fx_rates.csv"

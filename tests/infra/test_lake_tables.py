@@ -1,18 +1,12 @@
 """The lake's Iceberg tables on AWS: their bucket, the Glue database, the Athena workgroup, and
-what the job gets when an environment's lake_format is "iceberg" (none is yet: the session
-synths are all Parquet, so that variant is synthesized here, cdk-nag included)."""
+what the job gets in every environment (the Iceberg properties, Glue rights on that database's
+tables, writes to the tables' folders and none to the Parquet lake's old prefixes)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import app as infra_app  # infra/app.py (tests/infra/conftest.py puts infra/ on sys.path)
-import aws_cdk as cdk
-import pytest
-from cdk_nag import AwsSolutionsChecks
-from ecomflow_infra import environments, stacks
-
 from ecomflow.aws import names as aws_names
+
+TABLE_FOLDERS = ["/dead_letter/*", "/events/*", "/late_events/*", "/sessions/*"]
 
 
 def _resources(template: dict, kind: str) -> list[dict]:
@@ -78,47 +72,33 @@ def test_the_dead_letter_table_is_raw_data_like_the_lake_s(synth):
         "RawDataOnlyForTheJobAndTheReader", "DeadLettersWrittenByTheJobOnly"}
 
 
-def test_a_parquet_lake_gives_the_job_no_catalog_rights(synth):
+def _application_groups(processing: dict) -> dict[str, dict]:
+    [application] = _resources(processing, "AWS::KinesisAnalyticsV2::Application")
+    return {g["PropertyGroupId"]: g["PropertyMap"] for g in application["Properties"][
+        "ApplicationConfiguration"]["EnvironmentProperties"]["PropertyGroups"]}
+
+
+def test_the_job_writes_the_lake_as_iceberg_tables_through_glue(synth):
+    lake = _application_groups(synth.json("processing"))["Lake"]
+    # No Lake.format: the job knows one format only (flink_jobs/property_keys.py).
+    assert set(lake) == {"catalog", "catalog.database", "url"}
+    assert (lake["catalog"], lake["catalog.database"]) == (
+        "glue", aws_names.lake_database(synth.env))
+    assert _joined(lake["url"]) == "s3://" + aws_names.bucket_name(
+        synth.env, "tables", account="${AWS::AccountId}", region="${AWS::Region}")
+
+
+def test_the_job_commits_through_glue_and_writes_only_the_tables_folders(synth):
     processing = synth.json("processing")
-    [policy] = _resources(processing, "AWS::IAM::Policy")
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert not any("glue" in str(s["Action"]) for s in statements)
-    [application] = _resources(processing, "AWS::KinesisAnalyticsV2::Application")
-    groups = {g["PropertyGroupId"]: g["PropertyMap"] for g in application["Properties"][
-        "ApplicationConfiguration"]["EnvironmentProperties"]["PropertyGroups"]}
-    assert "format" not in groups["Lake"]
-
-
-@pytest.fixture(scope="module")
-def iceberg(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """dev with lake_format "iceberg", synthesized with cdk-nag (a finding fails the synth)."""
-    app = cdk.App(outdir=str(tmp_path_factory.mktemp("iceberg")),
-                  context=dict(infra_app.FEATURE_FLAGS))
-    config = replace(environments.get("dev"), lake_format="iceberg")
-    built = stacks.EcomflowStacks(app, config=config)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    app.synth()
-    return {"processing": cdk.assertions.Template.from_stack(built.processing_stack).to_json()}
-
-
-def test_an_iceberg_lake_writes_its_tables_through_glue_and_nothing_else(iceberg):
-    processing = iceberg["processing"]
-    [application] = _resources(processing, "AWS::KinesisAnalyticsV2::Application")
-    groups = {g["PropertyGroupId"]: g["PropertyMap"] for g in application["Properties"][
-        "ApplicationConfiguration"]["EnvironmentProperties"]["PropertyGroups"]}
-    lake = groups["Lake"]
-    assert (lake["format"], lake["catalog"], lake["catalog.database"]) == (
-        "iceberg", "glue", aws_names.lake_database("dev"))
-    assert _joined(lake["url"]).startswith("s3://ecomflow-dev-tables-")
-
     [policy] = _resources(processing, "AWS::IAM::Policy")
     by_sid = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     glue = by_sid["LakeTablesInGlue"]
     assert sorted(glue["Action"]) == ["glue:CreateTable", "glue:GetDatabase", "glue:GetTable",
                                       "glue:GetTables", "glue:UpdateTable"]
-    database = aws_names.lake_database("dev")
+    database = aws_names.lake_database(synth.env)
     assert sorted(_joined(r).rsplit(":", 1)[-1] for r in glue["Resource"]) == sorted([
         "catalog", f"database/{database}", f"table/{database}/*"])
     written = sorted(_joined(r).rsplit("}", 1)[-1] for r in by_sid["WriteLakeTables"]["Resource"])
-    assert written == ["/dead_letter/*", "/events/*", "/late_events/*", "/sessions/*"]
-    assert all("tables" in _joined(r) for r in by_sid["WriteLakeTables"]["Resource"])
+    assert written == TABLE_FOLDERS
+    assert all(f"ecomflow-{synth.env}-tables-" in _joined(r)
+               for r in by_sid["WriteLakeTables"]["Resource"])

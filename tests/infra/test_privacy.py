@@ -71,9 +71,9 @@ def test_only_the_job_and_the_reader_role_read_raw_records(synth):
 def test_the_named_roles_exist_with_those_names(synth):
     env = synth.env
     storage_roles = _resources(synth.json("storage"), "AWS::IAM::Role")
-    [reader] = storage_roles.values()
-    assert reader["Properties"]["RoleName"]["Fn::Join"][1][0] == (
-        f"{aws_names.raw_data_reader_role_name(env)}-")
+    names = sorted(r["Properties"]["RoleName"]["Fn::Join"][1][0] for r in storage_roles.values())
+    assert names == [f"ecomflow-{env}-lake-maintenance-",
+                     f"{aws_names.raw_data_reader_role_name(env)}-"]
     [job] = _resources(synth.json("processing"), "AWS::IAM::Role").values()
     assert job["Properties"]["RoleName"]["Fn::Join"][1] == [
         f"{aws_names.flink_role_name(env)}-", {"Ref": "AWS::Region"}]

@@ -52,8 +52,10 @@ def test_property_values_come_from_the_environment(synth):
     assert groups["KinesisSource"]["aws.region"] == {"Ref": "AWS::Region"}
     assert "IngestEvents" in groups["KinesisSource"]["stream.name"]["Fn::ImportValue"]
     assert groups["KinesisSource"]["init.position"] == "TRIM_HORIZON"
+    # The lake's tables are in the tables bucket; the lake bucket serves the FX rates.
     lake = groups["Lake"]["url"]["Fn::Join"][1]
-    assert lake[0] == f"s3://ecomflow-{synth.env}-lake-"
+    assert lake[0] == f"s3://ecomflow-{synth.env}-tables-"
+    assert groups["Lake"]["catalog.database"] == aws_names.lake_database(synth.env)
     jdbc = groups["Warehouse"]["jdbc.url"]["Fn::Join"][1]
     assert jdbc[0] == "jdbc:postgresql://"
     assert jdbc[-1] == f"/{config.warehouse_database}?ssl=true&sslmode=require"
