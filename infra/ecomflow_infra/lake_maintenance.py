@@ -10,7 +10,9 @@ CloudFormation form). Athena engine 3 runs Iceberg's maintenance as SQL instead:
 
 Dead letters are raw data and must expire, but S3 lifecycle rules cannot delete files that
 live snapshots name: their rows older than LakeLifecycle.dead_letter_expiry_days are deleted by
-SQL an hour before compaction, which rewrites the files without them; VACUUM removes the old
+SQL an hour before compaction, which rewrites the files without them. The cutoff is a whole
+hour, as `ecomflow lake maintain`'s (dev.ecomflow.lake.LakeExpiry): the table is partitioned by
+the hour, so the engine may drop whole files instead of writing deletes. VACUUM removes the old
 files once their snapshots are older than Athena's `vacuum_max_snapshot_age_seconds` (5 days
 unless the table says otherwise), and the tables bucket expires their replaced versions after a
 day (storage.py).
@@ -54,7 +56,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Expiry:
-    """Rows of a table that go once `column` (a UTC timestamp) is older than `days`."""
+    """Rows of a table whose `column` (a UTC timestamp) is more than `days` old, counted in
+    whole hours."""
 
     column: str
     days: int
@@ -64,7 +67,7 @@ def steps(database: str, tables: Sequence[str], expiries: Mapping[str, Expiry]) 
     """Every table's daily statements, expiring ones first."""
     found = [Step(f"{table}-expire", EXPIRE_HOUR,
                   f"DELETE FROM {database}.{table} WHERE {expiry.column} < "
-                  f"current_timestamp - interval '{expiry.days}' day")
+                  f"date_trunc('hour', current_timestamp) - interval '{expiry.days}' day")
              for table, expiry in expiries.items()]
     for table in tables:
         found.append(Step(f"{table}-optimize", OPTIMIZE_HOUR,

@@ -61,7 +61,7 @@ def test_each_table_is_compacted_and_vacuumed_daily_and_dead_letters_expire(synt
     days = environments.get(synth.env).lake.dead_letter_expiry_days
     expected = {"dead_letter-expire": (
         1, f"DELETE FROM {database}.dead_letter WHERE received_at < "
-           f"current_timestamp - interval '{days}' day")}
+           f"date_trunc('hour', current_timestamp) - interval '{days}' day")}
     for table in TABLES:
         expected[f"{table}-optimize"] = (2, f"OPTIMIZE {database}.{table} REWRITE DATA USING "
                                             "BIN_PACK")
@@ -171,4 +171,5 @@ def test_steps_order_expiry_before_compaction_before_vacuum():
     assert [(s.name, s.hour) for s in steps] == [
         ("b-expire", 1), ("a-optimize", 2), ("a-vacuum", 3), ("b-optimize", 2),
         ("b-vacuum", 3)]
-    assert steps[0].sql == "DELETE FROM db.b WHERE t < current_timestamp - interval '7' day"
+    assert steps[0].sql == (
+        "DELETE FROM db.b WHERE t < date_trunc('hour', current_timestamp) - interval '7' day")
