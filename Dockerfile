@@ -61,6 +61,6 @@ CMD ["node", "node_modules/kinesis-local/main.js"]
 
 # -- the S3 stand-in: moto's server, in pyproject's version range --------------------------------
 FROM python:3.11-slim AS s3
-RUN pip install --no-cache-dir "moto[server]>=5.0.28,<5.1"
+RUN pip install --no-cache-dir "moto[server]>=5.2.6,<5.3"
 EXPOSE 4569
 CMD ["python", "-m", "moto.server", "-H", "0.0.0.0", "-p", "4569"]

@@ -1,15 +1,14 @@
 """Latency on the local stack: from an event's put to (a) its per-minute aggregate row being
-visible in the warehouse and (b) its lake file being committed.
+visible in the warehouse and (b) its row being committed to the lake's `events` table.
 
 Events are put through kinesis-mock at a steady, modest rate with event time = put time, while
 the job runs on the stream. The warehouse and the lake are polled; an event's latency is the
-first poll that sees its window's row (its committed file) minus the moment its put returned.
+first poll that sees its window's row (its table snapshot) minus the moment its put returned.
 The last window is closed only by the final drain, so events in it are left out.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import statistics
@@ -21,11 +20,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import psycopg2
-import pyarrow.parquet as pq
 
 from ecomflow.kinesis.client import kinesis_client
+from ecomflow.lake.tables import LakeCatalog
 from ecomflow.local.stack import StackInfo, warehouse_dsn
 from flink_jobs.settings import JobSettings
 
@@ -52,12 +50,15 @@ def _event(now: datetime, user: int) -> dict[str, Any]:
 class Poller(threading.Thread):
     """Records when each warehouse window and each committed lake file first appears."""
 
-    def __init__(self, stack: StackInfo) -> None:
+    def __init__(self, stack: StackInfo, database: str) -> None:
         super().__init__(daemon=True)
         self.stack, self.stopped = stack, threading.Event()
+        self.lake = LakeCatalog(stack.catalog_url, user=stack.user, database=database,
+                                s3_endpoint=stack.s3_endpoint, s3_access_key=stack.access_key,
+                                s3_secret_key=stack.secret_key)
         self.window_seen: dict[datetime, float] = {}
         self.event_committed: dict[str, float] = {}
-        self._files: set[str] = set()
+        self._snapshot: int | None = None
         self.errors: list[str] = []
 
     def run(self) -> None:
@@ -67,8 +68,6 @@ class Poller(threading.Thread):
             self.errors.append(f"{type(exc).__name__}: {exc}")
 
     def _poll(self) -> None:
-        s3 = boto3.client("s3", endpoint_url=self.stack.s3_endpoint, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
         with psycopg2.connect(warehouse_dsn(self.stack)) as conn:
             conn.autocommit = True
             while not self.stopped.wait(0.5):
@@ -77,17 +76,18 @@ class Poller(threading.Thread):
                     cur.execute("SELECT DISTINCT window_start FROM event_counts_minute")
                     for (start,) in cur.fetchall():
                         self.window_seen.setdefault(start, now)
-                listing = s3.list_objects_v2(Bucket=self.stack.bucket,
-                                             Prefix=f"{LAKE_PREFIX}/events/")
-                for item in listing.get("Contents", []):
-                    key = item["Key"]
-                    if key in self._files or key.rsplit("/", 1)[-1].startswith((".", "_")):
-                        continue
-                    self._files.add(key)
-                    body = s3.get_object(Bucket=self.stack.bucket, Key=key)["Body"].read()
-                    for event_id in pq.read_table(io.BytesIO(body),
-                                                  columns=["event_id"]).column(0).to_pylist():
-                        self.event_committed.setdefault(event_id, now)
+                self._poll_lake(now)
+
+    def _poll_lake(self, now: float) -> None:
+        """A new snapshot of `events` (one commit per checkpoint): its new ids committed now."""
+        if "events" not in self.lake.tables():
+            return  # not created yet
+        snapshot = self.lake.table("events").current_snapshot()
+        if snapshot is None or snapshot.snapshot_id == self._snapshot:
+            return
+        self._snapshot = snapshot.snapshot_id
+        for event_id in self.lake.scan("events").column("event_id").to_pylist():
+            self.event_committed.setdefault(event_id, now)
 
 
 def latency(stack: StackInfo, *, rate: float = 50.0, seconds: float = 150.0,
@@ -96,14 +96,15 @@ def latency(stack: StackInfo, *, rate: float = 50.0, seconds: float = 150.0,
     env = {**os.environ, "ECOMFLOW_HOME": str(stack.home),
            "ECOMFLOW__Job__checkpoint.interval.ms": str(checkpoint_ms)}
     log = open(stack.home / "latency-run.log", "w")  # noqa: SIM115 (closed below)
+    database = f"{LAKE_PREFIX}_{time.time_ns()}"  # a lake of its own: tables start empty
     job = subprocess.Popen(
-        [sys.executable, "-m", "ecomflow.cli", "run", "--lake",
-         f"{stack.lake_url}/{LAKE_PREFIX}", "--idle-timeout", "15", "--from", "TRIM_HORIZON",
+        [sys.executable, "-m", "ecomflow.cli", "run", "--lake", f"{stack.lake_url}/{database}",
+         "--lake-database", database, "--idle-timeout", "15", "--from", "TRIM_HORIZON",
          "--watermark-delay", str(watermark_delay_s)],
         env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         time.sleep(20)  # JVM start, planning, first shard discovery
-        poller = Poller(stack)
+        poller = Poller(stack, database)
         poller.start()
         client = kinesis_client(stack.kinesis_endpoint, stack.region, "test", "test")
         put_at: dict[str, tuple[float, datetime]] = {}

@@ -83,25 +83,23 @@ def main() -> None:
     parser.add_argument("--warehouse-url", required=True)
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--blackhole-sinks", action="store_true")
-    parser.add_argument("--lake-format", choices=("parquet", "iceberg"), default="parquet",
-                        help="iceberg: tables in the JDBC catalog --catalog-url")
-    parser.add_argument("--catalog-url", help="JDBC URL of the lake's Iceberg catalog database")
+    parser.add_argument("--catalog-url", required=True,
+                        help="JDBC URL of the lake's Iceberg catalog database")
     parser.add_argument("--no-pseudonymise", action="store_true",
                         help="Privacy.pseudonymise=false: what pseudonymisation costs")
     args = parser.parse_args()
     environ = dict(os.environ)
     if args.no_pseudonymise:
         environ["ECOMFLOW__Privacy__pseudonymise"] = "false"
-    if args.lake_format == "iceberg":
-        environ.update({"ECOMFLOW__Lake__catalog": "jdbc",
-                        "ECOMFLOW__Lake__catalog.uri": args.catalog_url,
-                        # a namespace per run: each run creates its tables afresh
-                        "ECOMFLOW__Lake__catalog.database": f"bench_{os.getpid()}"})
+    environ.update({"ECOMFLOW__Lake__catalog": "jdbc",
+                    "ECOMFLOW__Lake__catalog.uri": args.catalog_url,
+                    # a database per run: each run creates its tables afresh
+                    "ECOMFLOW__Lake__catalog.database": f"bench_{os.getpid()}_{time.time_ns()}"})
 
     rest_port = runner.free_port()
     settings = build_local_settings(
         home=args.home, stack=None, environ=environ,
-        input_file=args.input, lake=args.lake, lake_format=args.lake_format,
+        input_file=args.input, lake=args.lake,
         warehouse_url=args.warehouse_url, parallelism=args.parallelism, rest_port=rest_port)
     runner.prepare_jvm(runner.require_jars(), args.home / "logs" / "flink")
 
@@ -123,7 +121,7 @@ def main() -> None:
     watcher.stopped.set()
     print(json.dumps({
         "pipeline": args.pipeline, "parallelism": args.parallelism, "events": args.events,
-        "sinks": "blackhole" if blackhole else "real", "lake_format": args.lake_format,
+        "sinks": "blackhole" if blackhole else "real",
         "pseudonymise": not args.no_pseudonymise,
         "net_runtime_s": net_ms / 1000, "wall_s": wall,
         "events_per_s": args.events / (net_ms / 1000),

@@ -108,9 +108,10 @@ LAKE_S3_SECRET_KEY = _declare("Lake", "s3.secret.key", "text", None, example="te
 LAKE_S3_PATH_STYLE = _declare("Lake", "s3.path.style.access", "bool", None,
                               notes="only with s3.endpoint (emulators need it); unset: true "
                                     "when s3.endpoint is set")
-LAKE_CATALOG = _declare("Lake", "catalog", "choice", "glue", choices=("glue", "jdbc"),
-                        notes="the lake's Iceberg catalog: the AWS Glue Data Catalog, or "
-                              "Iceberg's JDBC catalog (local runs)")
+LAKE_CATALOG = _declare("Lake", "catalog", "choice", "glue", choices=("glue", "jdbc", "memory"),
+                        notes="the lake's Iceberg catalog: the AWS Glue Data Catalog, Iceberg's "
+                              "JDBC catalog (local runs), or `memory`: in the job's process, "
+                              "kept nowhere (plans only: `ecomflow deploy`'s state maps)")
 LAKE_CATALOG_DATABASE = _declare("Lake", "catalog.database", "text", "ecomflow_lake",
                                  notes="the database (namespace) of the lake's tables: one "
                                        "per lake")

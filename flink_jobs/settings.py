@@ -124,10 +124,14 @@ class FileSource:
         return {"connector": "filesystem", "path": self.path, "format": "raw"}
 
 
-# Iceberg catalog implementations by `Lake.catalog`.
+# Iceberg catalog implementations by `Lake.catalog`. `memory` keeps tables and files in the
+# process (dev.ecomflow.lake.PlanningCatalog): planning the job offline, as
+# `ecomflow deploy` does for state maps, touches the catalog (the sinks look their tables up)
+# but must reach no AWS service; the sink's operators and state are the same in every catalog.
 ICEBERG_CATALOGS = {
     "glue": "org.apache.iceberg.aws.glue.GlueCatalog",
     "jdbc": "org.apache.iceberg.jdbc.JdbcCatalog",
+    "memory": "dev.ecomflow.lake.PlanningCatalog",
 }
 
 
@@ -156,15 +160,16 @@ class LakeSink:
     def iceberg_catalog_options(self) -> dict[str, str]:
         """The Iceberg catalog's properties (as `catalog-impl` loads them): the same for the
         sinks, for creating the tables (dev.ecomflow.lake.LakeTables) and for the readers."""
-        options = {"catalog-name": "ecomflow_lake", "catalog-impl": ICEBERG_CATALOGS[self.catalog],
-                   "warehouse": self.warehouse}
+        options = {"catalog-name": "ecomflow_lake", "catalog-impl": ICEBERG_CATALOGS[self.catalog]}
+        if self.catalog != "memory":  # a planning catalog places its tables nowhere
+            options["warehouse"] = self.warehouse
         if self.catalog == "jdbc":
             options["uri"] = self.catalog_uri or ""
             if self.catalog_user:
                 options["jdbc.user"] = self.catalog_user
             if self.catalog_password:
                 options["jdbc.password"] = self.catalog_password
-        if self.warehouse.startswith("s3://"):
+        if self.warehouse.startswith("s3://") and self.catalog != "memory":
             # Files by their scheme: s3:// through Iceberg's own S3 client (AWS SDK v2, not
             # Flink's s3 filesystem plugin), anything else (a folder's tables in the same
             # catalog) through Hadoop's file systems.

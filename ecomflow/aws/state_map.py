@@ -157,6 +157,9 @@ def planned_groups(env: str) -> PropertyGroups:
         keys.KINESIS_REGION: "us-east-1",
         keys.KINESIS_INIT_POSITION: "TRIM_HORIZON",
         keys.LAKE_URL: "s3://planned-lake",
+        # The application's Glue catalog and database, planned in memory (no AWS reached).
+        keys.LAKE_CATALOG: "memory",
+        keys.LAKE_CATALOG_DATABASE: aws_names.lake_database(env),
         keys.WAREHOUSE_JDBC_URL: "jdbc:postgresql://planned:5439/ecomflow?ssl=true&sslmode=require",
         keys.WAREHOUSE_USERNAME: "planned",
         keys.WAREHOUSE_PASSWORD: "planned",

@@ -18,7 +18,6 @@ from ecomflow.cli.errors import fail
 from ecomflow.errors import EcomflowError
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackConfig, StackError
-from flink_jobs.graph import LAKE_DATASETS
 from flink_jobs.property_keys import KINESIS_INIT_POSITION
 
 
@@ -290,12 +289,19 @@ def demo(idle_timeout: float) -> None:
     click.echo("analytics:")
     for line in summary.highlights(dsn):
         click.echo(f"  {line}")
-    click.echo("lake files:")
-    for dataset in LAKE_DATASETS:
-        files = summary.lake_files(info.lake_url, dataset, s3_endpoint=info.s3_endpoint,
-                                   region=info.region, access_key=info.access_key,
-                                   secret_key=info.secret_key)
-        click.echo(f"  {info.lake_url}/{dataset}/  {len(files)} Parquet files")
+    click.echo("lake tables (through their catalog):")
+    from ecomflow.lake.tables import LakeCatalog, LakeTablesError
+    from ecomflow.run.local_run import build_local_settings
+
+    catalog = LakeCatalog.of(build_local_settings(home=paths.state_home(), stack=info,
+                                                  environ=os.environ).lake)
+    try:
+        for dataset in catalog.tables():
+            click.echo(f"  {catalog.describe(dataset).line()}")
+    except LakeTablesError as exc:
+        fail(str(exc))
+    click.echo('  query them: ecomflow lake query "SELECT event_type, COUNT(*) FROM events '
+               'GROUP BY 1"')
     click.echo(f"\nlook further: {info.psql_command} -c "
                "'SELECT * FROM event_counts_minute ORDER BY window_start, event_type'")
     click.echo("stop the stack with: ecomflow local down")

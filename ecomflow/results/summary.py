@@ -1,40 +1,14 @@
-"""What a run left behind: lake files per dataset and rows per warehouse table."""
+"""What a run left behind in the warehouse: rows per table, the accounting, highlights.
+(The lake's tables are described through their catalog: ecomflow/lake/tables.py.)"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import urlparse
-
-import boto3
 import psycopg2
 
-# The lake's datasets and the warehouse views analysts query: the job's own list of outputs.
+# The warehouse views analysts query: the job's own list of outputs.
 from flink_jobs.graph import WAREHOUSE_VIEWS
 
 ACCOUNTING = ("records_in", "valid", "dead_letter", "duplicates", "late", "forgotten", "control")
-
-
-def lake_files(lake_url: str, dataset: str, *, s3_endpoint: str | None = None,
-               region: str = "us-east-1", access_key: str | None = None,
-               secret_key: str | None = None) -> list[str]:
-    """Committed data files of a dataset (Flink's in-progress files start with '.')."""
-    parsed = urlparse(lake_url)
-    if parsed.scheme == "file":
-        root = Path(parsed.path) / dataset
-        return sorted(
-            str(p) for p in root.rglob("*")
-            if p.is_file() and not p.name.startswith((".", "_"))
-        )
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name=region,
-                      aws_access_key_id=access_key, aws_secret_access_key=secret_key)
-    prefix = "/".join(p for p in (parsed.path.strip("/"), dataset) if p) + "/"
-    keys: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=parsed.netloc, Prefix=prefix):
-        for item in page.get("Contents", []):
-            name = item["Key"].rsplit("/", 1)[-1]
-            if not name.startswith((".", "_")):
-                keys.append(f"s3://{parsed.netloc}/{item['Key']}")
-    return sorted(keys)
 
 
 def warehouse_counts(dsn: str) -> dict[str, int]:

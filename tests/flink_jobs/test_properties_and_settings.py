@@ -181,7 +181,8 @@ def test_password_is_not_in_repr() -> None:
         ({"Job": {"parallelism": "0"}}, "Job.parallelism must be >= 1"),
         ({"KinesisSource": {"init.position": "AT_TIMESTAMP"}}, "init.position must be one of"),
         ({"Lake": {"s3.path.style.access": "maybe"}}, "must be true or false"),
-        ({"Lake": {"catalog": "hive"}}, "Lake.catalog must be one of glue, jdbc, got 'hive'"),
+        ({"Lake": {"catalog": "hive"}},
+         "Lake.catalog must be one of glue, jdbc, memory, got 'hive'"),
         ({"Lake": {"catalog": "jdbc"}},
          "Lake.catalog.uri is required with Lake.catalog jdbc"),
     ],
@@ -237,3 +238,10 @@ def test_checkpointing_is_set_for_local_runs_only() -> None:
     assert local.get_string("execution.checkpointing.min-pause", "") == "60000ms"
     on_msf = flink_configuration(JobSettings.from_property_groups(groups(), local=False))
     assert on_msf.get_string("execution.checkpointing.min-pause", "unset") == "unset"
+
+
+def test_a_planning_lake_catalog_reaches_nothing() -> None:
+    """`memory`: what deploy's state maps plan with (no Glue, no S3 client, no location)."""
+    lake = JobSettings.from_property_groups(groups(Lake={"catalog": "memory"}), local=False).lake
+    assert lake.iceberg_catalog_options() == {
+        "catalog-name": "ecomflow_lake", "catalog-impl": "dev.ecomflow.lake.PlanningCatalog"}

@@ -12,6 +12,7 @@ import org.apache.iceberg.catalog.Catalog;
 import org.apache.iceberg.catalog.Namespace;
 import org.apache.iceberg.catalog.SupportsNamespaces;
 import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.exceptions.NotFoundException;
 import org.apache.iceberg.flink.FlinkSchemaUtil;
 import org.apache.iceberg.types.Types;
 import org.slf4j.Logger;
@@ -59,7 +60,7 @@ public final class LakeTables {
                 LakeCatalogs.require(options.get("catalog-table"), "catalog-table"));
         Catalog catalog = LakeCatalogs.load(options);
         Schema schema = FlinkSchemaUtil.convert(tEnv.from(sinkTable).getResolvedSchema());
-        if (catalog.tableExists(id)) {
+        if (exists(catalog, id)) {
             Table table = catalog.loadTable(id);
             requireUnder(table, options.get("warehouse"), id);
             List<String> added = evolve(table, schema);
@@ -78,6 +79,18 @@ public final class LakeTables {
         catalog.createTable(id, schema, spec(schema, transform, timeColumn), PROPERTIES);
         LOG.info("lake table {}: created", id);
         return "created";
+    }
+
+    /** Whether the catalog names the table; a clear error when its files are gone. */
+    private static boolean exists(Catalog catalog, TableIdentifier id) {
+        try {
+            return catalog.tableExists(id);
+        } catch (NotFoundException e) {
+            throw new IllegalStateException("lake table " + id + " is in the catalog, but its "
+                    + "metadata is gone (" + e.getMessage() + "): its lake's files were "
+                    + "deleted. Name another database for this lake (Lake.catalog.database; "
+                    + "ecomflow run --lake-database NAME).", e);
+        }
     }
 
     /**
