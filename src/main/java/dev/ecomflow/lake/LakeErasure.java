@@ -29,12 +29,11 @@ import org.apache.iceberg.types.TypeUtil;
  * Erasure of one user from a lake table by Iceberg row-level deletes ({@code ecomflow forget}).
  *
  * <p>A row is the user's when an id column ({@code user_id}, {@code customer_id}) equals the
- * user's hash or the stored payload contains it: the same rule as the Parquet lake's rewrite
- * (ecomflow/privacy/lake_rewrite.py). The rows are found by a scan that applies the deletes
- * already committed, so a second run finds nothing and commits nothing (idempotent). One
- * position-delete file per data file that holds such rows, all committed in one row delta; data
- * files stay as they are until compaction ({@code ecomflow lake maintain}) rewrites them
- * without the deleted rows.
+ * user's hash or the stored payload contains it (the rule docs/privacy.md states for
+ * {@code forget}). The rows are found by a scan that applies the deletes already committed, so
+ * a second run finds nothing and commits nothing (idempotent). One position-delete file per
+ * data file that holds such rows, all committed in one row delta; data files stay as they are
+ * until compaction ({@code ecomflow lake maintain}) rewrites them without the deleted rows.
  *
  * <p>Position deletes, not equality deletes: the Python readers (pyiceberg 0.6.1) apply the
  * former and refuse tables with the latter.
