@@ -44,6 +44,9 @@ def flink_configuration(settings: JobSettings) -> Configuration:
         # state fails the start instead of silently losing offsets or open windows.
         config.set_string("execution.savepoint.path", settings.restore_path)
         config.set_string("execution.savepoint.ignore-unclaimed-state", "false")
+    # No Kerberos here: Flink's Hadoop token provider would build an HDFS configuration, whose
+    # classes the uber-jar leaves out (the lake needs no HDFS).
+    config.set_string("security.delegation.tokens.enabled", "false")
     # The mini-cluster's servers (REST API, used to watch progress; the BLOB server, which
     # binds the JobManager's bind-host or else every interface) listen on loopback only, and its
     # metrics are at most a second old (default 10 s): an idle stream run is noticed sooner.

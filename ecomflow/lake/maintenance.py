@@ -35,7 +35,8 @@ class Maintained:
         return (f"{self.table}: data files {c['data_files_before']} -> {c['data_files_after']}"
                 f" ({c.get('files_compacted', 0)} compacted into {c.get('files_written', 0)}),"
                 f" snapshots {c['snapshots_before']} -> {c['snapshots_after']},"
-                f" orphans removed {c['orphans_removed']}")
+                f" orphans removed {c['orphans_removed']},"
+                f" rewritten without deleted rows {c.get('files_purged', 0)}")
 
 
 def maintain(catalog_options: dict[str, str], database: str, tables: list[str], *,

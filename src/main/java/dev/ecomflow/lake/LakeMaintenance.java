@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.SecurityOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.FileScanTask;
@@ -30,6 +32,8 @@ import org.apache.iceberg.io.SupportsPrefixOperations;
  * second run right after the first finds nothing to do.
  *
  * <ol>
+ *   <li>Purge: data files with row-level deletes (an erased user's rows) are rewritten without
+ *       the deleted rows ({@link LakePurge}): compaction skips a partition's only file.
  *   <li>Compaction: Iceberg's Flink action rewrites each partition's small files into files of
  *       up to {@code targetBytes} (a local batch job in this JVM); a partition with one file is
  *       left alone. Rows are read with their deletes applied, so erased rows leave the files.
@@ -53,9 +57,14 @@ public final class LakeMaintenance {
         Map<String, Long> done = new LinkedHashMap<>();
         done.put("data_files_before", (long) dataFiles(table));
         done.put("snapshots_before", (long) size(table.snapshots()));
+        done.put("files_purged", (long) LakePurge.purge(table));
+        table.refresh();
         if (table.currentSnapshot() != null) {
+            // A local batch job in this JVM, without Kerberos (no HDFS: see environment.py).
+            Configuration local = new Configuration();
+            local.set(SecurityOptions.DELEGATION_TOKENS_ENABLED, false);
             StreamExecutionEnvironment env =
-                    StreamExecutionEnvironment.getExecutionEnvironment();
+                    StreamExecutionEnvironment.getExecutionEnvironment(local);
             env.setParallelism(1);
             RewriteDataFilesActionResult rewrite = Actions.forTable(env, table)
                     .rewriteDataFiles().targetSizeInBytes(targetBytes).execute();
