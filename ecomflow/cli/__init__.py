@@ -5,10 +5,13 @@ Errors the user can act on are printed as one line (exit code 1), never as a tra
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
-from datetime import datetime
+import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -268,20 +271,81 @@ def _replay(source: Path, *, stream_name: str | None = None, endpoint: str | Non
 
 @main.command()
 @click.option("--idle-timeout", type=float, default=15.0, show_default=True)
-def demo(idle_timeout: float) -> None:
-    """Stack up, replay the bundled sample events, run the job until idle, print a summary."""
+@click.option("--speedup", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True,
+              help="Replay the story this many times faster than its event time.")
+@click.option("--dashboard/--no-dashboard", default=True, show_default=True,
+              help="Serve the dashboard during the run and after it, until Ctrl-C.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8050, show_default=True,
+              help="The dashboard's port.")
+def demo(idle_timeout: float, speedup: float, dashboard: bool, port: int) -> None:
+    """Stack up, replay the demo's story (fifty minutes of a shop with its catalog, a bot and
+    a revenue spike) while the job runs, watch it on the dashboard, print a summary."""
+    from ecomflow.dashboard.server import running_dashboard
     from ecomflow.results import summary
+    from ecomflow.synth.story import ensure_story
+
     try:
         info = local_stack.up(StackConfig(home=paths.state_home()))
     except StackError as exc:
         fail(str(exc))
     click.echo(f"local stack up (state in {info.home})", err=True)
-    _replay(paths.SAMPLE_EVENTS)
-    result = _run(idle_timeout=idle_timeout, init_position="TRIM_HORIZON")
-    click.echo(f"job {result.job_id} ran {result.seconds:.0f} s and stopped after "
-               f"{idle_timeout:.0f} s without new records")
-    click.echo("\nwarehouse rows:")
+    story = ensure_story(paths.state_home())
     dsn = local_stack.warehouse_dsn(info)
+    # A stream and a lake of this run's own, and an empty warehouse: the figures are the
+    # story's alone, every event once.
+    run_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    stream, lake_database = f"demo-{run_id}", f"demo_{run_id}"
+    summary.empty_warehouse(dsn)
+    click.echo("emptied the local warehouse's tables for the demo", err=True)
+    local_stack.add_stream(info, stream)
+    os.environ["ECOMFLOW__KinesisSource__stream.name"] = stream
+
+    with contextlib.ExitStack() as serving:
+        if dashboard:
+            try:
+                server = serving.enter_context(running_dashboard(dsn, port=port))
+            except OSError as exc:
+                fail(f"cannot serve the dashboard on 127.0.0.1:{port}: {exc.strerror} "
+                     "(choose another --port)")
+            click.echo(f"dashboard: {server.url}  (open it to watch the run)")
+        feeding = _replay_in_background(info, story, stream, speedup)
+        result = _run(idle_timeout=idle_timeout, init_position="TRIM_HORIZON",
+                      lake=f"{info.lake_url}/{lake_database}", lake_database=lake_database)
+        feeding.join()
+        click.echo(f"job {result.job_id} ran {result.seconds:.0f} s and stopped after "
+                   f"{idle_timeout:.0f} s without new records")
+        _print_summary(info, dsn, lake_database)
+        if dashboard:
+            click.echo(f"\ndashboard: {server.url}  (still serving; Ctrl-C stops it, the stack "
+                       "keeps running)")
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(3600)
+    click.echo("stop the stack with: ecomflow local down")
+
+
+def _replay_in_background(info: local_stack.StackInfo, story: Path, stream: str,
+                          speedup: float) -> threading.Thread:
+    """Put the story on `stream` from a thread, `speedup` times faster than event time."""
+    from ecomflow.ingest.replay import replay as replay_file
+    from ecomflow.kinesis.client import kinesis_client
+
+    client = kinesis_client(info.kinesis_endpoint, info.region, info.access_key,
+                            info.secret_key)
+    thread = threading.Thread(target=replay_file, args=(story,), daemon=True,
+                              kwargs={"stream_name": stream, "client": client,
+                                      "speedup": speedup, "progress": False})
+    thread.start()
+    return thread
+
+
+def _print_summary(info: local_stack.StackInfo, dsn: str, lake_database: str) -> None:
+    from ecomflow.lake.tables import LakeCatalog, LakeTablesError
+    from ecomflow.results import summary
+    from ecomflow.run.local_run import build_local_settings
+
+    click.echo("\nwarehouse rows:")
     for table, rows in summary.warehouse_counts(dsn).items():
         click.echo(f"  {table:<26} {rows}")
     click.echo("accounting (pipeline_health, all minutes): " + " ".join(
@@ -290,21 +354,18 @@ def demo(idle_timeout: float) -> None:
     for line in summary.highlights(dsn):
         click.echo(f"  {line}")
     click.echo("lake tables (through their catalog):")
-    from ecomflow.lake.tables import LakeCatalog, LakeTablesError
-    from ecomflow.run.local_run import build_local_settings
-
-    catalog = LakeCatalog.of(build_local_settings(home=paths.state_home(), stack=info,
-                                                  environ=os.environ).lake)
+    catalog = LakeCatalog.of(build_local_settings(
+        home=paths.state_home(), stack=info, environ=os.environ,
+        lake_database=lake_database).lake)
     try:
         for dataset in catalog.tables():
             click.echo(f"  {catalog.describe(dataset).line()}")
     except LakeTablesError as exc:
         fail(str(exc))
-    click.echo('  query them: ecomflow lake query "SELECT event_type, COUNT(*) FROM events '
-               'GROUP BY 1"')
+    click.echo(f'  query them: ecomflow lake --database {lake_database} query '
+               '"SELECT event_type, COUNT(*) FROM events GROUP BY 1"')
     click.echo(f"\nlook further: {info.psql_command} -c "
                "'SELECT * FROM event_counts_minute ORDER BY window_start, event_type'")
-    click.echo("stop the stack with: ecomflow local down")
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -314,7 +375,10 @@ def demo(idle_timeout: float) -> None:
               default=Path("report"), show_default=True)
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default="2025-01-01",
               show_default=True, help="First day counted by the top products.")
-def report(out: Path, since: datetime) -> None:
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The day (UTC) the funnel and the anomaly timeline show (default: the newest "
+                   "day with data).")
+def report(out: Path, since: datetime, day: datetime | None) -> None:
     """PNG charts (funnel, anomaly timeline, top products) and tables from the warehouse."""
     from rich.console import Console
     from rich.table import Table as RichTable
@@ -324,7 +388,8 @@ def report(out: Path, since: datetime) -> None:
     if info is None:
         fail("no local stack is running: start it with `ecomflow local up` (or run the demo)")
     console = Console()
-    for table in reporting.render(local_stack.warehouse_dsn(info), out, since=since.date()):
+    for table in reporting.render(local_stack.warehouse_dsn(info), out, since=since.date(),
+                                  day=day.date() if day else None):
         shown = RichTable(title=table.title)
         for column in table.columns:
             shown.add_column(column)
@@ -400,12 +465,14 @@ def _register_tool_commands() -> None:
     # Each in its own module of this package (the only one that imports click).
     from ecomflow.cli.app import app_group
     from ecomflow.cli.collect import collect_command
+    from ecomflow.cli.dashboard import dashboard_command
     from ecomflow.cli.deploy import deploy_command
     from ecomflow.cli.generate import generate_command
     from ecomflow.cli.lake import lake_group
 
     main.add_command(generate_command)
     main.add_command(collect_command)
+    main.add_command(dashboard_command)
     main.add_command(deploy_command)
     main.add_command(app_group)
     main.add_command(lake_group)

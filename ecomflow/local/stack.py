@@ -177,6 +177,12 @@ def _start_and_prepare(
     return info
 
 
+def add_stream(info: StackInfo, name: str) -> None:
+    """Another stream on the stack's kinesis-mock, with the stack's shard count; ACTIVE on
+    return (a run of its own, such as the demo's)."""
+    _ensure_stream(replace(info, stream_name=name), info.shards)
+
+
 def stop_warehouse(info: StackInfo) -> None:
     """Stop the stack's PostgreSQL (fast shutdown), keeping its data: a warehouse outage."""
     pid, _ = _running(POSTGRES, info.home, info)
@@ -313,6 +319,7 @@ def temporary_home(prefix: str = "ecomflow-stack-") -> Iterator[Path]:
 
 __all__ = [
     "KINESIS", "POSTGRES", "S3", "SERVICES", "StackConfig", "StackError", "StackInfo",
+    "add_stream",
     "apply_warehouse_ddl", "check_prerequisites", "down", "free_port", "load_info", "require",
     "running_stack", "start_warehouse", "status", "stop_warehouse", "temporary_home", "up",
     "warehouse_dsn",

@@ -6,9 +6,15 @@ from __future__ import annotations
 import psycopg2
 
 # The warehouse views analysts query: the job's own list of outputs.
-from flink_jobs.graph import WAREHOUSE_VIEWS
+from flink_jobs.graph import WAREHOUSE_LOGS, WAREHOUSE_VIEWS
 
 ACCOUNTING = ("records_in", "valid", "dead_letter", "duplicates", "late", "forgotten", "control")
+
+
+def empty_warehouse(dsn: str) -> None:
+    """Empty every log table the job writes (the views read them; migrations stay)."""
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(f"TRUNCATE {', '.join(WAREHOUSE_LOGS)}")
 
 
 def warehouse_counts(dsn: str) -> dict[str, int]:

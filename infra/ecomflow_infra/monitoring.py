@@ -177,4 +177,32 @@ def _dashboard(scope: Construct, config: EnvironmentConfig, m: Monitored,
                         dimensions_map={"Application": m.application_name},
                         statistic="Average", period=Duration.minutes(1))
               for name in ("numRecordsInPerSecond", "numRecordsOutPerSecond")]))
+    dashboard.add_widgets(*_pipeline_health_widgets(m.application_name))
     return dashboard
+
+
+# The job's own accounting: Flink counters in the metric group `kinesisanalytics` / `ecomflow`
+# (src/main/java/dev/ecomflow/stream/CountOutcomes.java), which MSF publishes to CloudWatch.
+# The same figures as the local dashboard's pipeline health (ecomflow dashboard), per minute.
+ACCOUNTING = ("records_in", "valid", "dead_letter", "duplicates", "late", "forgotten", "control")
+
+
+def _pipeline_health_widgets(application: str) -> list[cw.IWidget]:
+    counters = {term: cw.Metric(namespace="AWS/KinesisAnalytics", metric_name=term,
+                                dimensions_map={"Application": application},
+                                statistic="Sum", period=Duration.minutes(1), label=term)
+                for term in ACCOUNTING}
+    # records_in = valid + dead_letter + duplicates + late + forgotten + control in every minute:
+    # anything else is a record the job lost or counted twice.
+    unbalanced = cw.MathExpression(
+        expression="m_records_in - (" + " + ".join(f"m_{t}" for t in ACCOUNTING[1:]) + ")",
+        using_metrics={f"m_{term}": metric for term, metric in counters.items()},
+        label="records not accounted for (0 when balanced)", period=Duration.minutes(1))
+    return [
+        cw.GraphWidget(title="Pipeline health: records per minute by outcome", width=16,
+                       left=list(counters.values()), stacked=False),
+        cw.GraphWidget(title="Pipeline health: accounting balance", width=8,
+                       left=[unbalanced]),
+        cw.SingleValueWidget(title="Pipeline health: last minute", width=24,
+                             metrics=list(counters.values())),
+    ]

@@ -61,3 +61,26 @@ def test_demo_highlights_name_funnel_sessions_carts_products_and_flags(
                         "conversion 5.00%")
     assert lines[-1] == "anomaly flags: kpi 1"
     assert [line.split(" ")[0] for line in lines[1:4]] == ["sessions", "abandoned", "top"]
+
+
+def test_report_draws_one_day_and_says_why_instead_of_an_empty_chart(
+        stack: StackInfo, tmp_path: Path) -> None:
+    dsn = warehouse_dsn(stack)
+    _fill(dsn)
+    next_day = HOUR + timedelta(days=1)
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO funnel_hourly_log VALUES (%s, %s, 70, 7, 1, 1.43, %s)",
+                    (next_day, next_day + timedelta(hours=1), datetime(2026, 1, 1)))
+    # Hours of two days: the chart shows the day asked for, never both on one line.
+    funnel, _, _ = report.render(dsn, tmp_path / "a", since=date(2025, 7, 1),
+                                 day=date(2025, 7, 17))
+    assert [row[1:4] for row in funnel.rows] == [(70, 7, 1)]
+    funnel, flags, _ = report.render(dsn, tmp_path / "b", since=date(2025, 7, 1))
+    assert [row[1:4] for row in funnel.rows] == [(100, 20, 5)]  # the newest day with minutes
+    assert len(flags.rows) == 1
+    # Nothing to draw: a picture that says why, and empty tables.
+    funnel, flags, top = report.render(dsn, tmp_path / "c", since=date(2030, 1, 1),
+                                       day=date(2025, 7, 20))
+    assert funnel.rows == [] and flags.rows == [] and top.rows == []
+    for name in ("funnel.png", "anomalies.png", "top_products.png"):
+        assert (tmp_path / "c" / name).read_bytes().startswith(PNG), name

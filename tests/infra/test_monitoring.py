@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ecomflow_infra import environments
+import json
+
+from ecomflow_infra import environments, monitoring
 
 from ecomflow.aws import names as aws_names
 
@@ -94,3 +96,15 @@ def test_dashboard_shows_every_alarm(synth):
     body = str(dashboard["Properties"]["DashboardBody"])
     for alarm_id in template.find_resources("AWS::CloudWatch::Alarm"):
         assert alarm_id in body
+
+
+def test_dashboard_shows_the_jobs_accounting_like_the_local_dashboard(synth):
+    """The pipeline-health figures of `ecomflow dashboard`, from the job's own counters (the
+    metric group MSF publishes), and the balance that must stay 0."""
+    template = synth.template("monitoring")
+    [dashboard] = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for term in monitoring.ACCOUNTING:
+        assert f'\\"AWS/KinesisAnalytics\\",\\"{term}\\"' in body, term
+    assert ("m_records_in - (m_valid + m_dead_letter + m_duplicates + m_late + m_forgotten"
+            " + m_control)") in body

@@ -37,6 +37,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from ecomflow.dashboard.server import running_dashboard
 from ecomflow.kinesis.client import kinesis_client
 from ecomflow.kinesis.pacing import ShardRateGuard
 from ecomflow.kinesis.records import PutRecordsError, Record
@@ -48,6 +49,7 @@ from tests.jobs.bad_corpus import BadRecord
 from tests.jobs.lake_reader import JobLake, fresh_lake
 from tests.jobs.privacy_view import private_text
 from tests.kinesis_reader import create_active_stream
+from tests.support.dashboard import assert_page_shows_the_warehouse, watching
 from tests.support.jobs import COMPARED, as_stored, query, run_cli
 
 pytestmark = [pytest.mark.flink, pytest.mark.stack]
@@ -155,7 +157,7 @@ def rates_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_bad_input_in_valid_traffic(stack: StackInfo, warehouse: str,
-                                    rates_file: Path,
+                                    rates_file: Path, tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     records = corpus_entries(GROUPS)
     assert {group_of(r) for r in records} == set(GROUPS)  # every group has entries
@@ -183,9 +185,13 @@ def test_bad_input_in_valid_traffic(stack: StackInfo, warehouse: str,
     monkeypatch.setenv("ECOMFLOW__CleanStream__fx.rates.url", rates_file.as_uri())
     # A record that fails the job fails it again after every restart: fail fast.
     monkeypatch.setenv("ECOMFLOW__Job__restart.attempts", "1")
-    out = run_cli(stack, "run", *lake.args, "--idle-timeout", "10", "--from",
-                  "TRIM_HORIZON", "--parallelism", "1")
+    # The dashboard is open in a real browser for the whole run (issue: watch it happen).
+    with running_dashboard(warehouse) as board, \
+            watching(board.url + "?range=all&refresh=2", tmp_path) as page:
+        out = run_cli(stack, "run", *lake.args, "--idle-timeout", "10", "--from",
+                      "TRIM_HORIZON", "--parallelism", "1")
     assert "stopped after idle timeout" in out, out[-3000:]
+    assert_page_shows_the_warehouse(page, warehouse)
 
     problems: list[str] = []
 
