@@ -73,7 +73,9 @@ def generate_products(seed: int = 7, *, now: datetime = DEFAULT_START) -> list[d
     """The fixed product catalog as the design's product records (stock and dates from seed).
 
     Product ids, names, categories and prices are the same for every seed, so they always
-    match the ``product_id``/``price`` fields in generated events.
+    match the ``product_id``/``price`` fields in generated events. In the order the products
+    last changed (``updated_at``): the job reads catalog records as a stream in event time,
+    where one older than a record before it could arrive behind the watermark (late).
     """
     rng = random.Random(f"{seed}:catalog")
     now_ms = _epoch_ms(now)
@@ -95,7 +97,7 @@ def generate_products(seed: int = 7, *, now: datetime = DEFAULT_START) -> list[d
                 "updated_at": format_ts(updated),
             }
         )
-    return records
+    return sorted(records, key=lambda record: record["updated_at"])
 
 
 def _weighted(rng: random.Random, pairs: Iterable[tuple[Any, int]]) -> Any:

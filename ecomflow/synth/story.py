@@ -2,8 +2,9 @@
 records, resends and late events, a bot, and a revenue spike, so that every warehouse table,
 every dashboard panel and every report chart has something to show (`ecomflow demo`).
 
-Deterministic (one seed): the same file on every machine, written once per state folder. The
-anomalies come after the detectors' warm-up (30 minutes of history for a KPI flag).
+Deterministic (one seed): the same file on every machine, written afresh for each demo (a
+second or two), so that it always matches this version's generator. The anomalies come after
+the detectors' warm-up (30 minutes of history for a KPI flag).
 """
 
 from __future__ import annotations
@@ -28,14 +29,7 @@ def story_spec() -> TrafficSpec:
 
 
 def ensure_story(home: Path) -> Path:
-    """The story's file under `home`, written on first use."""
+    """The story's file under `home` (and its ground-truth manifest beside it)."""
     path = home / STORY_FILE
-    if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial.jsonl.gz")
-        write_traffic(story_spec(), partial)
-        partial.rename(path)
-        manifest = partial.with_name(partial.name + ".manifest.json")
-        if manifest.exists():
-            manifest.rename(path.with_name(path.name + ".manifest.json"))
+    write_traffic(story_spec(), path)
     return path

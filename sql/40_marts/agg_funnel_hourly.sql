@@ -4,7 +4,7 @@
 -- window: CUMULATE on event_time, step 1 minute, size 1 hour: window_start is the hour,
 --   window_end the end of the minute the row covers up to. The warehouse view funnel_hourly
 --   keeps the latest window_end per hour, so it always holds the hour so far.
--- upstream: int_events__clean
+-- upstream: int_events__user_activity (the shop's events, no catalog records)
 CREATE TEMPORARY VIEW agg_funnel_hourly AS
 SELECT
     window_start,
@@ -17,7 +17,7 @@ SELECT
         / NULLIF(COUNT(CASE WHEN event_type = 'page_view' THEN 1 END), 0), 2)
         AS DECIMAL(10, 2)) AS conversion_rate
 FROM TABLE(
-    CUMULATE(TABLE int_events__clean, DESCRIPTOR(event_time), INTERVAL '1' MINUTE,
+    CUMULATE(TABLE int_events__user_activity, DESCRIPTOR(event_time), INTERVAL '1' MINUTE,
         INTERVAL '1' HOUR)
 )
 GROUP BY window_start, window_end

@@ -1,6 +1,6 @@
 -- agg_funnel_minute: the design's conversion funnel, per minute.
 -- grain: one row per one-minute event-time window with at least one clean event
--- window: TUMBLE 1 minute on event_time; upstream: int_events__clean
+-- window: TUMBLE 1 minute on event_time; upstream: int_events__user_activity (no catalog records)
 -- conversion_rate is the design's: purchases * 100 / page_views, rounded to 2 decimals, NULL
 -- without page views.
 CREATE TEMPORARY VIEW agg_funnel_minute AS
@@ -15,6 +15,6 @@ SELECT
         / NULLIF(COUNT(CASE WHEN event_type = 'page_view' THEN 1 END), 0), 2)
         AS DECIMAL(10, 2)) AS conversion_rate
 FROM TABLE(
-    TUMBLE(TABLE int_events__clean, DESCRIPTOR(event_time), INTERVAL '1' MINUTE)
+    TUMBLE(TABLE int_events__user_activity, DESCRIPTOR(event_time), INTERVAL '1' MINUTE)
 )
 GROUP BY window_start, window_end
