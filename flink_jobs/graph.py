@@ -35,9 +35,8 @@ class Sink:
     connector options are the placeholder `${<NAME>_OPTIONS}`) and `ins_<name>.sql`.
     `target`: the lake dataset, or the warehouse's append-only log table.
     `view`: the warehouse view over the log that analysts query (newest delivery per key).
-    `erase_span`: for `forget`, the columns bounding the user's activity a warehouse row
-    covers (which lake partitions may hold the user's events); `erase_text`: columns that
-    name the user in text rather than in an id column.
+    `erase_text`: for `forget`, columns that name the user in text rather than in an id
+    column.
     `lake_erase`: `forget` deletes the user's rows from this lake table (not from the dead
     letter, which keeps records as received, on short retention: README "Privacy").
     `lake_time`: the timestamp column whose hour partitions a lake dataset as an Iceberg table
@@ -47,7 +46,6 @@ class Sink:
     name: str
     target: str
     view: str | None = None
-    erase_span: tuple[str, str] | None = None
     erase_text: tuple[str, ...] = ()
     lake_erase: bool = False
     lake_time: str | None = None
@@ -73,9 +71,8 @@ def _lake(name: str, time: str, erase: bool = True) -> Sink:
     return Sink(f"lake__{name}", name, lake_erase=erase, lake_time=time)
 
 
-def _warehouse(name: str, view: str | None = None, span: tuple[str, str] | None = None,
-               text: tuple[str, ...] = ()) -> Sink:
-    return Sink(f"warehouse__{name}", f"{name}_log", view or name, span, text)
+def _warehouse(name: str, view: str | None = None, text: tuple[str, ...] = ()) -> Sink:
+    return Sink(f"warehouse__{name}", f"{name}_log", view or name, erase_text=text)
 
 
 # In the order of the job's inserts (which fixes the operators' ids: keep it when adding).
@@ -89,13 +86,12 @@ SINKS: tuple[Sink, ...] = (
     _warehouse("funnel_minute"),
     _warehouse("funnel_hourly"),
     _lake("sessions", "session_start"),
-    _warehouse("sessions", span=("session_start", "session_end")),
-    _warehouse("cart_abandoned", span=("first_added_at", "last_change_at")),
+    _warehouse("sessions"),
+    _warehouse("cart_abandoned"),
     _warehouse("top_products_minute"),
-    _warehouse("anomalies", span=("window_start", "window_start"),
-               text=("segment", "explanation")),
-    _warehouse("rfm", view="rfm_scores", span=("last_purchase", "last_purchase")),
-    _warehouse("transactions", span=("transaction_date", "transaction_date")),
+    _warehouse("anomalies", text=("segment", "explanation")),
+    _warehouse("rfm", view="rfm_scores"),
+    _warehouse("transactions"),
     _warehouse("products"),
     _warehouse("trending_products"),
     _warehouse("funnel_steps_hourly"),
