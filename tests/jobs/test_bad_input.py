@@ -30,6 +30,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -173,25 +174,27 @@ def test_bad_input_in_valid_traffic(stack: StackInfo, warehouse: str,
                             stack.secret_key)
     stream = f"bad-input-{uuid.uuid4().hex[:8]}"
     create_active_stream(client, stream, shards=1)  # fresh, one shard: the order is kept
-    refused = put_in_order(client, stream, [slot.data for slot in slots])
-    # Kinesis allows empty records (0 to 1 MiB); should kinesis-mock refuse one, it never
-    # reaches the job and is left out of what is expected.
-    assert all(slots[i].data == b"" for i in refused), [slots[i].data[:80] for i in refused]
-    on_stream = [slot for i, slot in enumerate(slots) if i not in set(refused)]
-    corpus = [slot.record for slot in on_stream if slot.record is not None]
-
     lake = fresh_lake(stack, "bad_input")
     monkeypatch.setenv("ECOMFLOW__KinesisSource__stream.name", stream)
     monkeypatch.setenv("ECOMFLOW__CleanStream__fx.rates.url", rates_file.as_uri())
     # A record that fails the job fails it again after every restart: fail fast.
     monkeypatch.setenv("ECOMFLOW__Job__restart.attempts", "1")
-    # The dashboard is open in a real browser for the whole run (issue: watch it happen).
+    # The dashboard is open in a real browser while the records are put on the stream and
+    # the job reads them (issue: watch it happen); the puts run beside the job's start.
     with running_dashboard(warehouse) as board, \
-            watching(board.url + "?range=all&refresh=2", tmp_path) as page:
+            watching(board.url + "?range=all&refresh=2", tmp_path) as page, \
+            ThreadPoolExecutor(1) as putter:
+        putting = putter.submit(put_in_order, client, stream, [slot.data for slot in slots])
         out = run_cli(stack, "run", *lake.args, "--idle-timeout", "10", "--from",
                       "TRIM_HORIZON", "--parallelism", "1")
+        refused = putting.result()
     assert "stopped after idle timeout" in out, out[-3000:]
     assert_page_shows_the_warehouse(page, warehouse)
+    # Kinesis allows empty records (0 to 1 MiB); should kinesis-mock refuse one, it never
+    # reaches the job and is left out of what is expected.
+    assert all(slots[i].data == b"" for i in refused), [slots[i].data[:80] for i in refused]
+    on_stream = [slot for i, slot in enumerate(slots) if i not in set(refused)]
+    corpus = [slot.record for slot in on_stream if slot.record is not None]
 
     problems: list[str] = []
 
