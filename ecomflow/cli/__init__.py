@@ -9,10 +9,11 @@ import contextlib
 import dataclasses
 import os
 import sys
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +23,9 @@ from ecomflow.errors import EcomflowError
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackConfig, StackError
 from flink_jobs.property_keys import KINESIS_INIT_POSITION
+
+if TYPE_CHECKING:
+    from ecomflow.ingest.replay import ReplaySummary
 
 
 class _Commands(click.Group):
@@ -309,10 +313,13 @@ def demo(idle_timeout: float, speedup: float, dashboard: bool, port: int) -> Non
                 fail(f"cannot serve the dashboard on 127.0.0.1:{port}: {exc.strerror} "
                      "(choose another --port)")
             click.echo(f"dashboard: {server.url}  (open it to watch the run)")
-        feeding = _replay_in_background(info, story, stream, speedup)
-        result = _run(idle_timeout=idle_timeout, init_position="TRIM_HORIZON",
-                      lake=f"{info.lake_url}/{lake_database}", lake_database=lake_database)
-        feeding.join()
+        with ThreadPoolExecutor(1, thread_name_prefix="demo-replay") as feeder:
+            feeding = feeder.submit(_replay_story, info, story, stream, speedup)
+            result = _run(idle_timeout=idle_timeout, init_position="TRIM_HORIZON",
+                          lake=f"{info.lake_url}/{lake_database}", lake_database=lake_database)
+            replayed = feeding.result()  # a replay that failed says so here
+        click.echo(f"replayed {replayed.records} records of the story "
+                   f"({len(replayed.failed_records)} never accepted)")
         click.echo(f"job {result.job_id} ran {result.seconds:.0f} s and stopped after "
                    f"{idle_timeout:.0f} s without new records")
         _print_summary(info, dsn, lake_database)
@@ -325,19 +332,17 @@ def demo(idle_timeout: float, speedup: float, dashboard: bool, port: int) -> Non
     click.echo("stop the stack with: ecomflow local down")
 
 
-def _replay_in_background(info: local_stack.StackInfo, story: Path, stream: str,
-                          speedup: float) -> threading.Thread:
-    """Put the story on `stream` from a thread, `speedup` times faster than event time."""
+def _replay_story(info: local_stack.StackInfo, story: Path, stream: str,
+                  speedup: float) -> ReplaySummary:
+    """Put the story on `stream`, `speedup` times faster than its event time (beside the
+    job, on a thread of its own); the replay's summary."""
     from ecomflow.ingest.replay import replay as replay_file
     from ecomflow.kinesis.client import kinesis_client
 
     client = kinesis_client(info.kinesis_endpoint, info.region, info.access_key,
                             info.secret_key)
-    thread = threading.Thread(target=replay_file, args=(story,), daemon=True,
-                              kwargs={"stream_name": stream, "client": client,
-                                      "speedup": speedup, "progress": False})
-    thread.start()
-    return thread
+    return replay_file(story, stream_name=stream, client=client, speedup=speedup,
+                       progress=False)
 
 
 def _print_summary(info: local_stack.StackInfo, dsn: str, lake_database: str) -> None:
