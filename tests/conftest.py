@@ -14,12 +14,18 @@ from ecomflow.local.stack import StackConfig, StackInfo
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under `pytest -n 2 --dist loadgroup` (scripts/dev test): every test that runs Flink goes
-    to the same worker, one after the other (never two jobs at once on this machine); the
-    rest is shared out a module at a time (module fixtures are built once), the CDK tests as
-    one group (they share one synthesis). Each worker has its own local stack."""
+    to the same worker, one after the other (never two jobs at once on this machine). The Flink
+    tests are the suite's critical path, so when they run, everything else goes to the other
+    worker as one group (anything the Flink worker ran beside them would only make the run
+    longer); without them (`--fast`) the rest is shared out a module at a time (module
+    fixtures are built once), the CDK tests as one group (they share one synthesis). Each
+    worker has its own local stack."""
+    with_flink = any(item.get_closest_marker("flink") for item in items)
     for item in items:
         if item.get_closest_marker("flink"):
             group = "flink"
+        elif with_flink:
+            group = "rest"
         elif item.nodeid.startswith("tests/infra/"):
             group = "infra"
         else:
