@@ -9,24 +9,9 @@ import json
 from ecomflow_infra import environments, lake_maintenance
 
 from ecomflow.aws import names as aws_names
+from tests.infra import cfn
 
 TABLES = ("events", "dead_letter", "late_events", "sessions")
-
-
-def _resources(template: dict, kind: str) -> dict[str, dict]:
-    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
-
-
-def _joined(value: object) -> str:
-    """A Fn::Join of literals and Refs, as text (Refs as ${name})."""
-    if isinstance(value, dict) and "Fn::Join" in value:
-        sep, parts = value["Fn::Join"]
-        return sep.join(_joined(p) for p in parts)
-    if isinstance(value, dict) and "Ref" in value:
-        return "${" + value["Ref"] + "}"
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        return "${" + ".".join(value["Fn::GetAtt"]) + "}"
-    return str(value)
 
 
 def _as_list(value) -> list:
@@ -35,12 +20,12 @@ def _as_list(value) -> list:
 
 def _schedules(synth) -> dict[str, dict]:
     return {r["Properties"]["Name"]: r["Properties"]
-            for r in _resources(synth.json("storage"), "AWS::Scheduler::Schedule").values()}
+            for r in cfn.resources(synth.json("storage"), "AWS::Scheduler::Schedule").values()}
 
 
 def _tables_bucket(storage: dict, env: str) -> tuple[str, dict]:
-    [(logical_id, bucket)] = [(k, b) for k, b in _resources(storage, "AWS::S3::Bucket").items()
-                              if _joined(b["Properties"]["BucketName"]).startswith(
+    [(logical_id, bucket)] = [(k, b) for k, b in cfn.resources(storage, "AWS::S3::Bucket").items()
+                              if cfn.joined(b["Properties"]["BucketName"]).startswith(
                                   f"ecomflow-{env}-tables-")]
     return logical_id, bucket
 
@@ -48,10 +33,10 @@ def _tables_bucket(storage: dict, env: str) -> tuple[str, dict]:
 def _maintenance(synth) -> tuple[str, dict, dict]:
     """The maintenance role's logical id, the role and its policy."""
     storage = synth.json("storage")
-    [(role_id, role)] = [(k, r) for k, r in _resources(storage, "AWS::IAM::Role").items()
-                         if _joined(r["Properties"]["RoleName"]).startswith(
+    [(role_id, role)] = [(k, r) for k, r in cfn.resources(storage, "AWS::IAM::Role").items()
+                         if cfn.joined(r["Properties"]["RoleName"]).startswith(
                              f"ecomflow-{synth.env}-lake-maintenance-")]
-    [policy] = [p for p in _resources(storage, "AWS::IAM::Policy").values()
+    [policy] = [p for p in cfn.resources(storage, "AWS::IAM::Policy").values()
                 if p["Properties"]["Roles"] == [{"Ref": role_id}]]
     return role_id, role, policy
 
@@ -76,7 +61,7 @@ def test_each_table_is_compacted_and_vacuumed_daily_and_dead_letters_expire(synt
         assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
         assert schedule["State"] == "ENABLED"
         target = schedule["Target"]
-        assert _joined(target["Arn"]) == (
+        assert cfn.joined(target["Arn"]) == (
             "arn:${AWS::Partition}:scheduler:::aws-sdk:athena:startQueryExecution")
         assert json.loads(target["Input"]) == {
             "QueryString": sql, "WorkGroup": aws_names.athena_workgroup(synth.env),
@@ -89,7 +74,7 @@ def test_each_table_is_compacted_and_vacuumed_daily_and_dead_letters_expire(synt
 def test_the_schedules_run_as_one_role_only_scheduler_of_this_group_assumes(synth):
     role_id, role, _ = _maintenance(synth)
     storage = synth.json("storage")
-    [group_id] = _resources(storage, "AWS::Scheduler::ScheduleGroup")
+    [group_id] = cfn.resources(storage, "AWS::Scheduler::ScheduleGroup")
     for schedule in _schedules(synth).values():
         assert schedule["Target"]["RoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
         assert schedule["GroupName"] == {"Ref": group_id}
@@ -103,7 +88,7 @@ def test_the_schedules_run_as_one_role_only_scheduler_of_this_group_assumes(synt
 def test_the_maintenance_role_reaches_the_workgroup_the_tables_and_their_files_only(synth):
     _, _, policy = _maintenance(synth)
     env = synth.env
-    [key_id] = _resources(synth.json("storage"), "AWS::KMS::Key")
+    [key_id] = cfn.resources(synth.json("storage"), "AWS::KMS::Key")
     key = f"${{{key_id}.Arn}}"
     database = aws_names.lake_database(env)
     tables = f"ecomflow-{env}-tables-${{AWS::AccountId}}-${{AWS::Region}}"
@@ -111,7 +96,7 @@ def test_the_maintenance_role_reaches_the_workgroup_the_tables_and_their_files_o
     granted = {}
     for statement in statements:
         assert statement["Effect"] == "Allow" and "Condition" not in statement
-        resources = [_joined(r) for r in _as_list(statement["Resource"])]
+        resources = [cfn.joined(r) for r in _as_list(statement["Resource"])]
         assert "*" not in resources
         for action in _as_list(statement["Action"]):
             granted.setdefault(action, set()).update(resources)
@@ -140,14 +125,14 @@ def test_the_dead_letter_denials_admit_the_maintenance_role_in_the_tables_bucket
     storage = synth.json("storage")
     role = f"role/{lake_maintenance.lake_maintenance_role_name(synth.env)}-${{AWS::Region}}"
     admitted = {}
-    for policy in _resources(storage, "AWS::S3::BucketPolicy").values():
+    for policy in cfn.resources(storage, "AWS::S3::BucketPolicy").values():
         bucket = policy["Properties"]["Bucket"]["Ref"]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if statement.get("Sid") in ("RawDataOnlyForTheJobAndTheReader",
                                         "DeadLettersWrittenByTheJobOnly"):
                 principals = _as_list(statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"])
                 admitted[(bucket, statement["Sid"])] = any(
-                    _joined(p).endswith(role) for p in principals)
+                    cfn.joined(p).endswith(role) for p in principals)
     tables = {k for k, v in admitted.items() if v}
     assert {sid for _, sid in tables} == {"RawDataOnlyForTheJobAndTheReader",
                                           "DeadLettersWrittenByTheJobOnly"}

@@ -8,14 +8,11 @@ from __future__ import annotations
 from ecomflow_infra import environments
 
 from ecomflow.aws import names as aws_names
-
-
-def _resources(template: dict, kind: str) -> dict[str, dict]:
-    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+from tests.infra import cfn
 
 
 def _lake(template: dict) -> tuple[str, dict]:
-    for logical_id, bucket in _resources(template, "AWS::S3::Bucket").items():
+    for logical_id, bucket in cfn.resources(template, "AWS::S3::Bucket").items():
         if bucket["Properties"]["BucketName"]["Fn::Join"][1][0].endswith("-lake-"):
             return logical_id, bucket
     raise AssertionError("no lake bucket")
@@ -49,7 +46,7 @@ def test_raw_data_expires_sooner_than_events(synth):
 def test_only_the_job_and_the_reader_role_read_raw_records(synth):
     template = synth.json("storage")
     lake_id, _ = _lake(template)
-    [policy] = [p for p in _resources(template, "AWS::S3::BucketPolicy").values()
+    [policy] = [p for p in cfn.resources(template, "AWS::S3::BucketPolicy").values()
                 if p["Properties"]["Bucket"] == {"Ref": lake_id}]
     statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     env = synth.env
@@ -70,18 +67,18 @@ def test_only_the_job_and_the_reader_role_read_raw_records(synth):
 
 def test_the_named_roles_exist_with_those_names(synth):
     env = synth.env
-    storage_roles = _resources(synth.json("storage"), "AWS::IAM::Role")
+    storage_roles = cfn.resources(synth.json("storage"), "AWS::IAM::Role")
     names = sorted(r["Properties"]["RoleName"]["Fn::Join"][1][0] for r in storage_roles.values())
     assert names == [f"ecomflow-{env}-lake-maintenance-",
                      f"{aws_names.raw_data_reader_role_name(env)}-"]
-    [job] = _resources(synth.json("processing"), "AWS::IAM::Role").values()
+    [job] = cfn.resources(synth.json("processing"), "AWS::IAM::Role").values()
     assert job["Properties"]["RoleName"]["Fn::Join"][1] == [
         f"{aws_names.flink_role_name(env)}-", {"Ref": "AWS::Region"}]
 
 
 def test_hash_key_is_a_generated_secret_under_the_data_key(synth):
     template = synth.json("processing")
-    [(secret_id, secret)] = _resources(template, "AWS::SecretsManager::Secret").items()
+    [(secret_id, secret)] = cfn.resources(template, "AWS::SecretsManager::Secret").items()
     props = secret["Properties"]
     assert props["Name"] == aws_names.hash_key_secret_name(synth.env)
     assert "DataKey" in props["KmsKeyId"]["Fn::ImportValue"]  # the stack's CMK, not aws/...
@@ -94,22 +91,22 @@ def test_hash_key_is_a_generated_secret_under_the_data_key(synth):
 
 def test_only_the_job_reads_the_key_and_its_properties_name_it(synth):
     template = synth.json("processing")
-    [secret_id] = _resources(template, "AWS::SecretsManager::Secret")
+    [secret_id] = cfn.resources(template, "AWS::SecretsManager::Secret")
     readers = []
     for suffix, stack in synth.all_templates().items():
-        for policy in _resources(stack, "AWS::IAM::Policy").values():
+        for policy in cfn.resources(stack, "AWS::IAM::Policy").values():
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
                 if statement["Resource"] == {"Ref": secret_id}:
                     readers.append((suffix, statement["Sid"], statement["Action"],
                                     policy["Properties"]["Roles"]))
-    [job_role] = _resources(template, "AWS::IAM::Role")
+    [job_role] = cfn.resources(template, "AWS::IAM::Role")
     assert readers == [("processing", "PseudonymisationKey", "secretsmanager:GetSecretValue",
                         [{"Ref": job_role}])]
     # the job's role can decrypt what the data key encrypts (the secret among them)
-    [job_policy] = _resources(template, "AWS::IAM::Policy").values()
+    [job_policy] = cfn.resources(template, "AWS::IAM::Policy").values()
     sids = {s["Sid"]: s for s in job_policy["Properties"]["PolicyDocument"]["Statement"]}
     assert sids["UseDataKey"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
-    [app] = _resources(template, "AWS::KinesisAnalyticsV2::Application").values()
+    [app] = cfn.resources(template, "AWS::KinesisAnalyticsV2::Application").values()
     groups = {g["PropertyGroupId"]: g["PropertyMap"] for g in app["Properties"][
         "ApplicationConfiguration"]["EnvironmentProperties"]["PropertyGroups"]}
     assert groups["Privacy"] == {"hash.key.secret.arn": {"Ref": secret_id}}
