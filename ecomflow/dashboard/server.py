@@ -8,11 +8,9 @@ with psycopg2 on a thread pool, so a slow query never stalls the page's other re
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
-import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ import psycopg2
 from aiohttp import web
 
 from ecomflow.dashboard import panels
+from ecomflow.served_app import ServedApp
 
 log = logging.getLogger(__name__)
 
@@ -44,34 +43,23 @@ def _page() -> bytes:
     return resources.files("ecomflow.dashboard").joinpath("page.html").read_bytes()
 
 
-class DashboardServer:
+class DashboardServer(ServedApp):
     """The dashboard for warehouse `dsn`, bound when built; `serve_forever()` until `stop()`
     (from another thread) or Ctrl-C."""
 
     def __init__(self, dsn: str, *, host: str = LOOPBACK, port: int = DEFAULT_PORT) -> None:
         self.dsn = dsn
-        self._loop = asyncio.new_event_loop()
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dashboard")
-        self._stopped = asyncio.Event()
-        self._served = threading.Event()
-        self._closed = False
-        self._socket = socket.create_server((host, port))
-        self._address = self._socket.getsockname()[:2]
         app = web.Application()
         app.router.add_get("/", self._index)
         app.router.add_get("/plotly.js", self._plotly)
         app.router.add_get("/api/panels", self._panels)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        self._loop.run_until_complete(self._start())
-
-    async def _start(self) -> None:
-        await self._runner.setup()
-        await web.SockSite(self._runner, self._socket).start()
+        super().__init__(app, socket.create_server((host, port)),
+                         pool=ThreadPoolExecutor(max_workers=4, thread_name_prefix="dashboard"))
 
     @property
     def url(self) -> str:
-        host, port = self._address
-        return f"http://{host}:{port}/"
+        """The page's address (ends with `/`)."""
+        return super().url + "/"
 
     async def _index(self, _: web.Request) -> web.Response:
         return web.Response(body=_page(), content_type="text/html", charset="utf-8")
@@ -94,36 +82,6 @@ class DashboardServer:
             return _json({"error": f"the warehouse did not answer: {str(exc).strip()}"},
                          status=503)
         return _json(data)
-
-    def serve_forever(self) -> None:
-        signals = ((signal.SIGINT, signal.SIGTERM)
-                   if threading.current_thread() is threading.main_thread() else ())
-        try:
-            for signum in signals:
-                self._loop.add_signal_handler(signum, self._stopped.set)
-            if not self._closed:
-                self._loop.run_until_complete(self._stopped.wait())
-        finally:
-            for signum in signals:
-                self._loop.remove_signal_handler(signum)
-            self._served.set()
-
-    def stop(self) -> None:
-        if self._closed:
-            return
-        if self._loop.is_running():
-            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(30)
-            self._served.wait(10)
-        else:
-            self._loop.run_until_complete(self._shutdown())
-        self._closed = True
-        self._loop.close()
-        self._pool.shutdown(wait=True)
-
-    async def _shutdown(self) -> None:
-        await self._runner.cleanup()
-        self._stopped.set()
-        await asyncio.sleep(0)
 
 
 def _json(data: Any, status: int = 200) -> web.Response:

@@ -30,7 +30,6 @@ import hashlib
 import hmac
 import json
 import logging
-import signal
 import socket
 import threading
 import time
@@ -58,6 +57,7 @@ from ecomflow.ingest.collection import (
 )
 from ecomflow.ingest.producer import Producer
 from ecomflow.kinesis.records import Record, RecordTooLarge
+from ecomflow.served_app import ServedApp
 from flink_jobs import contract
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ _PRECHECKED = "ecomflow.prechecked"
 # --------------------------------------------------------------------------- server
 
 
-class CollectorServer:
+class CollectorServer(ServedApp):
     """The collection endpoint on aiohttp, bound to ``config.host:config.port`` when built.
 
     ``serve_forever()`` serves it until ``stop()`` (from another thread) or Ctrl-C; ``stop()``
@@ -95,38 +95,20 @@ class CollectorServer:
         self.stopping = False
         self._delivery = _Delivery(producer)
         self._key_digests = tuple(hashlib.sha256(k.encode()).digest() for k in config.api_keys)
-        self._loop = asyncio.new_event_loop()
-        self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="collector")
-        self._stopped = asyncio.Event()
-        self._served = threading.Event()
-        self._closed = False
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
         # A listen backlog of 1,024: the default overflows when a few dozen clients connect
         # at once (the kernel then drops SYNs or answers with SYN cookies and resets).
-        self._socket = socket.create_server((config.host, config.port), family=family,
-                                            backlog=_BACKLOG)
-        self._address = self._socket.getsockname()[:2]
+        bound = socket.create_server((config.host, config.port), family=family,
+                                     backlog=_BACKLOG)
         app = web.Application()
         app.router.add_route("*", "/{path:.*}", self._dispatch, expect_handler=self._expect)
-        self._runner = web.AppRunner(
-            app, handle_signals=False, access_log=None,
-            shutdown_timeout=_SHUTDOWN_SECONDS,
+        super().__init__(
+            app, bound, backlog=_BACKLOG, shutdown_seconds=_SHUTDOWN_SECONDS,
+            pool=ThreadPoolExecutor(max_workers=32, thread_name_prefix="collector"),
             keepalive_timeout=config.request_timeout,
             # After an answer sent before the body was read, the rest of the body is read and
             # dropped for at most this long, so the client reads the answer instead of a reset.
             lingering_time=_LINGER_SECONDS)
-        self._loop.run_until_complete(self._start())
-
-    async def _start(self) -> None:
-        await self._runner.setup()
-        await web.SockSite(self._runner, self._socket, backlog=_BACKLOG).start()
-
-    @property
-    def url(self) -> str:
-        """``http://host:port`` as bound (the real port when ``config.port`` was 0)."""
-        host, port = self._address
-        host = f"[{host}]" if ":" in str(host) else host
-        return f"http://{host}:{port}"
 
     def key_ok(self, key: str) -> bool:
         """Whether ``key`` is one of the API keys, in time independent of the keys."""
@@ -205,44 +187,12 @@ class CollectorServer:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def serve_forever(self) -> None:
-        """Serve until ``stop()`` is called from another thread or, when this is the main
-        thread, until Ctrl-C or SIGTERM; then call ``stop()``. The signals are handled by the
-        event loop: a KeyboardInterrupt raised inside a request's task would be raised again
-        by every task awaiting it, during the stop."""
-        signals = ((signal.SIGINT, signal.SIGTERM)
-                   if threading.current_thread() is threading.main_thread() else ())
-        try:
-            for signum in signals:
-                self._loop.add_signal_handler(signum, self._stopped.set)
-            if not self._closed:
-                self._loop.run_until_complete(self._stopped.wait())
-        finally:
-            for signum in signals:
-                self._loop.remove_signal_handler(signum)
-            self._served.set()
-
     def stop(self) -> None:
         """Stop accepting, wait up to 30 s for requests in flight (their events are flushed
         and answered), close keep-alive connections and the listening socket. The producer
         stays open: it belongs to the caller."""
-        if self._closed:
-            return
         self.stopping = True
-        if self._loop.is_running():  # serve_forever in another thread
-            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(
-                _SHUTDOWN_SECONDS + 10)
-            self._served.wait(10)
-        else:
-            self._loop.run_until_complete(self._shutdown())
-        self._closed = True
-        self._loop.close()
-        self._pool.shutdown(wait=True)
-
-    async def _shutdown(self) -> None:
-        await self._runner.cleanup()
-        self._stopped.set()
-        await asyncio.sleep(0)  # let serve_forever's wait (if Ctrl-C cut it short) finish
+        super().stop()
 
     # -- HTTP -----------------------------------------------------------------------------------
 
