@@ -85,6 +85,9 @@ def main() -> None:
     parser.add_argument("--blackhole-sinks", action="store_true")
     parser.add_argument("--catalog-url", required=True,
                         help="JDBC URL of the lake's Iceberg catalog database")
+    parser.add_argument("--add-inserts", default="",
+                        help="comma-separated inserts (sql/60_inserts) run beside the "
+                             "pipeline's: what one result costs on top of the clean stream")
     parser.add_argument("--no-pseudonymise", action="store_true",
                         help="Privacy.pseudonymise=false: what pseudonymisation costs")
     args = parser.parse_args()
@@ -111,7 +114,8 @@ def main() -> None:
     started = time.monotonic()
     t_env = create_table_environment(settings)
     blackhole = args.blackhole_sinks or args.pipeline == "passthrough"
-    result = build(t_env, settings, inserts=PIPELINES[args.pipeline],
+    extra = tuple(name for name in args.add_inserts.split(",") if name)
+    result = build(t_env, settings, inserts=PIPELINES[args.pipeline] + extra,
                    blackhole_sinks=blackhole, extra_ddl=BENCH_DDL).execute()
     client = result.get_job_client()
     watcher.job_id = str(client.get_job_id())

@@ -10,6 +10,13 @@ import pytest
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackConfig, StackInfo
 
+# Every JVM the tests start through PyFlink (the mini-cluster of a job run, in this process or
+# in a CLI run it starts, and the plans and Java helpers) compiles with C1 only. A test job
+# reads a few thousand records: C2's optimising compilations would take more CPU than they
+# save (in a profile of a 200,000-event run, C2's threads used twice the CPU of the busiest
+# task), and the suite runs on two cores. Behaviour is the same; a developer's own JVM_ARGS win.
+os.environ.setdefault("JVM_ARGS", "-XX:TieredStopAtLevel=1")
+
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
