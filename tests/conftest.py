@@ -24,9 +24,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     to the same worker, one after the other (never two jobs at once on this machine). The Flink
     tests are the suite's critical path, so when they run, everything else goes to the other
     worker as one group (anything the Flink worker ran beside them would only make the run
-    longer); without them (`--fast`) the rest is shared out a module at a time (module
-    fixtures are built once), the CDK tests as one group (they share one synthesis). Each
-    worker has its own local stack."""
+    longer), the tests that only plan the job (marked planner) included; without them (`--fast`)
+    the rest is shared out a module at a time (module fixtures are built once), the CDK tests as
+    one group (they share one synthesis). Each worker has its own local stack."""
     with_flink = any(item.get_closest_marker("flink") for item in items)
     for item in items:
         if item.get_closest_marker("flink"):

@@ -415,6 +415,10 @@ def prepare(zip_path: Path, groups: PropertyGroups, *, home: Path) -> Prepared:
     configuration = cluster_configuration(settings, folder, runner.free_port(),
                                           runner.free_port(), python,
                                           slots=settings.parallelism or 1)
+    if os.environ.get("JVM_ARGS"):
+        # The JVM options PyFlink's own JVM takes (JIT, profiling) reach the cluster's
+        # JobManager and TaskManager too; nothing else of this process's set-up does.
+        configuration["env.java.opts.all"] = os.environ["JVM_ARGS"]
     return Prepared(app, options, groups, settings, python, folder, configuration)
 
 

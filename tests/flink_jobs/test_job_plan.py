@@ -19,7 +19,8 @@ from flink_jobs.graph import SINKS
 from flink_jobs.settings import JobSettings
 from flink_jobs.sql_files import SQL_DIR
 
-pytestmark = pytest.mark.flink
+# Plans only: no job runs, so these share the other worker while the Flink tests run.
+pytestmark = pytest.mark.planner
 
 EXECUTION_PLAN = "== Optimized Execution Plan =="
 PHYSICAL_PLAN = "== Physical Execution Plan =="

@@ -433,10 +433,13 @@ def test_upgrade_from_a_savepoint_through_a_warehouse_outage(
     first_half.write_text("\n".join(case.lines[:half]) + "\n")
     second_half.write_text("\n".join(case.lines[half:]) + "\n")
 
-    start_replay(stack, first_half, stream).join(half)
+    # Version 1 starts while the first half is put (it reads from the stream's start, and
+    # the puts go on without a pause until the half is there).
+    first = start_replay(stack, first_half, stream)
     v1 = _cli(stack, {**env, "ECOMFLOW__CleanStream__enrich.country": "false"},
               "run", *lake.args, "--from", "TRIM_HORIZON", "--idle-timeout", "10",
               "--keep-state")
+    first.join(half)
     assert "stopped after idle timeout" in v1.stdout
     # Version 1 read the first half: its country step ran (switched off) on those events, even
     # on the ones still held in its savepoint (enrichment waits for the watermark).
