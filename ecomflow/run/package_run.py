@@ -417,8 +417,8 @@ def prepare(zip_path: Path, groups: PropertyGroups, *, home: Path) -> Prepared:
                                           slots=settings.parallelism or 1)
     if os.environ.get("JVM_ARGS"):
         # The JVM options PyFlink's own JVM takes (JIT, profiling) reach the cluster's
-        # JobManager and TaskManager too; nothing else of this process's set-up does.
-        configuration["env.java.opts.all"] = os.environ["JVM_ARGS"]
+        # processes too, after PyFlink's own; nothing else of this process's set-up does.
+        configuration["env.java.opts.all"] += " " + os.environ["JVM_ARGS"]
     return Prepared(app, options, groups, settings, python, folder, configuration)
 
 
