@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from _pytest.mark import deselect_by_keyword, deselect_by_mark  # pytest's -k / -m, pinned <9
 
 from ecomflow.local import stack as local_stack
 from ecomflow.local.stack import StackConfig, StackInfo
@@ -19,7 +20,7 @@ os.environ.setdefault("JVM_ARGS", "-XX:TieredStopAtLevel=1")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item], config: pytest.Config) -> None:
     """Under `pytest -n 2 --dist loadgroup` (scripts/dev test): every test that runs Flink goes
     to the same worker, one after the other (never two jobs at once on this machine). The Flink
     tests are the suite's critical path, so when they run, everything else goes to the other
@@ -27,6 +28,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     longer), the tests that only plan the job (marked planner) included; without them (`--fast`)
     the rest is shared out a module at a time (module fixtures are built once), the CDK tests as
     one group (they share one synthesis). Each worker has its own local stack."""
+    # Whether Flink tests run is decided by -m / -k, which pytest applies after this hook:
+    # apply pytest's own deselection first (a second pass finds nothing left to remove), or
+    # `--fast` (-m "not flink ...") would put everything on one worker.
+    deselect_by_keyword(items, config)
+    deselect_by_mark(items, config)
     with_flink = any(item.get_closest_marker("flink") for item in items)
     for item in items:
         if item.get_closest_marker("flink"):
