@@ -438,7 +438,7 @@ def run_package(zip_path: Path, groups: PropertyGroups, *, home: Path,
             wait_until_idle(cluster, job_id, idle_timeout or float("inf"))
         except KeyboardInterrupt:
             pass  # Ctrl-C: drain, as `ecomflow run` does
-        counts = runner.accounting(cluster.rest_port, job_id)
+        counts = runner.wait_until_classified(cluster.rest_port, job_id)
         drain(cluster, job_id)
         return runner.RunResult(job_id, "FINISHED", time.monotonic() - started,
                                 stopped_on_idle=True, accounting=counts)

@@ -31,6 +31,8 @@ from flink_jobs.settings import JobSettings
 SOURCE_RECORDS_OUT = re.compile(r"^\d+\.Source__[^.]+\.numRecordsOut$")
 # The job's accounting counters (fn_tally), e.g. "0.Calc[12].kinesisanalytics.ecomflow.late".
 ACCOUNTING_METRIC = re.compile(r"^\d+\..+\.kinesisanalytics\.ecomflow\.([a-z_]+)$")
+# The vertex that reads the stream (sql/10_sources/src_stream__raw_events.sql).
+STREAM_SOURCE = "Source: src_stream__raw_events"
 ACCOUNTING_TERMS = ("records_in", "valid", "dead_letter", "duplicates", "late", "forgotten",
                     "control")
 
@@ -91,8 +93,9 @@ def _get_json(rest_port: int, path: str) -> object:
         return json.load(response)
 
 
-def records_read(rest_port: int, job_id: str) -> int:
-    """Records the job's sources have emitted so far: it grows while the stream has news.
+def records_read(rest_port: int, job_id: str, *, stream_only: bool = False) -> int:
+    """Records the job's sources (`stream_only`: the stream's, not the rates file's) have
+    emitted so far: it grows while the stream has news.
 
     Only the source operators' own counters are summed: other vertices also count the
     file-commit messages sent on every checkpoint, so they never stand still.
@@ -100,7 +103,7 @@ def records_read(rest_port: int, job_id: str) -> int:
     total = 0
     job = _get_json(rest_port, f"/jobs/{job_id}")
     for vertex in job.get("vertices", []):  # type: ignore[union-attr]
-        if not vertex["name"].startswith("Source:"):
+        if not vertex["name"].startswith(STREAM_SOURCE if stream_only else "Source:"):
             continue
         base = f"/jobs/{job_id}/vertices/{vertex['id']}/metrics"
         names = [m["id"] for m in _get_json(rest_port, base)  # type: ignore[union-attr]
@@ -133,6 +136,28 @@ def accounting(rest_port: int, job_id: str) -> dict[str, int]:
                 term = ACCOUNTING_METRIC.match(metric["id"]).group(1)  # type: ignore[union-attr]
                 totals[term] = totals.get(term, 0) + int(float(metric["value"]))
     return totals
+
+
+def wait_until_classified(rest_port: int, job_id: str, *, timeout: float = 120.0,
+                          poll_seconds: float = 1.0) -> dict[str, int] | None:
+    """The accounting once it counts every record the stream's source has read (records_in),
+    or as it stands after `timeout` seconds (None if the REST API does not answer).
+
+    A record read is not yet classified while it waits in the job: the FX step holds events
+    until the rates file has been read whole, which on a busy machine took longer than an
+    idle timeout (the counters then read 0 while every record reached its sink at the drain).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            counted: dict[str, int] | None = accounting(rest_port, job_id)
+            if counted["records_in"] >= records_read(rest_port, job_id, stream_only=True):
+                return counted
+        except (OSError, ValueError):
+            counted = None
+        if time.monotonic() >= deadline:
+            return counted
+        time.sleep(poll_seconds)
 
 
 def _accounting_or_none(rest_port: int | None, job_id: str) -> dict[str, int] | None:
@@ -212,9 +237,9 @@ def run_job(
                 if total != last_total or not healthy:
                     last_total, last_change = total, time.monotonic()
                 elif idle_for_long_enough(total, time.monotonic() - last_change, idle_timeout):
-                    # Read before stopping: the counters go with the job. Idle means every
-                    # record has been classified; only windows and joins wait for the drain.
-                    counted = _accounting_or_none(settings.rest_port, job_id)
+                    # Read before stopping: the counters go with the job. Windows and joins
+                    # wait for the drain; every record read is classified before it.
+                    counted = wait_until_classified(settings.rest_port, job_id)
                     try:
                         savepoint = _stop_with_savepoint(job_client, savepoint_dir, keep_state)
                     except Exception as exc:  # noqa: BLE001 - py4j wraps Flink's refusal

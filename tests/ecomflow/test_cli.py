@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -81,6 +85,71 @@ def test_idle_timeout_waits_for_a_first_record() -> None:
     assert runner.idle_for_long_enough(5, quiet_seconds=10, idle_timeout=10)
     assert not runner.idle_for_long_enough(5, quiet_seconds=9.9, idle_timeout=10)
     assert not runner.idle_for_long_enough(0, quiet_seconds=90, idle_timeout=120)
+
+
+class _FlinkRest(BaseHTTPRequestHandler):
+    """Flink's REST answers for one job: the stream's source has read 5 records, the rates
+    file's 7; CountOutcomes counts them as the test says (`server.records_in`)."""
+
+    VERTICES = {"v1": "Source: src_stream__raw_events[1] -> RecordHead(contract)",
+                "v2": "Source: src_reference__fx_rates[3] -> Calc[4]",
+                "v3": "FxRates(rate as of event time) -> CountOutcomes(accounting)"}
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        path, _, query = self.path.partition("?")
+        if path == "/jobs/j":
+            body: object = {"vertices": [{"id": k, "name": v} for k, v in self.VERTICES.items()]}
+        else:
+            vertex = path.split("/")[4]
+            values = {"v1": {"0.Source__src_stream__raw_events[1].numRecordsOut": 5},
+                      "v2": {"0.Source__src_reference__fx_rates[3].numRecordsOut": 7},
+                      "v3": {f"0.CountOutcomes(accounting).kinesisanalytics.ecomflow.{term}": 0
+                             for term in runner.ACCOUNTING_TERMS}}[vertex]
+            if vertex == "v3" and query:
+                self.server.reads += 1  # type: ignore[attr-defined]
+                values[next(iter(values))] = self.server.records_in(  # type: ignore[attr-defined]
+                    self.server.reads)  # type: ignore[attr-defined]
+            body = ([{"id": k, "value": str(v)} for k, v in values.items()] if query
+                    else [{"id": k} for k in values])
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def flink_rest() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FlinkRest)
+    server.reads = 0  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_counters_are_read_once_every_record_read_is_classified(
+        flink_rest: ThreadingHTTPServer) -> None:
+    """Records waiting in the job (for the rates file) are not counted yet: the run waits for
+    records_in to reach what the stream's source read (the rates file's rows do not count)."""
+    flink_rest.records_in = lambda reads: 0 if reads < 3 else 5  # type: ignore[attr-defined]
+    port = flink_rest.server_address[1]
+    counted = runner.wait_until_classified(port, "j", poll_seconds=0.01)
+    assert counted is not None and counted["records_in"] == 5
+    assert flink_rest.reads == 3  # type: ignore[attr-defined]
+
+
+def test_counters_still_behind_at_the_timeout_are_reported_as_they_stand(
+        flink_rest: ThreadingHTTPServer) -> None:
+    flink_rest.records_in = lambda reads: 4  # type: ignore[attr-defined]
+    port = flink_rest.server_address[1]
+    counted = runner.wait_until_classified(port, "j", timeout=0.2, poll_seconds=0.01)
+    assert counted == dict.fromkeys(runner.ACCOUNTING_TERMS, 0) | {"records_in": 4}
+    assert runner.wait_until_classified(runner.free_port(), "j", timeout=0) is None
 
 
 def test_missing_java_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
