@@ -1,7 +1,7 @@
 """One measured run of the job on a bounded file, in its own process (a fresh JVM).
 
     python -m benchmarks.measured_run --input F --pipeline full --parallelism 2 \
-        --lake DIR --warehouse-url JDBC [--blackhole-sinks]
+        --lake DIR --warehouse-url JDBC [--blackhole-sinks] [--package ZIP]
 
 Prints one JSON object: events, Flink's net runtime, events/s, CPU seconds of this process and
 its JVM, and the largest checkpoint seen. Used by `benchmarks.throughput`; one run at a time.
@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from ecomflow import paths
+from ecomflow.local import stack as local_stack
 from ecomflow.run import runner
 from ecomflow.run.local_run import build_local_settings
 from flink_jobs.events_job import BENCH_DDL, BENCH_PASSTHROUGH, INSERTS
@@ -90,6 +91,14 @@ def main() -> None:
                              "pipeline's: what one result costs on top of the clean stream")
     parser.add_argument("--no-pseudonymise", action="store_true",
                         help="Privacy.pseudonymise=false: what pseudonymisation costs")
+    parser.add_argument("--stack", action="store_true",
+                        help="take the running local stack's S3 endpoint and keys (for an "
+                             "s3:// --lake on its emulator: a --package run's lake must be on S3)")
+    parser.add_argument("--package", type=Path,
+                        help="run this MSF zip (`ecomflow package`) as `ecomflow run --package` "
+                             "does, on a local cluster: the full pipeline with real sinks, "
+                             "planned by the JobManager, the TaskManager's JVM running nothing "
+                             "else (as on MSF)")
     args = parser.parse_args()
     environ = dict(os.environ)
     if args.no_pseudonymise:
@@ -99,9 +108,20 @@ def main() -> None:
                     # a database per run: each run creates its tables afresh
                     "ECOMFLOW__Lake__catalog.database": f"bench_{os.getpid()}_{time.time_ns()}"})
 
+    stack = None
+    if args.stack:
+        stack = local_stack.running(paths.state_home())
+        if stack is None:
+            parser.error("--stack: no local stack is running (`ecomflow local up`)")
+    if args.package:
+        if args.pipeline != "full" or args.blackhole_sinks or args.add_inserts:
+            parser.error("--package runs the job as deployed: --pipeline full, real sinks")
+        print(json.dumps(_package_run(args, environ, stack)))
+        return
+
     rest_port = runner.free_port()
     settings = build_local_settings(
-        home=args.home, stack=None, environ=environ,
+        home=args.home, stack=stack, environ=environ,
         input_file=args.input, lake=args.lake,
         warehouse_url=args.warehouse_url, parallelism=args.parallelism, rest_port=rest_port)
     runner.prepare_jvm(runner.require_jars(), args.home / "logs" / "flink")
@@ -133,6 +153,30 @@ def main() -> None:
         "max_checkpoint_bytes": watcher.max_state_bytes,
         "uber_jar": str(paths.UBER_JAR.name),
     }))
+
+
+def _package_run(args: argparse.Namespace, environ: dict[str, str],
+                 stack: local_stack.StackInfo | None) -> dict[str, object]:
+    """The zip on a local JobManager and TaskManager; the rate from the job's own duration."""
+    from ecomflow.run import package_run
+    from ecomflow.run.local_run import local_property_groups
+
+    groups = local_property_groups(
+        home=args.home, stack=stack, environ=environ, input_file=args.input, lake=args.lake,
+        warehouse_url=args.warehouse_url, parallelism=args.parallelism)
+    run = package_run.prepare(args.package, groups, home=args.home)
+    started = time.monotonic()
+    with package_run.package_cluster(run.folder, run.configuration) as cluster:
+        job_id = package_run.submit(cluster, run.app, run.options, run.groups, run.python)
+        package_run.wait_for(cluster, job_id, ("FINISHED",), timeout=3600)
+        job = cluster.rest(f"/jobs/{job_id}")
+    net_s = (job["end-time"] - job["start-time"]) / 1000
+    return {
+        "pipeline": "full (package)", "parallelism": args.parallelism, "events": args.events,
+        "sinks": "real", "pseudonymise": not args.no_pseudonymise,
+        "net_runtime_s": net_s, "wall_s": time.monotonic() - started,
+        "events_per_s": args.events / net_s, "uber_jar": str(paths.UBER_JAR.name),
+    }
 
 
 if __name__ == "__main__":
