@@ -144,8 +144,10 @@ def wait_until_classified(rest_port: int, job_id: str, *, timeout: float = 120.0
     or as it stands after `timeout` seconds (None if the REST API does not answer).
 
     A record read is not yet classified while it waits in the job: the FX step holds events
-    until the rates file has been read whole, which on a busy machine took longer than an
-    idle timeout (the counters then read 0 while every record reached its sink at the drain).
+    until the rates file has been read whole. Read at once, the counters of one CI run said 0
+    while every record reached its sink at the drain (its logs were gone: this wait is the
+    likely cause's cure; if the REST API's metric store itself was behind, the wait covers
+    that too, for as long as `timeout`).
     """
     deadline = time.monotonic() + timeout
     while True:
