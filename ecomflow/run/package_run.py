@@ -439,10 +439,10 @@ def run_package(zip_path: Path, groups: PropertyGroups, *, home: Path,
         wait_for(cluster, job_id, ("RUNNING",), timeout=300)
         try:
             wait_until_idle(cluster, job_id, idle_timeout or float("inf"))
-            counts = runner.wait_until_classified(cluster.rest_port, job_id)
+            counts, idle = runner.wait_until_classified(cluster.rest_port, job_id), True
         except KeyboardInterrupt:
             # Ctrl-C: the counters as they stand, then drain, as `ecomflow run` does.
-            counts = runner.accounting(cluster.rest_port, job_id)
+            counts, idle = runner.accounting(cluster.rest_port, job_id), False
         drain(cluster, job_id)
         return runner.RunResult(job_id, "FINISHED", time.monotonic() - started,
-                                stopped_on_idle=True, accounting=counts)
+                                stopped_on_idle=idle, accounting=counts)

@@ -152,6 +152,43 @@ def test_counters_still_behind_at_the_timeout_are_reported_as_they_stand(
     assert runner.wait_until_classified(runner.free_port(), "j", timeout=0) is None
 
 
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_package_runs_say_whether_they_stopped_on_idle(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, interrupted: bool) -> None:
+    """An idle stop waits for the counters; Ctrl-C reads them as they stand. Both drain, and
+    only the first reports stopped_on_idle (Ctrl-C used to say it too)."""
+    from contextlib import nullcontext
+    from types import SimpleNamespace
+
+    from ecomflow.run import package_run
+
+    calls: list[str] = []
+    prepared = SimpleNamespace(folder=tmp_path, configuration={}, app=None, options={},
+                               groups=None, python=None,
+                               settings=SimpleNamespace(bounded=False))
+    cluster = SimpleNamespace(rest_port=1)
+
+    def idle(*args: object) -> None:
+        calls.append("idle")
+        if interrupted:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(package_run, "prepare", lambda *a, **k: prepared)
+    monkeypatch.setattr(package_run, "package_cluster", lambda *a: nullcontext(cluster))
+    monkeypatch.setattr(package_run, "submit", lambda *a: "job")
+    monkeypatch.setattr(package_run, "wait_for", lambda *a, **k: "RUNNING")
+    monkeypatch.setattr(package_run, "wait_until_idle", idle)
+    monkeypatch.setattr(package_run, "drain", lambda *a: calls.append("drain"))
+    monkeypatch.setattr(runner, "wait_until_classified",
+                        lambda *a: calls.append("classified") or {"records_in": 2})
+    monkeypatch.setattr(runner, "accounting",
+                        lambda *a: calls.append("as they stand") or {"records_in": 1})
+    result = package_run.run_package(tmp_path / "app.zip", {}, home=tmp_path, idle_timeout=1)
+    assert result.stopped_on_idle is not interrupted
+    assert result.accounting == {"records_in": 1 if interrupted else 2}
+    assert calls == ["idle", "as they stand" if interrupted else "classified", "drain"]
+
+
 def test_missing_java_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     hint = r"^java not found on PATH: apt-get install -y openjdk-17-jdk-headless$"
