@@ -28,6 +28,10 @@ import org.apache.flink.types.Row;
  * SQL decisions the job needs in this order (contract before the watermark, duplicates before
  * lateness, reference data looked up on arrival) have no SQL form in Flink 1.20.
  *
+ * <p>Between the head and the table, records cross four shuffles (one per keyed step) as
+ * {@link RecordsSerializer#wireType()}; the steps chained after the last one work on
+ * {@link Records#typeInfo()}, and hand the table its text as UTF-8 bytes ({@link TextAsBytes}).
+ *
  * <p>Operator ids are fixed (uid), so a savepoint restores across changes of the SQL after it.
  */
 public final class CleanStream {
@@ -37,7 +41,7 @@ public final class CleanStream {
     public Table build(StreamTableEnvironment tEnv, Table raw, Table fxRates,
             CleanStreamConfig config) {
         DataStream<Row> records = tEnv.toDataStream(raw)
-                .process(new RecordHead(config), Records.typeInfo())
+                .process(new RecordHead(config), RecordsSerializer.wireType())
                 .name("RecordHead(contract, pseudonymise, fields)")
                 .uid("ecomflow-record-head")
                 .assignTimestampsAndWatermarks(
@@ -48,17 +52,18 @@ public final class CleanStream {
             // Right after the head: catalog records meet their products' events in read order.
             records = records
                     .keyBy(new CatalogVersions.Key())
-                    .process(new CatalogVersions(), Records.typeInfo())
+                    .process(new CatalogVersions(), RecordsSerializer.wireType())
                     .name("CatalogVersions(catalog as of event time)")
                     .uid("ecomflow-catalog-versions");
         }
         SingleOutputStreamOperator<Row> enriched = records
                 .keyBy(new FirstArrival.Key())
-                .process(new FirstArrival(config.dedupHorizonMillis), Records.typeInfo())
+                .process(new FirstArrival(config.dedupHorizonMillis),
+                        RecordsSerializer.wireType())
                 .name("FirstArrival(duplicate, late)")
                 .uid("ecomflow-deduplicate-first-by-key")
                 .keyBy(new ForgetUsers.Key())
-                .process(new ForgetUsers(config.forgetDropMillis), Records.typeInfo())
+                .process(new ForgetUsers(config.forgetDropMillis), RecordsSerializer.wireType())
                 .name("ForgetUsers(erasure)")
                 .uid("ecomflow-forget-users");
         if (config.enrichFx && fxRates != null) {
@@ -77,7 +82,10 @@ public final class CleanStream {
         enriched = enriched
                 .map(new CountOutcomes(), Records.typeInfo())
                 .name("CountOutcomes(accounting)")
-                .uid("ecomflow-count-outcomes");
+                .uid("ecomflow-count-outcomes")
+                .map(new TextAsBytes(), Records.tableTypeInfo())
+                .name("TextAsBytes")
+                .uid("ecomflow-text-as-bytes");
         return tEnv.fromDataStream(enriched, Records.schema());
     }
 }

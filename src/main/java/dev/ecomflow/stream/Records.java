@@ -58,15 +58,15 @@ public final class Records {
         "catalog_currency", "fx_rate_to_usd", "price_usd", "total_amount_usd", "event_time_text"
     };
 
-    /** The column types of the table (and, bridged, of the Java fields). */
+    /** The column types of the table (and, bridged, of the fields {@link TextAsBytes} hands
+     * it). */
     private static DataType[] dataTypes() {
         DataType[] types = new DataType[NAMES.length];
         for (int i = 0; i < types.length; i++) {
-            types[i] = DataTypes.STRING();
+            // Text reaches the table as its UTF-8 bytes, which Flink's strings wrap as they
+            // are; from a String, every reader would encode it again (see TextAsBytes).
+            types[i] = DataTypes.STRING().bridgedTo(byte[].class);
         }
-        // UTF-8 bytes in the Java steps: a byte array crosses a shuffle as one copy, a long
-        // String character by character.
-        types[PAYLOAD] = DataTypes.STRING().bridgedTo(byte[].class);
         types[EVENT_TIME] = DataTypes.TIMESTAMP_LTZ(3).bridgedTo(Instant.class);
         types[ARRIVAL_WATERMARK] = DataTypes.TIMESTAMP_LTZ(3).bridgedTo(Instant.class);
         types[ACCOUNTING_TIME] = DataTypes.TIMESTAMP_LTZ(3).notNull().bridgedTo(Instant.class);
@@ -80,12 +80,28 @@ public final class Records {
         return types;
     }
 
-    /** The DataStream type of the records (named fields, so the table gets the names). */
+    /** The DataStream type of the records in the Java steps (named fields). */
     public static RowTypeInfo typeInfo() {
+        return typeInfo(Types.STRING);
+    }
+
+    /** The DataStream type the table is made from: text as UTF-8 bytes ({@link TextAsBytes}). */
+    public static RowTypeInfo tableTypeInfo() {
+        return typeInfo(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO);
+    }
+
+    /** Whether field `index` is text (a String in the Java steps). */
+    static boolean isText(int index) {
+        return Types.STRING.equals(typeInfo().getTypeAt(index));
+    }
+
+    private static RowTypeInfo typeInfo(TypeInformation<?> text) {
         TypeInformation<?>[] types = new TypeInformation<?>[NAMES.length];
         for (int i = 0; i < types.length; i++) {
-            types[i] = Types.STRING;
+            types[i] = text;
         }
+        // UTF-8 bytes in the Java steps: a byte array crosses a shuffle as one copy, a long
+        // String character by character.
         types[PAYLOAD] = PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO;
         types[EVENT_TIME] = Types.INSTANT;
         types[ARRIVAL_WATERMARK] = Types.INSTANT;

@@ -18,6 +18,10 @@ public class SwitchedOn extends ScalarFunction {
     public static final String PREFIX = "ecomflow.switch.";
 
     private transient FunctionContext context;
+    // The last switch read, and its value: the job's parameters do not change while it runs,
+    // and every record of every view that names a switch calls this.
+    private transient String lastName;
+    private transient boolean lastValue;
 
     @Override
     public void open(FunctionContext context) {
@@ -30,7 +34,11 @@ public class SwitchedOn extends ScalarFunction {
     }
 
     public Boolean eval(String name) {
-        String value = context == null ? null : context.getJobParameter(PREFIX + name, "true");
-        return !"false".equalsIgnoreCase(value);
+        if (name == null || !name.equals(lastName)) {
+            String value = context == null ? null : context.getJobParameter(PREFIX + name, "true");
+            lastValue = !"false".equalsIgnoreCase(value);
+            lastName = name;
+        }
+        return lastValue;
     }
 }
