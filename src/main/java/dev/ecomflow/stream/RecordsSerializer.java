@@ -136,9 +136,17 @@ public final class RecordsSerializer extends TypeSerializerSingleton<Row> {
                 out.writeInt((Integer) value);
                 break;
             default:
+                // The job's decimals (DECIMAL(18, 2), DECIMAL(18, 8)) fit a long unscaled.
                 BigDecimal decimal = (BigDecimal) value;
+                BigInteger unscaled = decimal.unscaledValue();
                 out.writeInt(decimal.scale());
-                writeBytes(decimal.unscaledValue().toByteArray(), out);
+                if (unscaled.bitLength() < Long.SIZE) {
+                    out.writeBoolean(true);
+                    out.writeLong(unscaled.longValue());
+                } else {
+                    out.writeBoolean(false);
+                    writeBytes(unscaled.toByteArray(), out);
+                }
         }
     }
 
@@ -175,7 +183,8 @@ public final class RecordsSerializer extends TypeSerializerSingleton<Row> {
                 return in.readInt();
             default:
                 int scale = in.readInt();
-                return new BigDecimal(new BigInteger(readBytes(in)), scale);
+                return in.readBoolean() ? BigDecimal.valueOf(in.readLong(), scale)
+                        : new BigDecimal(new BigInteger(readBytes(in)), scale);
         }
     }
 
