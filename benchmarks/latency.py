@@ -4,7 +4,9 @@ visible in the warehouse and (b) its row being committed to the lake's `events` 
 Events are put through kinesis-mock at a steady, modest rate with event time = put time, while
 the job runs on the stream. The warehouse and the lake are polled; an event's latency is the
 first poll that sees its window's row (its table snapshot) minus the moment its put returned.
-The last window is closed only by the final drain, so events in it are left out.
+Only windows the watermark closed are measured: a window whose end plus the watermark delay is
+after the newest event put is closed by the final drain (its latency is the idle timeout's and
+the drain's, not the job's), so its events are left out.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg2
@@ -28,6 +30,7 @@ from ecomflow.local.stack import StackInfo, warehouse_dsn
 from flink_jobs.settings import JobSettings
 
 LAKE_PREFIX = "latency"
+WINDOW_S = 60  # event_counts_minute's window
 # The job's default (Job.watermark.delay.seconds), set explicitly so the figures say what ran.
 DEFAULT_DELAY_S = JobSettings.__dataclass_fields__["watermark_delay_seconds"].default
 
@@ -39,6 +42,26 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     return {"count": len(ordered), "p50_s": round(statistics.median(ordered), 3),
             "p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 3),
             "max_s": round(ordered[-1], 3)}
+
+
+def warehouse_latencies(put_at: dict[str, tuple[float, datetime]],
+                        window_seen: dict[datetime, float], delay_s: int,
+                        window_s: int = WINDOW_S) -> list[float]:
+    """Put -> row seconds of the events whose minute the watermark closed.
+
+    `put_at`: event id -> (when its put returned, its event time); `window_seen`: window start
+    (naive UTC) -> when its row was first seen. The watermark is the newest event time minus
+    the delay, so a window closes on it only if its end plus the delay is at or before the
+    newest event time; a later window is closed by the final drain, whenever that comes.
+    """
+    newest = max(ts for _, ts in put_at.values()).replace(tzinfo=None)
+    latencies = []
+    for put, ts in put_at.values():
+        window = ts.replace(second=0, microsecond=0, tzinfo=None)
+        closed = window + timedelta(seconds=window_s + delay_s) <= newest
+        if closed and window in window_seen:
+            latencies.append(window_seen[window] - put)
+    return latencies
 
 
 def _event(now: datetime, user: int) -> dict[str, Any]:
@@ -137,18 +160,12 @@ def latency(stack: StackInfo, *, rate: float = 50.0, seconds: float = 150.0,
             job.wait(timeout=60)
         log.close()
 
-    last_window = max(ts.replace(second=0, microsecond=0, tzinfo=None)
-                      for _, ts in put_at.values())
-    to_warehouse, to_lake = [], []
-    for event_id, (put, ts) in put_at.items():
-        window = ts.replace(second=0, microsecond=0, tzinfo=None)
-        if window < last_window and window in poller.window_seen:
-            to_warehouse.append(poller.window_seen[window] - put)
-        if event_id in poller.event_committed:
-            to_lake.append(poller.event_committed[event_id] - put)
+    to_warehouse = warehouse_latencies(put_at, poller.window_seen, watermark_delay_s)
+    to_lake = [poller.event_committed[event_id] - put
+               for event_id, (put, _) in put_at.items() if event_id in poller.event_committed]
     result = {
         "rate_events_per_s": rate, "seconds": seconds, "events_put": len(put_at),
-        "settings": {"window_s": 60, "watermark_delay_s": watermark_delay_s,
+        "settings": {"window_s": WINDOW_S, "watermark_delay_s": watermark_delay_s,
                      "checkpoint_interval_ms":
                      checkpoint_ms, "kinesis_poll_ms": 200, "jdbc_flush_ms": 1000},
         "to_warehouse_row": _percentiles(to_warehouse),
