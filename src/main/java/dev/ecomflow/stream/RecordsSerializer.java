@@ -10,11 +10,14 @@ import java.time.ZoneOffset;
 
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.serialization.SerializerConfig;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
+import org.apache.flink.api.java.typeutils.RowTypeInfo;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.types.Row;
@@ -36,20 +39,30 @@ public final class RecordsSerializer extends TypeSerializerSingleton<Row> {
 
     private static final byte TEXT = 0, BYTES = 1, INSTANT = 2, LOCAL_TIME = 3, INT = 4,
             DECIMAL = 5;
-    /** How each field of {@link Records} is written, by index. */
+    /** How each field of {@link Records} is written, by index: read off its Java type. */
     private static final byte[] KINDS = kinds();
 
     private static byte[] kinds() {
-        byte[] kinds = new byte[Records.typeInfo().getArity()];
-        kinds[Records.PAYLOAD] = BYTES;
-        kinds[Records.EVENT_TIME] = INSTANT;
-        kinds[Records.ARRIVAL_WATERMARK] = INSTANT;
-        kinds[Records.ACCOUNTING_TIME] = INSTANT;
-        kinds[Records.RECEIVED_AT] = LOCAL_TIME;
-        kinds[Records.QUANTITY] = INT;
-        for (int decimal : new int[] {Records.PRICE, Records.TOTAL_AMOUNT, Records.CATALOG_PRICE,
-                Records.PRICE_USD, Records.TOTAL_AMOUNT_USD, Records.FX_RATE_TO_USD}) {
-            kinds[decimal] = DECIMAL;
+        RowTypeInfo types = Records.typeInfo();
+        byte[] kinds = new byte[types.getArity()];
+        for (int i = 0; i < kinds.length; i++) {
+            TypeInformation<?> type = types.getTypeAt(i);
+            if (Types.STRING.equals(type)) {
+                kinds[i] = TEXT;
+            } else if (PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO.equals(type)) {
+                kinds[i] = BYTES;
+            } else if (Types.INSTANT.equals(type)) {
+                kinds[i] = INSTANT;
+            } else if (Types.LOCAL_DATE_TIME.equals(type)) {
+                kinds[i] = LOCAL_TIME;
+            } else if (Types.INT.equals(type)) {
+                kinds[i] = INT;
+            } else if (Types.BIG_DEC.equals(type)) {
+                kinds[i] = DECIMAL;
+            } else {
+                throw new IllegalStateException("RecordsSerializer cannot write field "
+                        + types.getFieldNames()[i] + " of type " + type);
+            }
         }
         return kinds;
     }
