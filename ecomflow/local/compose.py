@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ecomflow.aws.package import run_options
-from ecomflow.run.package_run import job_cluster_options, write_configuration
+from ecomflow.run.package_run import KPU_MEMORY, job_cluster_options, write_configuration
 
 # Paths inside the images (Dockerfile) and volumes (docker-compose.yml); tests check all three.
 STATE_DIR = "/var/lib/flink-state"
@@ -32,7 +32,8 @@ def cluster_configuration() -> dict[str, str]:
         "jobmanager.bind-host": "0.0.0.0",  # noqa: S104 (the container's network only)
         "jobmanager.memory.process.size": "1024m",
         "taskmanager.bind-host": "0.0.0.0",  # noqa: S104
-        "taskmanager.memory.process.size": "2048m",
+        # as `ecomflow run --package` gives its TaskManager: a KPU's memory
+        "taskmanager.memory.process.size": KPU_MEMORY,
         "taskmanager.numberOfTaskSlots": str(SLOTS),
         "rest.address": "jobmanager",
         "rest.bind-address": "0.0.0.0",  # noqa: S104

@@ -139,6 +139,12 @@ def job_cluster_options(*, checkpoint_interval_ms: int, state_uri: str,
     }
 
 
+# A TaskManager gets a KPU's memory (MSF: 1 vCPU and 4 GB per KPU). With 2 GB (a 666 MB heap)
+# the heap state of a million events' dedup horizon ran the full pipeline at 5,603 events/s, at
+# 4 GB 6,583 to 7,392 (benchmarks/README.md).
+KPU_MEMORY = "4096m"
+
+
 def cluster_configuration(settings: JobSettings, folder: Path, rest_port: int, rpc_port: int,
                           python: Path, slots: int) -> dict[str, str]:
     """The cluster's config.yaml: loopback only, checkpoints as a local run takes them (MSF
@@ -150,10 +156,7 @@ def cluster_configuration(settings: JobSettings, folder: Path, rest_port: int, r
         "jobmanager.memory.process.size": "1024m",
         "taskmanager.host": "127.0.0.1",
         "taskmanager.bind-host": "127.0.0.1",
-        # A KPU's memory (MSF: 1 vCPU, 4 GB). With 2 GB (a 666 MB heap) the heap state of a
-        # million events' dedup horizon ran the full pipeline at 5,603 events/s, at 4 GB
-        # 6,583 to 7,392 (benchmarks/README.md).
-        "taskmanager.memory.process.size": "4096m",
+        "taskmanager.memory.process.size": KPU_MEMORY,
         "taskmanager.numberOfTaskSlots": str(slots),
         "rest.address": "127.0.0.1",
         "rest.bind-address": "127.0.0.1",

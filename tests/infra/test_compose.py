@@ -17,6 +17,7 @@ from ecomflow import paths
 from ecomflow.aws import package
 from ecomflow.aws.names import FX_RATES_KEY
 from ecomflow.local import compose as compose_module
+from ecomflow.run import package_run
 from flink_jobs.properties import PROPERTIES_PATH_VARIABLE, parse_property_groups
 from flink_jobs.property_keys import DECLARED
 from flink_jobs.settings import JobSettings
@@ -149,6 +150,8 @@ def test_the_cluster_configuration(compose, tmp_path):
     assert written["state.checkpoints.dir"] == f"file://{compose_module.STATE_DIR}/checkpoints"
     assert written["state.savepoints.dir"] == f"file://{compose_module.STATE_DIR}/savepoints"
     assert written["python.executable"] == compose_module.MSF_PYTHON
+    # a KPU's memory, as `ecomflow run --package` gives its TaskManager
+    assert written["taskmanager.memory.process.size"] == package_run.KPU_MEMORY == "4096m"
     assert (tmp_path / "log4j-console.properties").is_file()
     assert json.loads((tmp_path / compose_module.RUN_OPTIONS_FILE).read_text()) == \
         package.run_options()
